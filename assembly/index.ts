@@ -1,0 +1,39 @@
+/**
+ * The rssplane engine: what one WebAssembly instance exports to its host.
+ * The memory plan and every enum are in shared/abi.ts.
+ */
+import { RSS_KEY, KEY_MAX, Status, HashFunction, InputTransform } from "./shared/abi";
+import { buildSchedule } from "./rss/schedule";
+import { setTransform } from "./rss/hash";
+
+export { hashTuple, hashBatch, hashBatchScalar } from "./rss/hash";
+export { configureReta, queuesOf, retaSize } from "./rss/reta";
+export { coveredBytes } from "./rss/schedule";
+
+/**
+ * Programs the RSS function: the key the host wrote at RSS_KEY (`keyLength` bytes), the hash
+ * function and the input transform. Returns the input bytes the key covers (a field set whose
+ * input is longer cannot be hashed), or a negative Status.
+ */
+export function configureRss(keyLength: i32, hfunc: i32, xfrm: i32): i32 {
+  if (keyLength < 0 || keyLength > KEY_MAX) return -Status.BAD_SIZE;
+  if (hfunc != HashFunction.TOEPLITZ && hfunc != HashFunction.XOR) return -Status.BAD_ARGUMENT;
+  if (xfrm < InputTransform.NONE || xfrm > InputTransform.SYMMETRIC_OR_XOR) return -Status.BAD_ARGUMENT;
+  memory.fill(RSS_KEY + keyLength, 0, KEY_MAX - keyLength);
+  setTransform(xfrm);
+  return buildSchedule(keyLength, hfunc);
+}
+
+/** Configuration-time buffers for the host (never called on the hot path). */
+export function allocate(size: usize): usize {
+  return heap.alloc(size);
+}
+
+export function release(ptr: usize): void {
+  heap.free(ptr);
+}
+
+/** True in the relaxed-SIMD build. */
+export function relaxedSimd(): bool {
+  return ASC_FEATURE_RELAXED_SIMD;
+}

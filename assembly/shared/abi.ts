@@ -1,0 +1,104 @@
+/**
+ * The contract between the WebAssembly engine and its TypeScript host: enums and the memory plan.
+ *
+ * This file is plain TypeScript that both compilers accept (asc for assembly/, tsc and esbuild for
+ * host/), so every number here is written once and read by both sides. It holds constants and
+ * const enums only: each side has its own number types, so functions live on each side.
+ *
+ * ## Memory plan of one engine (one WebAssembly instance, one core)
+ *
+ * The hot path touches only the fixed regions below and buffers the host allocated at
+ * configuration time; nothing is allocated while packets flow. The fixed regions sit under
+ * `memoryBase` (asconfig.json), so the compiler's static data and the heap start above them and the
+ * kernels can name table addresses as load/store immediates.
+ *
+ *   start     end       region
+ *   0x00000   0x003ff   never used: address 0 is the null pointer
+ *   0x00400   0x006ff   SCRATCH        one 16-tuple group transposed to byte vectors (48 x v128)
+ *   0x00700   0x007ff   STAGE          the transpose's half-way point (16 x v128)
+ *   0x00800   0x0087f   RSS_KEY        the RSS key, bytes, zero-filled past its length
+ *   0x00880   0x008bf   TUPLE_TMP      one tuple after the input transform (scalar path)
+ *   0x00a00   0x00e7f   RSS_COLUMNS    the hash of each single input bit: 288 x u32, the GF(2) matrix
+ *   0x01000   0x09fff   BYTE_TABLES    per input byte position j < 36: 256 x u32 (the scalar path)
+ *   0x0a000   0x0b1ff   NIBBLE_TABLES  per input byte position: 2 nibbles x 4 hash bytes x 16 (SIMD)
+ *   0x0c000   0x0dfff   RETA           indirection table: u16 queue per entry, up to 4096 entries
+ *   0x0e000   0x0e7ff   QUEUE_CORE     queue -> core map: u16 per queue, up to 1024 queues
+ *   0x10000   0x1ffff   reserved for later fixed regions
+ *   0x20000   ...       MEMORY_BASE: compiler static data, then the heap (configuration-time buffers)
+ */
+
+// ---- enums (the numbers cross the boundary) ----
+
+/** Which packet fields feed the hash, in the order NICs concatenate them (network byte order). */
+export const enum FieldSet {
+  /** source address, destination address: 8 bytes */
+  IPV4 = 0,
+  /** + source port, destination port: 12 bytes */
+  IPV4_L4 = 1,
+  /** source address, destination address: 32 bytes */
+  IPV6 = 2,
+  /** + source port, destination port: 36 bytes */
+  IPV6_L4 = 3,
+}
+
+/** ethtool's `hfunc`. */
+export const enum HashFunction {
+  TOEPLITZ = 0,
+  /** XOR of the input's big-endian 32-bit words (linear over GF(2), key unused). */
+  XOR = 1,
+}
+
+/** ethtool's `xfrm`: input transforms applied to each source/destination field pair. */
+export const enum InputTransform {
+  NONE = 0,
+  /** (src, dst) -> (src ^ dst, src ^ dst) */
+  SYMMETRIC_XOR = 1,
+  /** (src, dst) -> (src | dst, src ^ dst) */
+  SYMMETRIC_OR_XOR = 2,
+}
+
+/** Status codes returned by configuration calls (0 is success). */
+export const enum Status {
+  OK = 0,
+  /** the key is shorter than input length + 4 bytes for some field set in use */
+  KEY_TOO_SHORT = 1,
+  /** a size is not a power of two or is out of range */
+  BAD_SIZE = 2,
+  /** a table entry names a queue at or above the queue count */
+  BAD_QUEUE = 3,
+  /** an enum value out of range */
+  BAD_ARGUMENT = 4,
+}
+
+// ---- limits ----
+
+/** Longest hash input: IPv6 addresses and ports. */
+export const INPUT_MAX = 36;
+/** Longest key accepted (NICs use 40 or 52). */
+export const KEY_MAX = 128;
+/** Largest indirection table. */
+export const RETA_MAX = 4096;
+/** Most queues (and so most cores) a table may name. */
+export const QUEUES_MAX = 1024;
+/** Tuples the SIMD kernel hashes per step. */
+export const GROUP = 16;
+
+// ---- fixed regions ----
+
+export const SCRATCH = 0x00400;
+export const STAGE = 0x00700;
+export const RSS_KEY = 0x00800;
+export const TUPLE_TMP = 0x00880;
+export const RSS_COLUMNS = 0x00a00;
+export const BYTE_TABLES = 0x01000;
+export const NIBBLE_TABLES = 0x0a000;
+export const RETA = 0x0c000;
+export const QUEUE_CORE = 0x0e000;
+/** Must equal asconfig.json's memoryBase. */
+export const MEMORY_BASE = 0x20000;
+
+/** Bytes of hash input per field set (addresses, then ports). */
+export const IPV4_INPUT = 8;
+export const IPV4_L4_INPUT = 12;
+export const IPV6_INPUT = 32;
+export const IPV6_L4_INPUT = 36;

@@ -1,0 +1,125 @@
+/**
+ * Loading and owning one rssplane engine: a WebAssembly instance and its memory.
+ *
+ * Two builds of the same AssemblyScript exist: baseline SIMD, and relaxed SIMD whose table
+ * lookups skip the out-of-range guard. The relaxed one is used where the runtime validates it
+ * (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the rssplane CLI turns on).
+ */
+import baselineWasm from '../../build/rssplane.wasm';
+import relaxedWasm from '../../build/rssplane.relaxed.wasm';
+import { MEMORY_BASE } from '../../assembly/shared/abi.js';
+import { RssplaneError } from './errors.js';
+
+/** What the engine exports; pointers and lengths are byte addresses in its memory. */
+export interface EngineExports {
+  configureRss(keyLength: number, hfunc: number, xfrm: number): number;
+  coveredBytes(): number;
+  hashTuple(tuple: number, fields: number): number;
+  hashBatch(tuples: number, count: number, fields: number, out: number): void;
+  hashBatchScalar(tuples: number, count: number, fields: number, out: number): void;
+  configureReta(size: number, queues: number): number;
+  retaSize(): number;
+  queuesOf(hashes: number, count: number, out: number): void;
+  allocate(size: number): number;
+  release(ptr: number): void;
+  relaxedSimd(): number;
+}
+
+export type Kernel = 'relaxed-simd' | 'simd';
+
+export interface CompiledEngine {
+  module: WebAssembly.Module;
+  kernel: Kernel;
+}
+
+const compiled = new Map<Kernel, Promise<CompiledEngine>>();
+
+/** The best kernel this runtime validates. */
+export function availableKernel(): Kernel {
+  return WebAssembly.validate(relaxedWasm) ? 'relaxed-simd' : 'simd';
+}
+
+/** Compiles (once per kernel) the engine module; `kernel` defaults to the best available. */
+export function compileEngine(kernel: Kernel = availableKernel()): Promise<CompiledEngine> {
+  let p = compiled.get(kernel);
+  if (!p) {
+    const bytes = kernel === 'relaxed-simd' ? relaxedWasm : baselineWasm;
+    p = WebAssembly.compile(bytes).then((module) => ({ module, kernel }));
+    compiled.set(kernel, p);
+  }
+  return p;
+}
+
+const PAGE = 65536;
+
+export class Engine {
+  private cachedBuffer: ArrayBufferLike | undefined;
+  private cachedBytes = new Uint8Array(0);
+
+  private constructor(
+    readonly exports: EngineExports,
+    readonly memory: WebAssembly.Memory,
+    readonly kernel: Kernel,
+  ) {}
+
+  /** A new engine with its own memory. */
+  static async create(options: { kernel?: Kernel; memory?: WebAssembly.Memory } = {}): Promise<Engine> {
+    const { module, kernel } = await compileEngine(options.kernel);
+    return Engine.instantiate(module, kernel, options.memory);
+  }
+
+  /**
+   * Instantiates an already compiled module (for worker threads handed a Module). Asynchronous
+   * because browsers refuse to instantiate modules over 4 KB synchronously on the main thread.
+   */
+  static async instantiate(module: WebAssembly.Module, kernel: Kernel, memory?: WebAssembly.Memory): Promise<Engine> {
+    const mem = memory ?? new WebAssembly.Memory({ initial: MEMORY_BASE / PAGE + 2 });
+    let engine: Engine | undefined;
+    const abort = (message: number, file: number, line: number, column: number) => {
+      const text = (p: number) => (engine && p ? engine.readAsString(p) : '?');
+      throw new RssplaneError('EFAULT', `engine aborted: ${text(message)} at ${text(file)}:${line}:${column}`);
+    };
+    const instance = await WebAssembly.instantiate(module, { env: { memory: mem, abort } });
+    engine = new Engine(instance.exports as unknown as EngineExports, mem, kernel);
+    return engine;
+  }
+
+  /**
+   * The engine's memory as bytes. Memory can grow during configuration calls (never on the hot
+   * path); this view is renewed when it does, so take it after configuring, not before.
+   */
+  get bytes(): Uint8Array {
+    if (this.memory.buffer !== this.cachedBuffer) {
+      this.cachedBuffer = this.memory.buffer;
+      this.cachedBytes = new Uint8Array(this.memory.buffer);
+    }
+    return this.cachedBytes;
+  }
+
+  /** A u32 view of `count` words at byte address `ptr` (4-aligned). */
+  u32(ptr: number, count: number): Uint32Array {
+    return new Uint32Array(this.memory.buffer, ptr, count);
+  }
+
+  /** A u16 view of `count` entries at byte address `ptr` (2-aligned). */
+  u16(ptr: number, count: number): Uint16Array {
+    return new Uint16Array(this.memory.buffer, ptr, count);
+  }
+
+  /** Allocates a configuration-time buffer of `size` bytes, 16-aligned, with 64 bytes of slack. */
+  allocate(size: number): number {
+    const ptr = this.exports.allocate(size + 64);
+    if (!ptr) throw new RssplaneError('ENOMEM', `engine could not allocate ${size} bytes`);
+    return ptr;
+  }
+
+  release(ptr: number): void {
+    this.exports.release(ptr);
+  }
+
+  /** Reads an AssemblyScript string (UTF-16, byte length in the word before it). */
+  private readAsString(ptr: number): string {
+    const length = new Uint32Array(this.memory.buffer, ptr - 4, 1)[0]!;
+    return String.fromCharCode(...new Uint16Array(this.memory.buffer, ptr, length >>> 1));
+  }
+}

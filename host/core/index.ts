@@ -1,0 +1,19 @@
+/**
+ * rssplane: RSS, computed to the bit. The isomorphic library (Node and browsers alike).
+ *
+ *   import { RssHasher } from 'rssplane';
+ *   const rss = await RssHasher.create({ key: 'microsoft', fields: 'ipv4-l4', reta: 'equal:4' });
+ *   rss.hash({ src: '66.9.149.187', dst: '161.142.100.80', sport: 2794, dport: 1766 }); // 0x51ccc178
+ */
+export { RssplaneError, type ErrorCode } from './errors.js';
+export { parseAddress, parseIPv4, parseIPv6, formatAddress, formatEndpoint, parsePort, type Address, type Family } from './addr.js';
+export { KEY_PRESETS, parseKey, formatKey, presetName, type KeyPreset } from './key.js';
+export {
+  FIELD_SETS, encodeTuple, parseFieldSet, parseHashFunction, parseTransform,
+  type FieldSetInfo, type FieldSetName, type HashFunctionName, type TransformName, type Tuple,
+} from './fields.js';
+export { Reta, DEFAULT_RETA_SIZE } from './reta.js';
+export { formatEthtool, parseEthtool, type EthtoolRss } from './ethtool.js';
+export { Engine, compileEngine, availableKernel, type Kernel, type EngineExports } from './engine.js';
+export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from './rss.js';
+export { analyze, gf2Rank, mirroredBits, type KeyAnalysis } from './analysis.js';
