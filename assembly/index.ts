@@ -7,7 +7,7 @@ import { buildSchedule } from "./rss/schedule";
 import { setTransform } from "./rss/hash";
 
 export { hashTuple, hashBatch, hashBatchScalar } from "./rss/hash";
-export { configureReta, queuesOf, retaSize } from "./rss/reta";
+export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
 
 /**

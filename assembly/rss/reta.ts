@@ -42,3 +42,11 @@ export function queuesOf(hashes: usize, count: i32, out: usize): void {
     store<u16>(out + (<usize>i << 1), <u16>queueOf(load<u32>(hashes + (<usize>i << 2))));
   }
 }
+
+/** Adds each of `count` hashes at `hashes` to its queue's u32 counter at `counts` (queues entries). */
+export function countQueues(hashes: usize, count: i32, counts: usize): void {
+  for (let i = 0; i < count; i++) {
+    const c = counts + (<usize>queueOf(load<u32>(hashes + (<usize>i << 2))) << 2);
+    store<u32>(c, load<u32>(c) + 1);
+  }
+}

@@ -28,6 +28,15 @@ export interface KeyAnalysis {
   reason: string;
 }
 
+/**
+ * Entries of a `size`-entry table the hashes can reach: the table is indexed by the hash's low
+ * log2(size) bits, whose reachable values are the span of the columns' low bits.
+ */
+export function reachableEntries(columns: Uint32Array, fields: FieldSetName, size: number): number {
+  const bits = FIELD_SETS[fields].inputLength * 8;
+  return 2 ** gf2Rank(Array.from(columns.subarray(0, bits), (c) => c & (size - 1)));
+}
+
 /** Rank of a set of 32-bit vectors over GF(2), by building an XOR basis one pivot bit at a time. */
 export function gf2Rank(vectors: Iterable<number>): number {
   const basis = new Uint32Array(32); // basis[b]: a vector whose highest set bit is b, or 0

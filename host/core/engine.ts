@@ -20,6 +20,7 @@ export interface EngineExports {
   configureReta(size: number, queues: number): number;
   retaSize(): number;
   queuesOf(hashes: number, count: number, out: number): void;
+  countQueues(hashes: number, count: number, counts: number): void;
   allocate(size: number): number;
   release(ptr: number): void;
   relaxedSimd(): number;

@@ -163,7 +163,7 @@ export class RssHasher {
   /** A batch buffer in engine memory: write tuples into `tuples`, call `run(n)`, read `hashes`. */
   batch(capacity: number, fields: FieldSetName = this.config.fields): HashBatch {
     this.config.requireKeyFor(fields);
-    return new HashBatch(this.engine, capacity, fields);
+    return new HashBatch(this.engine, this.config, capacity, fields);
   }
 }
 
@@ -178,6 +178,7 @@ export class HashBatch {
 
   constructor(
     private readonly engine: Engine,
+    private readonly config: RssConfig,
     readonly capacity: number,
     readonly fields: FieldSetName,
   ) {
@@ -193,6 +194,23 @@ export class HashBatch {
 
   get hashes(): Uint32Array {
     return this.engine.u32(this.hashesPtr, this.capacity);
+  }
+
+  /**
+   * Packets per queue for the first `count` hashes (after `run`), counted in the engine; needs a
+   * table in the config.
+   */
+  queueCounts(count = this.capacity): Uint32Array {
+    const reta = this.config.reta;
+    if (!reta) throw new RssplaneError('EINVAL', 'no indirection table configured', 'reta');
+    const counts = this.engine.allocate(reta.queues * 4);
+    try {
+      this.engine.u32(counts, reta.queues).fill(0);
+      this.engine.exports.countQueues(this.hashesPtr, count, counts);
+      return this.engine.u32(counts, reta.queues).slice();
+    } finally {
+      this.engine.release(counts);
+    }
   }
 
   /** Hashes the first `count` tuples: one call into the engine (SIMD groups of 16, scalar tail). */

@@ -1,0 +1,43 @@
+/**
+ * Benchmark plumbing: rounds, medians, and the machine a figure came from. Machines here are
+ * shared and noisy, so every figure is a median of several rounds and comparisons are ratios
+ * measured in the same run.
+ */
+import { cpus, totalmem } from 'node:os';
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Runs `fn` once to warm up, then `rounds` times; returns each round's seconds. */
+export function timeRounds(rounds: number, fn: () => void, between?: () => void): number[] {
+  fn();
+  const seconds: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    between?.();
+    const t0 = performance.now();
+    fn();
+    seconds.push((performance.now() - t0) / 1000);
+  }
+  return seconds;
+}
+
+export function machine() {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    memory_gib: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Fills `bytes` with random data (crypto's generator, in the 64 KiB pieces it accepts). */
+export function fillRandom(bytes: Uint8Array): void {
+  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(i + 65536, bytes.length)));
+}
+
+export const round = (x: number, digits = 1) => Number(x.toFixed(digits));

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * The rssplane command.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { Command, CommanderError } from 'commander';
+import { benchCommand } from './commands/bench.js';
+import { demoCommand } from './commands/demo.js';
+import { hashCommand } from './commands/hash.js';
+import { keyCommand } from './commands/key.js';
+import { retaCommand } from './commands/reta.js';
+import { failAndExit, USAGE } from './io.js';
+
+// Node 20 keeps relaxed SIMD behind a flag that browsers no longer need; turning it on before any
+// module is compiled lets the engine pick the relaxed kernel. RSSPLANE_KERNEL=simd keeps baseline.
+if (process.env.RSSPLANE_KERNEL !== 'simd') setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+const VERSION = '0.1.0';
+
+const program = new Command('rssplane')
+  .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
+  .version(VERSION)
+  .showHelpAfterError('(rssplane COMMAND --help for usage)')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(`rssplane: ${text.replace(/^error: /, '')}`) });
+
+for (const make of [hashCommand, keyCommand, retaCommand, benchCommand, demoCommand]) {
+  const cmd = make();
+  cmd.exitOverride();
+  cmd.commands.forEach((sub) => sub.exitOverride());
+  program.addCommand(cmd);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // --help and --version exit 0; everything else commander rejects is bad usage.
+    process.exit(e.exitCode === 0 ? 0 : USAGE);
+  }
+  failAndExit(e);
+}

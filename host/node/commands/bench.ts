@@ -1,0 +1,35 @@
+/**
+ * rssplane bench NAME: speed figures as JSON, medians of several rounds.
+ */
+import { Command, Option } from 'commander';
+import type { Kernel } from '../../core/engine.js';
+import { benchToeplitz } from '../bench/toeplitz.js';
+import { json, out } from '../io.js';
+import { wholeNumber } from '../options.js';
+
+export function benchCommand(): Command {
+  const bench = new Command('bench')
+    .summary('measure speed (JSON figures, medians of several rounds)')
+    .description('Benchmarks print one JSON object with --json. Compare figures measured in the same run:\nthese machines are shared and noisy.');
+
+  bench
+    .command('toeplitz')
+    .description('Hash random ipv4-l4 tuples already in WASM memory in one batch call, one core.')
+    .option('--tuples <n>', 'tuples per round', '4000000')
+    .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
+    .addOption(new Option('--kernel <kernel>', 'force a kernel (default: the best this runtime validates)').choices(['simd', 'relaxed-simd']))
+    .option('--anchor <binary>', 'also run the native anchor (toeplitz_native) between rounds and report ratios')
+    .option('--json', 'print JSON')
+    .action(async (flags: { tuples: string; rounds: string; kernel?: Kernel; anchor?: string; json?: boolean }) => {
+      const result = await benchToeplitz({
+        tuples: wholeNumber(flags.tuples, '--tuples', 4_000_000, 16),
+        rounds: wholeNumber(flags.rounds, '--rounds', 7),
+        kernel: flags.kernel,
+        anchor: flags.anchor,
+      });
+      if (flags.json) return json(result);
+      out(`toeplitz  ${result.mhash_per_s} Mhash/s (${result.kernel}, median of ${flags.rounds}), scalar path ${result.scalar_mhash_per_s} Mhash/s`);
+      if (result.anchor_mhash_per_s) out(`native    ${JSON.stringify(result.anchor_mhash_per_s)}\nratio     ${JSON.stringify(result.ratio_vs_anchor)}`);
+    });
+  return bench;
+}

@@ -1,0 +1,42 @@
+/**
+ * Process plumbing for the CLI: reading inputs, writing results, and turning a user's mistake
+ * into one line on stderr and exit status 2 (never a stack trace, never partial stdout).
+ */
+import { readFileSync } from 'node:fs';
+import { RssplaneError } from '../core/errors.js';
+
+/** Exit status for bad usage or bad input. */
+export const USAGE = 2;
+
+export class UsageError extends Error {}
+
+/** Reads FILE, or standard input for `-`. Missing or unreadable files are a user's mistake. */
+export function readInput(path: string, what = 'input'): Buffer {
+  try {
+    return readFileSync(path === '-' ? 0 : path);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new RssplaneError('ENOENT', `cannot read ${what} "${path}": ${reason}`, what);
+  }
+}
+
+/** Writes `text` and a newline to stdout in one call. */
+export function out(text = ''): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export function json(value: unknown): void {
+  out(JSON.stringify(value));
+}
+
+/** Prints a user-facing error and exits 2; anything else is a bug and keeps its stack. */
+export function failAndExit(e: unknown): never {
+  if (e instanceof RssplaneError || e instanceof UsageError) {
+    process.stderr.write(`rssplane: ${e.message}\n`);
+    process.exit(USAGE);
+  }
+  throw e;
+}
+
+/** True when stdout is a terminal (progress bars and colour only then). */
+export const interactive = () => Boolean(process.stdout.isTTY);

@@ -1,0 +1,21 @@
+// Bundles the library (isomorphic) and the CLI with esbuild, then emits type declarations.
+import { execFileSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import * as esbuild from 'esbuild';
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  loader: { '.wasm': 'binary' },
+  sourcemap: true,
+  logLevel: 'warning',
+};
+
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: ['host/core/index.ts'], outfile: 'dist/index.js', platform: 'neutral' }),
+  esbuild.build({ ...common, entryPoints: ['host/node/cli.ts'], outfile: 'dist/cli.js', platform: 'node', packages: 'external' }),
+]);
+chmodSync('dist/cli.js', 0o755);
+
+execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
