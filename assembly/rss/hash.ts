@@ -14,7 +14,7 @@
  */
 import {
   BYTE_TABLES, FieldSet, GROUP, InputTransform, IPV4_INPUT, IPV4_L4_INPUT, IPV6_INPUT, IPV6_L4_INPUT,
-  NIBBLE_TABLES, SCRATCH, STAGE, TUPLE_TMP,
+  NIBBLE_TABLES, SCRATCH, TUPLE_TMP,
 } from "../shared/abi";
 
 let transform: i32 = InputTransform.NONE;
@@ -93,43 +93,65 @@ export function hashBatchScalar(tuples: usize, count: i32, fields: i32, out: usi
 // SIMD path
 
 /**
- * Transposes 16 rows of 16 bytes (row t at src + t * stride) into SCRATCH + dst: vector j holds
- * byte j of every row. Only the first `vectors` (a multiple of 4) outputs are written.
- *
- * Four rows at a time, bytes then 16-bit pairs are interleaved, which leaves dword m of quarter k
- * holding byte 4k + m of those four rows; a 4 x 4 dword transpose across the four quarters
- * finishes the job. Staging the quarters in memory keeps V8 from spilling half the registers.
+ * Transposes 16 rows of 16 bytes (row t at src + t * stride) into vectors at dst: vector j
+ * holds byte j of every row. Four interleaving stages (bytes, 16-bit pairs, dwords, qwords), each
+ * an unpack instruction on x86, straight-line so V8 keeps the rows in registers. Only the first
+ * `vectors` outputs (4, 8, 12 or 16; a constant once inlined) are computed.
  */
-function transpose16(src: usize, stride: usize, dst: usize, vectors: i32): void {
-  const stage = <usize>STAGE;
-  for (let q: usize = 0; q < 4; q++) {
-    const row = src + q * 4 * stride;
-    const r0 = v128.load(row), r1 = v128.load(row + stride);
-    const r2 = v128.load(row + 2 * stride), r3 = v128.load(row + 3 * stride);
-    const a0 = i8x16.shuffle(r0, r1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const a1 = i8x16.shuffle(r0, r1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    const a2 = i8x16.shuffle(r2, r3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const a3 = i8x16.shuffle(r2, r3, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    const s = stage + q * 16;
-    v128.store(s, i16x8.shuffle(a0, a2, 0, 8, 1, 9, 2, 10, 3, 11));
-    v128.store(s, i16x8.shuffle(a0, a2, 4, 12, 5, 13, 6, 14, 7, 15), 64);
-    if (vectors > 8) {
-      v128.store(s, i16x8.shuffle(a1, a3, 0, 8, 1, 9, 2, 10, 3, 11), 128);
-      if (vectors > 12) v128.store(s, i16x8.shuffle(a1, a3, 4, 12, 5, 13, 6, 14, 7, 15), 192);
-    }
-  }
-  for (let k = 0; k < vectors >> 2; k++) {
-    const s = stage + <usize>k * 64;
-    const q0 = v128.load(s), q1 = v128.load(s, 16), q2 = v128.load(s, 32), q3 = v128.load(s, 48);
-    const lo01 = i32x4.shuffle(q0, q1, 0, 4, 1, 5), hi01 = i32x4.shuffle(q0, q1, 2, 6, 3, 7);
-    const lo23 = i32x4.shuffle(q2, q3, 0, 4, 1, 5), hi23 = i32x4.shuffle(q2, q3, 2, 6, 3, 7);
-    const d = dst + <usize>k * 64;
-    v128.store(d, i64x2.shuffle(lo01, lo23, 0, 2));
-    v128.store(d, i64x2.shuffle(lo01, lo23, 1, 3), 16);
-    v128.store(d, i64x2.shuffle(hi01, hi23, 0, 2), 32);
-    v128.store(d, i64x2.shuffle(hi01, hi23, 1, 3), 48);
-  }
+// @ts-ignore: decorator
+@inline function transpose16(src: usize, stride: usize, dst: usize, vectors: i32): void {
+  const r0 = v128.load(src), r1 = v128.load(src + stride);
+  const r2 = v128.load(src + 2 * stride), r3 = v128.load(src + 3 * stride);
+  const r4 = v128.load(src + 4 * stride), r5 = v128.load(src + 5 * stride);
+  const r6 = v128.load(src + 6 * stride), r7 = v128.load(src + 7 * stride);
+  const r8 = v128.load(src + 8 * stride), r9 = v128.load(src + 9 * stride);
+  const r10 = v128.load(src + 10 * stride), r11 = v128.load(src + 11 * stride);
+  const r12 = v128.load(src + 12 * stride), r13 = v128.load(src + 13 * stride);
+  const r14 = v128.load(src + 14 * stride), r15 = v128.load(src + 15 * stride);
+  // bytes: a(2k) = rows 2k, 2k+1 interleaved, bytes 0-7; a(2k+1) bytes 8-15
+  const a0 = lo8(r0, r1), a1 = hi8(r0, r1), a2 = lo8(r2, r3), a3 = hi8(r2, r3);
+  const a4 = lo8(r4, r5), a5 = hi8(r4, r5), a6 = lo8(r6, r7), a7 = hi8(r6, r7);
+  const a8 = lo8(r8, r9), a9 = hi8(r8, r9), a10 = lo8(r10, r11), a11 = hi8(r10, r11);
+  const a12 = lo8(r12, r13), a13 = hi8(r12, r13), a14 = lo8(r14, r15), a15 = hi8(r14, r15);
+  // 16-bit pairs: b holds four rows' bytes 4m..4m+3
+  const b0 = lo16(a0, a2), b1 = hi16(a0, a2), b4 = lo16(a4, a6), b5 = hi16(a4, a6);
+  const b8 = lo16(a8, a10), b9 = hi16(a8, a10), b12 = lo16(a12, a14), b13 = hi16(a12, a14);
+  // dwords: eight rows' bytes 2m, 2m+1; qwords: all sixteen rows' byte j
+  const c0 = lo32(b0, b4), c1 = hi32(b0, b4), c8 = lo32(b8, b12), c9 = hi32(b8, b12);
+  v128.store(dst, lo64(c0, c8)); v128.store(dst, hi64(c0, c8), 16);
+  v128.store(dst, lo64(c1, c9), 32); v128.store(dst, hi64(c1, c9), 48);
+  if (vectors <= 4) return;
+  const c2 = lo32(b1, b5), c3 = hi32(b1, b5), c10 = lo32(b9, b13), c11 = hi32(b9, b13);
+  v128.store(dst, lo64(c2, c10), 64); v128.store(dst, hi64(c2, c10), 80);
+  v128.store(dst, lo64(c3, c11), 96); v128.store(dst, hi64(c3, c11), 112);
+  if (vectors <= 8) return;
+  const b2 = lo16(a1, a3), b6 = lo16(a5, a7), b10 = lo16(a9, a11), b14 = lo16(a13, a15);
+  const c4 = lo32(b2, b6), c5 = hi32(b2, b6), c12 = lo32(b10, b14), c13 = hi32(b10, b14);
+  v128.store(dst, lo64(c4, c12), 128); v128.store(dst, hi64(c4, c12), 144);
+  v128.store(dst, lo64(c5, c13), 160); v128.store(dst, hi64(c5, c13), 176);
+  if (vectors <= 12) return;
+  const b3 = hi16(a1, a3), b7 = hi16(a5, a7), b11 = hi16(a9, a11), b15 = hi16(a13, a15);
+  const c6 = lo32(b3, b7), c7 = hi32(b3, b7), c14 = lo32(b11, b15), c15 = hi32(b11, b15);
+  v128.store(dst, lo64(c6, c14), 192); v128.store(dst, hi64(c6, c14), 208);
+  v128.store(dst, lo64(c7, c15), 224); v128.store(dst, hi64(c7, c15), 240);
 }
+
+// @ts-ignore: decorator
+@inline function lo8(a: v128, b: v128): v128 { return i8x16.shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23); }
+// @ts-ignore: decorator
+@inline function hi8(a: v128, b: v128): v128 { return i8x16.shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31); }
+// @ts-ignore: decorator
+@inline function lo16(a: v128, b: v128): v128 { return i16x8.shuffle(a, b, 0, 8, 1, 9, 2, 10, 3, 11); }
+// @ts-ignore: decorator
+@inline function hi16(a: v128, b: v128): v128 { return i16x8.shuffle(a, b, 4, 12, 5, 13, 6, 14, 7, 15); }
+// @ts-ignore: decorator
+@inline function lo32(a: v128, b: v128): v128 { return i32x4.shuffle(a, b, 0, 4, 1, 5); }
+// @ts-ignore: decorator
+@inline function hi32(a: v128, b: v128): v128 { return i32x4.shuffle(a, b, 2, 6, 3, 7); }
+// @ts-ignore: decorator
+@inline function lo64(a: v128, b: v128): v128 { return i64x2.shuffle(a, b, 0, 2); }
+// @ts-ignore: decorator
+@inline function hi64(a: v128, b: v128): v128 { return i64x2.shuffle(a, b, 1, 3); }
 
 // @ts-ignore: decorator
 @inline function lookup(table: v128, nibbles: v128): v128 {
@@ -147,14 +169,16 @@ function pairUpVectors(src: usize, dst: usize, n: i32): void {
   }
 }
 
-/** Hashes 16 tuples at `tuples` (stride = input length) into 16 u32 at `out`. */
-function hashGroup(tuples: usize, fields: i32, out: usize): void {
-  const length = inputLength(fields);
+/**
+ * Hashes 16 tuples at `tuples` (stride = input length) into 16 u32 at `out`. Inlined with a
+ * constant `length` per field set, so the loops below have constant bounds.
+ */
+// @ts-ignore: decorator
+@inline function hashGroup(tuples: usize, fields: i32, length: i32, out: usize): void {
   const stride = <usize>length;
   // 16-byte rows: a 12-byte tuple's row reads 4 bytes of the next tuple, which the lookups ignore.
   for (let c = 0; c < length; c += 16) {
-    const valid = min(length - c, 16);
-    transpose16(tuples + <usize>c, stride, <usize>SCRATCH + (<usize>c << 4), (valid + 3) & ~3);
+    transpose16(tuples + <usize>c, stride, <usize>SCRATCH + (<usize>c << 4), (min(length - c, 16) + 3) & ~3);
   }
   if (transform != InputTransform.NONE) {
     const a = addressLength(fields);
@@ -192,12 +216,22 @@ function hashGroup(tuples: usize, fields: i32, out: usize): void {
  * SIMD kernel while their 16-byte row reads stay inside the batch; the rest go scalar.
  */
 export function hashBatch(tuples: usize, count: i32, fields: i32, out: usize): void {
-  const stride = <usize>inputLength(fields);
-  const rowBytes = <usize>((inputLength(fields) + 15) & ~15);
+  switch (fields) {
+    case FieldSet.IPV4: hashGroups(tuples, count, FieldSet.IPV4, IPV4_INPUT, out); break;
+    case FieldSet.IPV4_L4: hashGroups(tuples, count, FieldSet.IPV4_L4, IPV4_L4_INPUT, out); break;
+    case FieldSet.IPV6: hashGroups(tuples, count, FieldSet.IPV6, IPV6_INPUT, out); break;
+    default: hashGroups(tuples, count, FieldSet.IPV6_L4, IPV6_L4_INPUT, out);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function hashGroups(tuples: usize, count: i32, fields: i32, length: i32, out: usize): void {
+  const stride = <usize>length;
+  const rowBytes = <usize>((length + 15) & ~15);
   const end = tuples + <usize>count * stride;
   let i = 0;
   while (i + GROUP <= count && tuples + <usize>(i + GROUP - 1) * stride + rowBytes <= end) {
-    hashGroup(tuples + <usize>i * stride, fields, out + (<usize>i << 2));
+    hashGroup(tuples + <usize>i * stride, fields, length, out + (<usize>i << 2));
     i += GROUP;
   }
   if (i < count) hashBatchScalar(tuples + <usize>i * stride, count - i, fields, out + (<usize>i << 2));

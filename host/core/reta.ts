@@ -70,17 +70,15 @@ export class Reta {
    * `size` is the table size (default 128).
    */
   static parse(spec: string, size = DEFAULT_RETA_SIZE): Reta {
-    const m = /^(equal|weight):([0-9,\s]+?)(?:\+start:([0-9]+))?$/.exec(spec.trim());
+    const m = /^(equal|weight):([^+]*)(?:\+start:(.*))?$/.exec(spec.trim());
     if (!m) invalid('table spec', spec, 'expected equal:N or weight:W0,W1,... optionally followed by +start:S');
-    const start = m[3] === undefined ? 0 : Number(m[3]);
-    if (m[1] === 'equal') {
-      const n = m[2]!.trim();
-      if (!/^[0-9]+$/.test(n)) invalid('table spec', spec, 'equal takes one queue count');
-      return Reta.equal(size, Number(n), start);
-    }
-    const parts = m[2]!.split(',').map((w) => w.trim());
-    if (parts.some((w) => !/^[0-9]+$/.test(w))) invalid('table spec', spec, 'weights are whole numbers separated by commas');
-    return Reta.weighted(size, parts.map(Number), start);
+    const whole = (text: string, what: string) => {
+      if (!/^[0-9]+$/.test(text.trim())) invalid('table spec', spec, `${what} must be whole numbers`);
+      return Number(text);
+    };
+    const start = m[3] === undefined ? 0 : whole(m[3], 'start');
+    if (m[1] === 'equal') return Reta.equal(size, whole(m[2]!, 'equal'), start);
+    return Reta.weighted(size, m[2]!.split(',').map((w) => whole(w, 'weights')), start);
   }
 }
 

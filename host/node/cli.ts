@@ -19,17 +19,17 @@ const VERSION = '0.1.0';
 
 const program = new Command('rssplane')
   .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
-  .version(VERSION)
-  .showHelpAfterError('(rssplane COMMAND --help for usage)')
-  .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(`rssplane: ${text.replace(/^error: /, '')}`) });
+  .version(VERSION);
+for (const make of [hashCommand, keyCommand, retaCommand, benchCommand, demoCommand]) program.addCommand(make());
 
-for (const make of [hashCommand, keyCommand, retaCommand, benchCommand, demoCommand]) {
-  const cmd = make();
-  cmd.exitOverride();
-  cmd.commands.forEach((sub) => sub.exitOverride());
-  program.addCommand(cmd);
+/** Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than exited. */
+function oneLineErrors(cmd: Command): void {
+  cmd.exitOverride().configureOutput({
+    outputError: (text, write) => write(`rssplane: ${text.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)').trimEnd()}\n`),
+  });
+  cmd.commands.forEach(oneLineErrors);
 }
+oneLineErrors(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -46,8 +46,15 @@ export function keyCommand(): Command {
       out(`key       ${formatKey(config.key, 'colon')} (${config.key.length} bytes${presetName(config.key) ? `, ${presetName(config.key)}` : ''})`);
       out(`function  ${config.hfunc}${config.xfrm === 'none' ? '' : `, ${config.xfrm}`}`);
       out(summary(analysis));
-      if (analysis.rank < 16) {
-        out('');
+      if (analysis.rank === 0) {
+        out();
+        out(`WARNING: every ${analysis.fields} flow hashes to the same value: all traffic lands on one queue.`);
+        if (config.xfrm === 'symmetric-xor') {
+          out('The key is already symmetric (source and destination bits hash alike), and symmetric-xor feeds');
+          out('src^dst to both fields, so each contribution cancels itself. Use one or the other, not both.');
+        }
+      } else if (analysis.rank < 16) {
+        out();
         out(`WARNING: this key can produce only ${analysis.distinctHashes} distinct hashes for ${analysis.fields}, whatever the`);
         out('traffic. A table of more entries than that is never fully used, and flows pile onto the');
         out('queues those few hashes select. mTCP and mOS program 0x05 repeated, which has rank 6.');
