@@ -23,7 +23,10 @@
  *   0x0a000   0x0b1ff   NIBBLE_TABLES  per input byte position: 2 nibbles x 4 hash bytes x 16 (SIMD)
  *   0x0c000   0x0dfff   RETA           indirection table: u16 queue per entry, up to 4096 entries
  *   0x0e000   0x0e7ff   QUEUE_CORE     queue -> core map: u16 per queue, up to 1024 queues
- *   0x10000   0x1ffff   reserved for later fixed regions
+ *   0x10000   0x10fff   CAPTURE_STATE  capture walker state: format, byte order, pcapng interfaces
+ *   0x11000   0x11fff   FLOW_STATE     flow engine counters and parameters
+ *   0x12000   0x12fff   POOL_STATE     port pool parameters
+ *   0x13000   0x1ffff   reserved for later fixed regions
  *   0x20000   ...       MEMORY_BASE: compiler static data, then the heap (configuration-time buffers)
  */
 
@@ -68,6 +71,44 @@ export const enum Status {
   BAD_QUEUE = 3,
   /** an enum value out of range */
   BAD_ARGUMENT = 4,
+}
+
+/** Link types, with pcap's LINKTYPE_* numbers. */
+export const enum LinkType {
+  ETHERNET = 1,
+  /** raw IPv4 or IPv6, version from the first nibble */
+  RAW = 101,
+}
+
+// ---- packet descriptors ----
+//
+// Every source (a capture chunk walked in WASM, a ring filled by the dispatcher or by DPDK, the
+// synthetic generator) hands packets to an engine as an array of 32-byte descriptors. The bytes a
+// descriptor points at stay in place: nothing is copied to describe a packet.
+
+/** u32: address of the packet's first byte (link layer) in engine memory */
+export const PKT_DATA = 0;
+/** u32: bytes captured (readable at PKT_DATA) */
+export const PKT_CAPLEN = 4;
+/** u32: bytes on the wire (>= caplen) */
+export const PKT_WIRELEN = 8;
+/** u16: LinkType */
+export const PKT_LINKTYPE = 12;
+/** u16: interface (pcapng) or port the packet came in on */
+export const PKT_IFACE = 14;
+/** u64: timestamp, nanoseconds since the Unix epoch */
+export const PKT_TIMESTAMP = 16;
+/** u32: RSS hash when the dispatcher or NIC computed one */
+export const PKT_HASH = 24;
+/** u16: receive queue, when known */
+export const PKT_QUEUE = 28;
+/** u16: PacketFlag bits */
+export const PKT_FLAGS = 30;
+export const PKT_DESCRIPTOR = 32;
+
+export const enum PacketFlag {
+  /** PKT_HASH holds a hash */
+  HASHED = 1,
 }
 
 // ---- limits ----
