@@ -24,6 +24,10 @@ export interface EngineExports {
   allocate(size: number): number;
   release(ptr: number): void;
   relaxedSimd(): number;
+  genStateBytes(flows: number): number;
+  genConfigure(state: number, flows: number, total: bigint, seed: bigint, ipv6PerMille: number, retransmitPerMille: number, startNs: bigint): void;
+  genFill(buffer: number, bytes: number, descriptors: number, max: number): number;
+  genStarted(): bigint;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';

@@ -18,3 +18,4 @@ export { Engine, compileEngine, availableKernel, type Kernel, type EngineExports
 export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from './rss.js';
 export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } from './analysis.js';
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
+export { SyntheticSource, type SyntheticOptions, type PacketBatch } from './synthetic.js';
