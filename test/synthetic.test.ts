@@ -70,3 +70,33 @@ describeWithDependency('tshark', commandWorks('tshark', ['--version']), 'synthet
     expect(count('tcp.analysis.flags && !tcp.analysis.retransmission && !tcp.analysis.fast_retransmission')).toBe(0);
   });
 });
+
+it('shares of a run generate exactly the packets one generator would, conversation for conversation', async () => {
+  // Group each generator's frames by conversation (the TCP 4-tuple and family, read from the frame).
+  const byConversation = async (part: number, parts: number) => {
+    const engine = await Engine.create();
+    const source = new SyntheticSource(engine, { concurrent: 64, conversations: 300, seed: 5, part, parts }, 256);
+    const out = new Map<string, string[]>();
+    for (let b = source.next(); b.count; b = source.next()) {
+      const d = new DataView(engine.memory.buffer, b.descriptors, b.count * 32);
+      for (let i = 0; i < b.count; i++) {
+        const frame = Buffer.from(new Uint8Array(engine.memory.buffer, d.getUint32(i * 32, true), d.getUint32(i * 32 + 4, true)));
+        const v6 = frame.readUInt16BE(12) === 0x86dd;
+        const ip = frame.subarray(14);
+        const [a, z] = v6 ? [ip.subarray(8, 24), ip.subarray(24, 40)] : [ip.subarray(12, 16), ip.subarray(16, 20)];
+        const tcp = ip.subarray(v6 ? 40 : 20);
+        const ends = [`${a.toString('hex')}:${tcp.readUInt16BE(0)}`, `${z.toString('hex')}:${tcp.readUInt16BE(2)}`].sort().join('-');
+        const key = `${v6 ? 6 : 4}/${ends}`;
+        const list = out.get(key) ?? [];
+        list.push(`${d.getBigUint64(i * 32 + 16, true)}:${frame.toString('hex')}`);
+        out.set(key, list);
+      }
+    }
+    return out;
+  };
+  const whole = await byConversation(0, 1);
+  const shares = [await byConversation(0, 3), await byConversation(1, 3), await byConversation(2, 3)];
+  expect(whole.size).toBe(300);
+  expect(shares.reduce((n, s) => n + s.size, 0)).toBe(300);
+  for (const s of shares) for (const [key, packets] of s) expect(packets).toEqual(whole.get(key));
+});

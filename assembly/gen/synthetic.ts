@@ -11,9 +11,15 @@
  *
  * Payload bytes repeat one 16-bit word per direction and conversation: a retransmission carries the
  * same bytes as the original, and the payload's checksum is a multiplication.
+ *
+ * Conversation i is the same wherever it is generated: its random numbers come from its own state
+ * seeded by (seed, i), and its timestamps from its own clock, starting at i times a fixed spacing.
+ * A run split over N threads gives thread t the conversations i = t, t + N, t + 2N, ...: together
+ * they generate exactly the conversations one thread would, packet for packet; only the
+ * interleaving between conversations differs.
  */
 import { LinkType, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE, PKT_TIMESTAMP, PKT_WIRELEN } from "../shared/abi";
-import { below, chance, next, seed } from "./random";
+import { below, chance, mix, next } from "./random";
 
 // ---- frame layout (offsets within each header) ----
 const ETH_DST = 0, ETH_SRC = 6, ETH_TYPE = 12, ETH_HEADER = 14;
@@ -53,44 +59,66 @@ const F_ACTIVE = 35;     // u8
 const F_CLIENT_ADDRESS = 36; // 16 bytes (IPv4 in the first 4)
 const F_SERVER_ADDRESS = 52; // 16 bytes
 const F_IP_ID = 68;      // u16: next IPv4 identification
-const FLOW_SLOT = 80;
+const F_RANDOM = 72;     // u64: this conversation's random state
+const F_CLOCK = 80;      // u64: this conversation's time, ns
+const FLOW_SLOT = 96;
+
+/** The generator state starts with the scheduler's own random state (which slot goes next). */
+const G_SCHEDULER = 0;
+const STATE_HEADER = 16;
 
 const enum Phase { SYN = 0, SYN_ACK = 1, ACK = 2, REQUEST = 3, RESPONSE = 4, CLIENT_ACK = 5, CLOSE_1 = 6, CLOSE_2 = 7, CLOSE_3 = 8, DONE = 9 }
 const enum Close { CLIENT_FIN = 0, SERVER_FIN = 1, CLIENT_RST = 2, SERVER_RST = 3 }
 
+let state: usize = 0;
 let slots: usize = 0;
 let concurrent: u32 = 0;
 let active: u32 = 0;
-let flowsLeft: u64 = 0;
+let nextId: u64 = 0;
+let lastId: u64 = 0;
+let step_: u64 = 1;
+let runSeed: u64 = 0;
 let ipv6PerMille: u32 = 0;
 let retransmitPerMille: u32 = 0;
-let clock: u64 = 0; // ns
+let startNs: u64 = 0;
+let spacingNs: u64 = 0;
 let started: u64 = 0;
 
 /** Bytes of state for `flows` concurrent conversations (the host allocates them). */
 export function genStateBytes(flows: u32): usize {
-  return <usize>flows * FLOW_SLOT;
+  return <usize>STATE_HEADER + <usize>flows * FLOW_SLOT;
 }
 
 /**
- * Starts a generator: `state` holds `flows` concurrent conversations (genStateBytes), `total`
- * conversations in all (0: no end), a share of IPv6 and of retransmitted segments in per mille,
- * and the time of the first packet.
+ * Starts a generator in `buffer` (genStateBytes(flows) bytes). The run's parameters (`total`
+ * conversations, 0 for no end; `runConcurrent`; seed; IPv6 and retransmit shares per mille; the
+ * first timestamp) define every conversation; `part` of `parts` picks this generator's share, and
+ * `flows` (about runConcurrent / parts) how many of them it keeps going at once.
  */
-export function genConfigure(state: usize, flows: u32, total: u64, seedValue: u64, ipv6: u32, retransmit: u32, startNs: u64): void {
-  seed(seedValue);
-  slots = state;
+export function genConfigure(
+  buffer: usize, flows: u32, total: u64, seedValue: u64, ipv6: u32, retransmit: u32, start: u64,
+  runConcurrent: u32, part: u32, parts: u32,
+): void {
+  state = buffer;
+  slots = buffer + STATE_HEADER;
   concurrent = flows;
-  flowsLeft = total == 0 ? u64.MAX_VALUE : total;
+  runSeed = seedValue;
   ipv6PerMille = ipv6;
   retransmitPerMille = retransmit;
-  clock = startNs;
+  startNs = start;
+  // Conversations last about 30 ms: spacing starts by 30 ms / concurrency keeps about that many
+  // in progress at any time, so the stream stays close to time order.
+  spacingNs = max<u64>(1, 30000000 / <u64>max<u32>(runConcurrent, 1));
+  nextId = part;
+  step_ = max<u32>(parts, 1);
+  lastId = total == 0 ? u64.MAX_VALUE : total;
   started = 0;
   active = 0;
+  store<u64>(state + G_SCHEDULER, mix(seedValue ^ 0x5ced5ced) | 1);
   for (let i: u32 = 0; i < flows; i++) {
     const f = slots + <usize>i * FLOW_SLOT;
     memory.fill(f, 0, FLOW_SLOT);
-    if (flowsLeft > 0) newConversation(f);
+    if (nextId < lastId) newConversation(f);
   }
 }
 
@@ -100,48 +128,52 @@ export function genStarted(): u64 {
 }
 
 function newConversation(f: usize): void {
-  flowsLeft--;
+  const id = nextId;
+  nextId += step_;
   started++;
   active++;
-  const v6 = chance(ipv6PerMille);
+  const r = f + F_RANDOM;
+  store<u64>(r, mix(runSeed ^ mix(id)) | 1);
+  store<u64>(f, startNs + id * spacingNs + <u64>below(r, <u32>spacingNs), F_CLOCK);
+  const v6 = chance(r, ipv6PerMille);
   store<u8>(f, v6 ? 6 : 4, F_FAMILY);
   store<u8>(f, Phase.SYN, F_PHASE);
-  const c = below(100);
+  const c = below(r, 100);
   store<u8>(f, c < 70 ? Close.CLIENT_FIN : c < 90 ? Close.SERVER_FIN : c < 97 ? Close.CLIENT_RST : Close.SERVER_RST, F_CLOSE);
-  store<u8>(f, <u8>(1 + below(3)), F_ROUNDS);
-  store<u16>(f, <u16>(32768 + below(28232)), F_CLIENT_PORT);
-  const p = below(10);
+  store<u8>(f, <u8>(1 + below(r, 3)), F_ROUNDS);
+  store<u16>(f, <u16>(32768 + below(r, 28232)), F_CLIENT_PORT);
+  const p = below(r, 10);
   store<u16>(f, p < 6 ? 443 : p < 9 ? 80 : 8080, F_SERVER_PORT);
-  store<u32>(f, <u32>next(), F_CLIENT_SEQ);
-  store<u32>(f, <u32>next(), F_SERVER_SEQ);
-  store<u16>(f, <u16>next(), F_CLIENT_WORD);
-  store<u16>(f, <u16>next(), F_SERVER_WORD);
-  store<u16>(f, <u16>next(), F_IP_ID);
+  store<u32>(f, <u32>next(r), F_CLIENT_SEQ);
+  store<u32>(f, <u32>next(r), F_SERVER_SEQ);
+  store<u16>(f, <u16>next(r), F_CLIENT_WORD);
+  store<u16>(f, <u16>next(r), F_SERVER_WORD);
+  store<u16>(f, <u16>next(r), F_IP_ID);
   store<u16>(f, 0, F_RETRANSMIT_LENGTH);
   store<u8>(f, 1, F_ACTIVE);
-  const server = below(64) + 1;
+  const server = below(r, 64) + 1;
   const client = f + F_CLIENT_ADDRESS, srv = f + F_SERVER_ADDRESS;
   memory.fill(client, 0, 32);
   if (v6) {
     // fd00:1::/64 clients with random interface identifiers, fd00:200::N servers
     store<u64>(client, bswap<u64>(0xfd00000100000000));
-    store<u64>(client, next(), 8);
+    store<u64>(client, next(r), 8);
     store<u64>(srv, bswap<u64>(0xfd00020000000000));
     store<u64>(srv, bswap<u64>(<u64>server), 8);
   } else {
     // 10.0.0.0/8 clients (10.200/16 left to servers), 10.200.0.N servers
-    store<u32>(client, bswap<u32>(0x0a000000 | (below(0xc80000) + 1)));
+    store<u32>(client, bswap<u32>(0x0a000000 | (below(r, 0xc80000) + 1)));
     store<u32>(srv, bswap<u32>(0x0ac80000 | server));
   }
 }
 
 /** Response sizes: many small objects, a heavy tail of large ones. */
-function responseSize(): u32 {
-  const c = below(100);
-  if (c < 35) return 200 + below(1800);
-  if (c < 75) return 2000 + below(30000);
-  if (c < 97) return 32000 + below(200000);
-  return 232000 + below(1000000);
+function responseSize(r: usize): u32 {
+  const c = below(r, 100);
+  if (c < 35) return 200 + below(r, 1800);
+  if (c < 75) return 2000 + below(r, 30000);
+  if (c < 97) return 32000 + below(r, 200000);
+  return 232000 + below(r, 1000000);
 }
 
 // ---- checksums ----
@@ -228,7 +260,7 @@ function emit(p: usize, f: usize, fromClient: bool, flags: u8, seq: u32, ack: u3
   store<u16>(tcp + TCP_CHECKSUM, 0);
   store<u16>(tcp + TCP_URGENT, 0);
   const o = tcp + TCP_HEADER;
-  const tsval = <u32>(clock / 1000000) + (fromClient ? 0 : 0x40000000);
+  const tsval = <u32>(load<u64>(f, F_CLOCK) / 1000000) + (fromClient ? 0 : 0x40000000);
   if (syn) {
     store<u32>(o, bswap<u32>(0x02040000 | (v6 ? 1440 : 1460))); // MSS
     store<u16>(o + 4, bswap<u16>(0x0402));                       // SACK permitted
@@ -263,6 +295,7 @@ function emit(p: usize, f: usize, fromClient: bool, flags: u8, seq: u32, ack: u3
  * conversation, ending it (and starting the next) after its last packet.
  */
 function step(p: usize, f: usize): i32 {
+  const r = f + F_RANDOM;
   let cseq = load<u32>(f, F_CLIENT_SEQ), sseq = load<u32>(f, F_SERVER_SEQ);
   // A segment marked for retransmission goes out again first, byte for byte.
   const rlen = <i32>load<u16>(f, F_RETRANSMIT_LENGTH);
@@ -285,7 +318,7 @@ function step(p: usize, f: usize): i32 {
       break;
     case Phase.ACK:
       n = emit(p, f, true, ACK, cseq, sseq, 0);
-      store<u32>(f, 80 + below(720), F_REMAINING);
+      store<u32>(f, 80 + below(r, 720), F_REMAINING);
       store<u8>(f, Phase.REQUEST, F_PHASE);
       break;
     case Phase.REQUEST: {
@@ -296,7 +329,7 @@ function step(p: usize, f: usize): i32 {
       const left = load<u32>(f, F_REMAINING) - length;
       store<u32>(f, left, F_REMAINING);
       if (left == 0) {
-        store<u32>(f, responseSize(), F_REMAINING);
+        store<u32>(f, responseSize(r), F_REMAINING);
         store<u32>(f, 0, F_SEGMENTS);
         store<u8>(f, Phase.RESPONSE, F_PHASE);
       }
@@ -324,7 +357,7 @@ function step(p: usize, f: usize): i32 {
         const rounds = load<u8>(f, F_ROUNDS) - 1;
         store<u8>(f, rounds, F_ROUNDS);
         if (rounds > 0) {
-          store<u32>(f, 80 + below(720), F_REMAINING);
+          store<u32>(f, 80 + below(r, 720), F_REMAINING);
           store<u8>(f, Phase.REQUEST, F_PHASE);
         } else {
           store<u8>(f, Phase.CLOSE_1, F_PHASE);
@@ -369,13 +402,13 @@ function step(p: usize, f: usize): i32 {
   if (load<u8>(f, F_PHASE) == Phase.DONE) {
     active--;
     store<u8>(f, 0, F_ACTIVE);
-    if (flowsLeft > 0) newConversation(f);
+    if (nextId < lastId) newConversation(f);
   }
   return n;
 }
 
 function maybeRetransmit(f: usize, fromClient: bool, seq: u32, length: i32): void {
-  if (length > 0 && chance(retransmitPerMille)) {
+  if (length > 0 && chance(f + F_RANDOM, retransmitPerMille)) {
     store<u32>(f, seq, F_RETRANSMIT);
     store<u16>(f, <u16>length, F_RETRANSMIT_LENGTH);
     store<u8>(f, fromClient ? 1 : 0, F_RETRANSMIT_FROM_CLIENT);
@@ -397,9 +430,11 @@ export function genFill(buffer: usize, bytes: usize, descriptors: usize, max: i3
     // Pick a live conversation at random.
     let f: usize;
     do {
-      f = slots + <usize>below(concurrent) * FLOW_SLOT;
+      f = slots + <usize>below(state + G_SCHEDULER, concurrent) * FLOW_SLOT;
     } while (!load<u8>(f, F_ACTIVE));
-    clock += 1000 + <u64>below(19000); // 1 to 20 microseconds apart
+    // The conversation's clock: 10 to 500 microseconds since its previous packet.
+    const clock = load<u64>(f, F_CLOCK) + 10000 + <u64>below(f + F_RANDOM, 490000);
+    store<u64>(f, clock, F_CLOCK);
     const n = step(p, f);
     const d = descriptors + <usize>count * PKT_DESCRIPTOR;
     store<u32>(d + PKT_DATA, <u32>p);

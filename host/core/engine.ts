@@ -25,7 +25,8 @@ export interface EngineExports {
   release(ptr: number): void;
   relaxedSimd(): number;
   genStateBytes(flows: number): number;
-  genConfigure(state: number, flows: number, total: bigint, seed: bigint, ipv6PerMille: number, retransmitPerMille: number, startNs: bigint): void;
+  genConfigure(state: number, flows: number, total: bigint, seed: bigint, ipv6PerMille: number, retransmitPerMille: number, startNs: bigint,
+    runConcurrent: number, part: number, parts: number): void;
   genFill(buffer: number, bytes: number, descriptors: number, max: number): number;
   genStarted(): bigint;
 }

@@ -20,6 +20,12 @@ export interface SyntheticOptions {
   retransmit?: number;
   /** Timestamp of the first packet, ns since the epoch (default 2026-01-01). */
   startNs?: bigint;
+  /**
+   * This generator's share of the run: conversations i with i % parts === part (default the
+   * whole run). Shares of one run together generate exactly what one generator would.
+   */
+  part?: number;
+  parts?: number;
 }
 
 /** A batch of packets in engine memory: `count` descriptors at `descriptors`. */
@@ -47,12 +53,15 @@ export class SyntheticSource {
     if (!Number.isInteger(concurrent) || concurrent < 1 || concurrent > 10_000_000) invalid('concurrent conversations', concurrent, 'from 1 to 10,000,000');
     const total = options.conversations ?? 0;
     if (!Number.isInteger(total) || total < 0) invalid('conversations', total, 'a whole number (0 for no end)');
+    const parts = options.parts ?? 1, part = options.part ?? 0;
+    if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(part) || part < 0 || part >= parts) invalid('generator share', `${part} of ${parts}`, 'part must be 0 to parts - 1');
     const e = engine.exports;
-    this.state = engine.allocate(e.genStateBytes(concurrent));
+    const mine = Math.ceil(concurrent / parts);
+    this.state = engine.allocate(e.genStateBytes(mine));
     this.frames = engine.allocate(batchPackets * 1616);
     this.descriptors = engine.allocate(batchPackets * PKT_DESCRIPTOR);
-    e.genConfigure(this.state, concurrent, BigInt(total), BigInt(options.seed ?? 1), share(options.ipv6, 0.2, 'IPv6 share'),
-      share(options.retransmit, 0.01, 'retransmit share'), options.startNs ?? 1_767_225_600_000_000_000n);
+    e.genConfigure(this.state, mine, BigInt(total), BigInt(options.seed ?? 1), share(options.ipv6, 0.2, 'IPv6 share'),
+      share(options.retransmit, 0.01, 'retransmit share'), options.startNs ?? 1_767_225_600_000_000_000n, concurrent, part, parts);
   }
 
   /** The next batch (at most `max` packets); count 0 once every conversation has ended. */
