@@ -1,12 +1,16 @@
 /**
  * Loading and owning one rssplane engine: a WebAssembly instance and its memory.
  *
- * Two builds of the same AssemblyScript exist: baseline SIMD, and relaxed SIMD whose table
- * lookups skip the out-of-range guard. The relaxed one is used where the runtime validates it
- * (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the rssplane CLI turns on).
+ * Four builds of the same AssemblyScript exist: baseline SIMD and relaxed SIMD (whose table
+ * lookups skip the out-of-range guard), each with private or shared memory. Relaxed is used where
+ * the runtime validates it (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the
+ * rssplane CLI turns on). Shared memory (a SharedArrayBuffer) lets another thread fill an
+ * engine's rings; browsers allow it only on cross-origin-isolated pages, so private is the default.
  */
 import baselineWasm from '../../build/rssplane.wasm';
 import relaxedWasm from '../../build/rssplane.relaxed.wasm';
+import sharedBaselineWasm from '../../build/rssplane.shared.wasm';
+import sharedRelaxedWasm from '../../build/rssplane.shared.relaxed.wasm';
 import { MEMORY_BASE } from '../../assembly/shared/abi.js';
 import { RssplaneError } from './errors.js';
 
@@ -36,27 +40,44 @@ export type Kernel = 'relaxed-simd' | 'simd';
 export interface CompiledEngine {
   module: WebAssembly.Module;
   kernel: Kernel;
+  shared: boolean;
 }
 
-const compiled = new Map<Kernel, Promise<CompiledEngine>>();
+const BUILDS = {
+  'simd': { private: baselineWasm, shared: sharedBaselineWasm },
+  'relaxed-simd': { private: relaxedWasm, shared: sharedRelaxedWasm },
+} as const;
+
+const compiled = new Map<string, Promise<CompiledEngine>>();
 
 /** The best kernel this runtime validates. */
 export function availableKernel(): Kernel {
   return WebAssembly.validate(relaxedWasm) ? 'relaxed-simd' : 'simd';
 }
 
-/** Compiles (once per kernel) the engine module; `kernel` defaults to the best available. */
-export function compileEngine(kernel: Kernel = availableKernel()): Promise<CompiledEngine> {
-  let p = compiled.get(kernel);
+/**
+ * Compiles (once per kernel and memory kind) the engine module; `kernel` defaults to the best
+ * available. A compiled module can be posted to worker threads and instantiated there.
+ */
+export function compileEngine(kernel: Kernel = availableKernel(), shared = false): Promise<CompiledEngine> {
+  const id = `${kernel}/${shared}`;
+  let p = compiled.get(id);
   if (!p) {
-    const bytes = kernel === 'relaxed-simd' ? relaxedWasm : baselineWasm;
-    p = WebAssembly.compile(bytes).then((module) => ({ module, kernel }));
-    compiled.set(kernel, p);
+    p = WebAssembly.compile(BUILDS[kernel][shared ? 'shared' : 'private']).then((module) => ({ module, kernel, shared }));
+    compiled.set(id, p);
   }
   return p;
 }
 
 const PAGE = 65536;
+/** Shared memories declare their maximum up front (asconfig.json: 65536 pages, 4 GiB). */
+const SHARED_MAXIMUM_PAGES = 65536;
+
+/** A memory for an engine: the fixed regions and a little heap to start with. */
+export function engineMemory(shared = false): WebAssembly.Memory {
+  const initial = MEMORY_BASE / PAGE + 2;
+  return shared ? new WebAssembly.Memory({ initial, maximum: SHARED_MAXIMUM_PAGES, shared: true }) : new WebAssembly.Memory({ initial });
+}
 
 export class Engine {
   private cachedBuffer: ArrayBufferLike | undefined;
@@ -68,10 +89,10 @@ export class Engine {
     readonly kernel: Kernel,
   ) {}
 
-  /** A new engine with its own memory. */
-  static async create(options: { kernel?: Kernel; memory?: WebAssembly.Memory } = {}): Promise<Engine> {
-    const { module, kernel } = await compileEngine(options.kernel);
-    return Engine.instantiate(module, kernel, options.memory);
+  /** A new engine with its own memory (shared: a SharedArrayBuffer other threads can fill). */
+  static async create(options: { kernel?: Kernel; shared?: boolean } = {}): Promise<Engine> {
+    const { module, kernel, shared } = await compileEngine(options.kernel, options.shared);
+    return Engine.instantiate(module, kernel, engineMemory(shared));
   }
 
   /**
@@ -79,7 +100,7 @@ export class Engine {
    * because browsers refuse to instantiate modules over 4 KB synchronously on the main thread.
    */
   static async instantiate(module: WebAssembly.Module, kernel: Kernel, memory?: WebAssembly.Memory): Promise<Engine> {
-    const mem = memory ?? new WebAssembly.Memory({ initial: MEMORY_BASE / PAGE + 2 });
+    const mem = memory ?? engineMemory(false);
     let engine: Engine | undefined;
     const abort = (message: number, file: number, line: number, column: number) => {
       const text = (p: number) => (engine && p ? engine.readAsString(p) : '?');

@@ -14,7 +14,7 @@ export {
 } from './fields.js';
 export { Reta, DEFAULT_RETA_SIZE } from './reta.js';
 export { formatEthtool, parseEthtool, type EthtoolRss } from './ethtool.js';
-export { Engine, compileEngine, availableKernel, type Kernel, type EngineExports } from './engine.js';
+export { Engine, compileEngine, availableKernel, engineMemory, type CompiledEngine, type Kernel, type EngineExports } from './engine.js';
 export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from './rss.js';
 export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } from './analysis.js';
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
