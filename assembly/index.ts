@@ -10,6 +10,7 @@ export { hashTuple, hashBatch, hashBatchScalar } from "./rss/hash";
 export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
 export { genConfigure, genFill, genStarted, genStateBytes } from "./gen/synthetic";
+export { stageSlots, takeSlot } from "./ring/slot";
 
 /**
  * Programs the RSS function: the key the host wrote at RSS_KEY (`keyLength` bytes), the hash

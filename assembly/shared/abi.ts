@@ -111,6 +111,37 @@ export const enum PacketFlag {
   HASHED = 1,
 }
 
+// ---- rings: packets from one producer to one core's engine, a batch slot at a time ----
+//
+// A single-producer single-consumer ring lives in the consuming engine's (shared) memory. It is an
+// array of batch slots; the producer (a dispatcher thread, another core steering synthetic
+// traffic, or a DPDK queue) fills a whole slot, then publishes it by advancing `head`; the consumer
+// processes it and releases it by advancing `tail`. Both counters only grow (mod 2^32);
+// head - tail is the number of full slots. Each counter has its own cache line.
+//
+//   ring + 0     RING_HEAD         i32  slots published (producer)
+//   ring + 64    RING_TAIL         i32  slots released (consumer)
+//   ring + 128   RING_SLOTS        u32  slot count, a power of two
+//   ring + 132   RING_SLOT_BYTES   u32  bytes per slot
+//   ring + 136   RING_SLOT_PACKETS u32  descriptors per slot
+//   ring + 140   RING_CLOSED       i32  1 when the producer will publish no more
+//   ring + 256   slot 0, slot 1, ... (slot k at ring + RING_HEADER + k * slot bytes)
+//
+// A slot: SLOT_COUNT u32 packets, SLOT_BYTES u32 packet bytes used, descriptors from
+// SLOT_DESCRIPTORS, packet bytes after `slot packets` descriptors. Producers stage a slot in their
+// own memory with PKT_DATA relative to the slot's packet bytes; the consumer rebases it on take.
+
+export const RING_HEAD = 0;
+export const RING_TAIL = 64;
+export const RING_SLOTS = 128;
+export const RING_SLOT_BYTES = 132;
+export const RING_SLOT_PACKETS = 136;
+export const RING_CLOSED = 140;
+export const RING_HEADER = 256;
+export const SLOT_COUNT = 0;
+export const SLOT_BYTES = 4;
+export const SLOT_DESCRIPTORS = 64;
+
 // ---- limits ----
 
 /** Longest hash input: IPv6 addresses and ports. */

@@ -33,6 +33,9 @@ export interface EngineExports {
     runConcurrent: number, part: number, parts: number): void;
   genFill(buffer: number, bytes: number, descriptors: number, max: number): number;
   genStarted(): bigint;
+  stageSlots(descriptors: number, count: number, cores: number, self: number, local: number, localCount: number,
+    images: number, slotPackets: number, slotBytes: number): number;
+  takeSlot(slot: number, slotPackets: number): number;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';
