@@ -24,6 +24,12 @@ export interface EngineExports {
   allocate(size: number): number;
   release(ptr: number): void;
   relaxedSimd(): number;
+  // flow engine (assembly/flow/engine.ts)
+  configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
+  processBatch(descriptors: number, count: number): number;
+  flushFlows(): number;
+  activeFlows(): number;
+  resetCounters(): void;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';

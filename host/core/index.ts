@@ -18,3 +18,8 @@ export { Engine, compileEngine, availableKernel, type Kernel, type EngineExports
 export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from './rss.js';
 export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } from './analysis.js';
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
+export {
+  FlowEngine, decodeRecord, flowJson, DROP_REASON_NAMES,
+  type DescriptorBatch, type FlowEngineOptions, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
+  type TcpStateName, type CloseReasonName,
+} from './flows.js';
