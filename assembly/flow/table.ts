@@ -62,7 +62,7 @@ export function isFull(): bool { return live == capacity; }
   return load<u8>(e + REC_FAMILY) != 0;
 }
 
-/** Entry number found by `find` for a slot probe; -1 when none. */
+/** The slot the probe path of `first`/`next` stands on. */
 let probe: u32 = 0;
 
 /** First entry number on the probe path of `hash`, continuing with `next()`; -1 at an empty slot. */
