@@ -39,3 +39,5 @@ export function release(ptr: usize): void {
 export function relaxedSimd(): bool {
   return ASC_FEATURE_RELAXED_SIMD;
 }
+
+export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } from "./flow/engine";

@@ -23,9 +23,9 @@ it('steering 3,000 packets over 3 cores through rings delivers each core exactly
   const consumers = [await Engine.create({ shared: true }), await Engine.create({ shared: true })];
   const rings = consumers.map((c) => {
     const base = c.allocate(ringBytes(shape));
-    return Ring.format(c.memory.buffer as SharedArrayBuffer, base, shape);
+    return Ring.format(c.sharedBuffer, base, shape);
   });
-  const bells = consumers.map((c) => new Doorbell(c.memory.buffer as SharedArrayBuffer, c.allocate(4)));
+  const bells = consumers.map((c) => new Doorbell(c.sharedBuffer, c.allocate(4)));
   const source = new SyntheticSource(producer, { concurrent: 100, seed: 9 }, 256);
   // Self is core 0; cores 1 and 2 are the consumers. Images and the core array live in the producer.
   const images = [0, producer.allocate(shape.slotBytes), producer.allocate(shape.slotBytes)];

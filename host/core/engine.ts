@@ -36,6 +36,12 @@ export interface EngineExports {
   stageSlots(descriptors: number, count: number, cores: number, self: number, local: number, localCount: number,
     images: number, slotPackets: number, slotBytes: number): number;
   takeSlot(slot: number, slotPackets: number): number;
+  // flow engine (assembly/flow/engine.ts)
+  configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
+  processBatch(descriptors: number, count: number): number;
+  flushFlows(): number;
+  activeFlows(): number;
+  resetCounters(): void;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';
@@ -124,6 +130,13 @@ export class Engine {
       this.cachedBytes = new Uint8Array(this.memory.buffer);
     }
     return this.cachedBytes;
+  }
+
+  /** The memory as a SharedArrayBuffer, for other threads; only engines created `shared`. */
+  get sharedBuffer(): SharedArrayBuffer {
+    const b: ArrayBufferLike = this.memory.buffer;
+    if (!(b instanceof SharedArrayBuffer)) throw new RssplaneError('EINVAL', 'this engine\'s memory is not shared (create it with { shared: true })');
+    return b;
   }
 
   /** A u32 view of `count` words at byte address `ptr` (4-aligned). */

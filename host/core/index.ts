@@ -19,3 +19,8 @@ export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from 
 export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } from './analysis.js';
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
 export { SyntheticSource, type SyntheticOptions, type PacketBatch } from './synthetic.js';
+export {
+  FlowEngine, decodeRecord, flowJson, DROP_REASON_NAMES,
+  type DescriptorBatch, type FlowEngineOptions, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
+  type TcpStateName, type CloseReasonName,
+} from './flows.js';

@@ -27,3 +27,5 @@ export function describeWithDependency(pkg: string, present: boolean, title: str
 }
 
 export const haveDpdk = () => commandWorks('pkg-config', ['--exists', 'libdpdk']) && commandWorks('cc', ['--version']);
+
+export const haveTshark = () => commandWorks('tshark', ['--version']);

@@ -3,6 +3,7 @@
  */
 import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
+import { benchFlows } from '../bench/flows.js';
 import { benchToeplitz } from '../bench/toeplitz.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
@@ -30,6 +31,19 @@ export function benchCommand(): Command {
       if (flags.json) return json(result);
       out(`toeplitz  ${result.mhash_per_s} Mhash/s (${result.kernel}, median of ${flags.rounds}), scalar path ${result.scalar_mhash_per_s} Mhash/s`);
       if (result.anchor_mhash_per_s) out(`native    ${JSON.stringify(result.anchor_mhash_per_s)}\nratio     ${JSON.stringify(result.ratio_vs_anchor)}`);
+    });
+  bench
+    .command('flows')
+    .description('Packets per second on one core through parse + RSS hash + flow update, from packets\nalready in WASM memory: TCP conversations built before the clock starts, all open at once.')
+    .option('--flows <n>', 'concurrent TCP connections (22 packets each)', '20000')
+    .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
+    .option('--key <key>', 'RSS key', 'symmetric')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json')
+    .action(async (flags: { flows: string; rounds: string; key: string; json?: boolean }) => {
+      const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key });
+      if (flags.json) return json(result);
+      out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
     });
   return bench;
 }
