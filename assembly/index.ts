@@ -9,6 +9,7 @@ import { setTransform } from "./rss/hash";
 export { hashTuple, hashBatch, hashBatchScalar } from "./rss/hash";
 export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
+export { captureBegin, captureWalk } from "./capture/walk";
 
 /**
  * Programs the RSS function: the key the host wrote at RSS_KEY (`keyLength` bytes), the hash

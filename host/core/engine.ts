@@ -24,6 +24,9 @@ export interface EngineExports {
   allocate(size: number): number;
   release(ptr: number): void;
   relaxedSimd(): number;
+  // capture files (assembly/capture/walk.ts)
+  captureBegin(chunk: number, length: number): number;
+  captureWalk(chunk: number, length: number, out: number, max: number): number;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';

@@ -18,3 +18,4 @@ export { Engine, compileEngine, availableKernel, type Kernel, type EngineExports
 export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from './rss.js';
 export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } from './analysis.js';
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
+export { CaptureReader, type CaptureOptions, type CaptureSummary, type PacketBatch } from './capture.js';

@@ -3,6 +3,7 @@
  */
 import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
+import { benchCapture } from '../bench/capture.js';
 import { benchToeplitz } from '../bench/toeplitz.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
@@ -30,6 +31,27 @@ export function benchCommand(): Command {
       if (flags.json) return json(result);
       out(`toeplitz  ${result.mhash_per_s} Mhash/s (${result.kernel}, median of ${flags.rounds}), scalar path ${result.scalar_mhash_per_s} Mhash/s`);
       if (result.anchor_mhash_per_s) out(`native    ${JSON.stringify(result.anchor_mhash_per_s)}\nratio     ${JSON.stringify(result.ratio_vs_anchor)}`);
+    });
+
+  bench
+    .command('capture')
+    .description('Walk the records of a pcap or pcapng file already in WASM memory, and read it from the file\n' +
+      '(page cache warm) as run --input does, rounds interleaved, one core.\n\n' +
+      'Examples:\n  sudo scripts/make-bench-capture.sh /tmp/bench.pcap   # 600,000 packets of real TCP\n' +
+      '  rssplane bench capture --input /tmp/bench.pcap --json')
+    .requiredOption('--input <file>', 'the capture (at most 1 GiB: it is held in memory whole)')
+    .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
+    .option('--batch <n>', 'descriptors per batch', '4096')
+    .option('--json', 'print JSON')
+    .action(async (flags: { input: string; rounds: string; batch: string; json?: boolean }) => {
+      const result = await benchCapture({
+        input: flags.input,
+        rounds: wholeNumber(flags.rounds, '--rounds', 7),
+        batchSize: wholeNumber(flags.batch, '--batch', 4096),
+      });
+      if (flags.json) return json(result);
+      out(`capture   ${result.mrecords_per_s} M records/s (${result.gbytes_per_s} GB/s) in memory, ${result.file_mrecords_per_s} M records/s (${result.file_gbytes_per_s} GB/s) from the file`);
+      out(`          ${result.records} records, ${result.packets} packets, ${result.format}, median of ${flags.rounds}`);
     });
   return bench;
 }
