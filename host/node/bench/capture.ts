@@ -5,7 +5,10 @@
  *   batches (the engine's work alone, and the JavaScript loop over batches);
  * - from the file: readCapture as `run --input` uses it, fs.readSync into engine memory in 8 MiB
  *   chunks, from the page cache (the first, untimed round warms it).
+ * With --anchor, libpcap's reader (scripts/pcap_walk.c: pcap_next_ex over the file) runs between
+ * our rounds too, so the ratio comes from one run on one machine state.
  */
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { CaptureReader } from '../../core/capture.js';
 import type { Kernel } from '../../core/engine.js';
@@ -19,6 +22,8 @@ export interface CaptureBenchOptions {
   rounds: number;
   batchSize: number;
   kernel?: Kernel;
+  /** the built scripts/pcap_walk.c */
+  anchor?: string;
 }
 
 const GiB = 2 ** 30;
@@ -50,24 +55,32 @@ export async function benchCapture(o: CaptureBenchOptions) {
   };
 
   const fileRounds: number[] = [];
-  const timeFile = () => {
+  const anchorRounds: number[] = [];
+  const between = () => {
     const t0 = performance.now();
     walkFile();
     fileRounds.push((performance.now() - t0) / 1000);
+    if (o.anchor) anchorRounds.push(runAnchor(o.anchor, o.input, filePackets));
   };
-  const inMemory = timeRounds(o.rounds, walkInMemory, timeFile);
+  // the last call is an in-memory walk, so the walker state read below is that reader's
+  const inMemory = timeRounds(o.rounds, walkInMemory, between);
   const summary = memory.finish();
   if (filePackets !== summary.packets) invalid('--input', o.input, `read ${filePackets} packets from the file and ${summary.packets} from memory`);
   memory.free();
   file.free();
 
   const perSecond = (s: number) => summary.records / s / 1e6;
+  const anchor = anchorRounds.length ? {
+    anchor_mrecords_per_s: round(median(anchorRounds)),
+    ratio_file_vs_anchor: round(perSecond(median(fileRounds)) / median(anchorRounds), 2),
+  } : {};
   return {
     bench: 'capture',
     mrecords_per_s: round(perSecond(median(inMemory))),
     gbytes_per_s: round(size / median(inMemory) / 1e9, 2),
     file_mrecords_per_s: round(perSecond(median(fileRounds))),
     file_gbytes_per_s: round(size / median(fileRounds) / 1e9, 2),
+    ...anchor,
     rounds_mrecords_per_s: inMemory.map((s) => round(perSecond(s))),
     input: o.input,
     format: summary.format,
@@ -92,4 +105,18 @@ function loadWhole(path: string, target: Uint8Array): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** One run of the anchor: its `libpcap  X Mrecords/s  packets N` line, checked against our count. */
+function runAnchor(binary: string, input: string, packets: number): number {
+  let text: string;
+  try {
+    text = execFileSync(binary, [input], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    return invalid('--anchor', binary, `could not run it: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const m = /([0-9.]+) Mrecords\/s\s+packets (\d+)/.exec(text);
+  if (!m) return invalid('--anchor', binary, 'printed no "X Mrecords/s  packets N" line');
+  if (Number(m[2]) !== packets) invalid('--anchor', binary, `read ${m[2]} packets where rssplane read ${packets}`);
+  return Number(m[1]);
 }
