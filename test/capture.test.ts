@@ -2,9 +2,11 @@
  * Capture files in: pcap and pcapng walked in WASM into packet descriptors, checked packet for
  * packet against tshark on real captures in every format variant, and against damaged input.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +18,7 @@ import {
   readAll, shb, tsharkFrames, type Packet,
 } from './helpers/capture.js';
 import { expectUsageError, rssplane } from './helpers/cli.js';
-import { describeWithDependency, haveTshark } from './helpers/deps.js';
+import { describeWithDependency, haveLibpcap, haveTshark } from './helpers/deps.js';
 import { Random } from './helpers/random.js';
 
 let engine: Engine;
@@ -387,5 +389,27 @@ describe('rssplane bench capture', () => {
     expectUsageError(rssplane(['bench', 'capture', '--input', '/nonexistent.pcap']), '/nonexistent.pcap');
     expectUsageError(rssplane(['bench', 'capture']), '--input');
     expectUsageError(rssplane(['bench', 'capture', '--input', fixture('README.md')]), 'is not a pcap or pcapng file: it starts with the text "# Capture fixtur"');
+  });
+});
+
+describeWithDependency('libpcap-dev', haveLibpcap(), 'rssplane bench capture --anchor: libpcap reads the same packets', () => {
+  it('builds scripts/pcap_walk.c and reports the ratio; the packet counts agree', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rssplane-pcap-walk-'));
+    try {
+      const binary = join(dir, 'pcap_walk');
+      execFileSync('cc', ['-O2', fileURLToPath(new URL('../scripts/pcap_walk.c', import.meta.url)), '-lpcap', '-o', binary]);
+      for (const name of ['ipv4-be-nsec.pcap', 'ipv4.pcapng']) {
+        // bench capture refuses an anchor whose packet count differs from its own
+        const r = rssplane(['bench', 'capture', '--input', fixture(name), '--rounds', '1', '--anchor', binary, '--json']);
+        expect(r.status, r.stderr).toBe(0);
+        const result = JSON.parse(r.stdout);
+        expect(result.packets).toBe(182);
+        expect(result.anchor_mrecords_per_s).toBeGreaterThan(0);
+        expect(result.ratio_file_vs_anchor).toBeGreaterThan(0);
+      }
+      expectUsageError(rssplane(['bench', 'capture', '--input', fixture('ipv4.pcap'), '--anchor', '/bin/true']), 'printed no "X Mrecords/s  packets N" line');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });
