@@ -14,7 +14,7 @@ import { CAPTURE_RECORD_MAX, LinkType } from '../assembly/shared/abi.js';
 import { CaptureReader, Engine, RssplaneError } from '../host/core/index.js';
 import { readCapture } from '../host/node/sources/capture.js';
 import {
-  Bytes, concat, decodeBatch, epb, essence, fixture, fixtureBytes, idb, pcapHeader, pcapngBlock, pcapPackets, pcapRecord,
+  Bytes, concat, decodeBatch, epb, essence, fixture, fixtureBytes, idb, pcapHeader, pcapngBlock, pcapRecord,
   readAll, shb, tsharkFrames, type Packet,
 } from './helpers/capture.js';
 import { expectUsageError, rssplane } from './helpers/cli.js';
@@ -40,6 +40,9 @@ const ENCAP: Record<number, LinkType> = { 1: LinkType.ETHERNET, 7: LinkType.RAW,
  * fixtures' README), so its sections start at interfaces 0, 2 and 5.
  */
 const SECTION_BASE: Record<string, number[]> = { 'multi.pcapng': [0, 0, 2, 5] };
+
+/** ipv4.pcap's first three records as tcpdump wrote them: 110, 70 and 42 bytes of packet. */
+const FIRST_THREE_RECORDS = fixtureBytes('ipv4.pcap').subarray(24, 24 + 16 + 110 + 16 + 70 + 16 + 42);
 
 /** The descriptors a file should give, from tshark's frames. */
 function expectedFrom(name: string, path = fixture(name)) {
@@ -163,12 +166,11 @@ describe('capture reader: formats and clocks', () => {
   });
 
   it('counts packets of a pcap whose link type it does not parse, and describes none', () => {
-    const packets = pcapPackets(fixtureBytes('ipv4.pcap')).slice(0, 5);
-    const file = concat(pcapHeader({ linkType: 113 }), ...packets.map((p) => pcapRecord({ seconds: 1, fraction: 0, data: p.data })));
+    const file = concat(pcapHeader({ linkType: 113 }), FIRST_THREE_RECORDS);
     const r = readAll(engine, file, { name: 'sll.pcap' });
     expect(r.packets).toEqual([]);
-    expect(r.summary.unsupported.packets).toBe(5);
-    expect(r.summary.warnings[0]).toContain('5 of link type 113 (LINUX_SLL, tcpdump -i any)');
+    expect(r.summary.unsupported.packets).toBe(3);
+    expect(r.summary.warnings[0]).toContain('3 of link type 113 (LINUX_SLL, tcpdump -i any)');
   });
 
   it('gives a simple packet block the snaplen-cut length and the time of the packet before it', () => {
@@ -242,6 +244,17 @@ describe('capture reader: chunks and batches', () => {
       expect(r.packets.map(essence)).toEqual(reference);
       expect(r.summary.skippedBlocks).toBe(1);
     }
+    // the input split anywhere around the block's trailing length
+    for (let split = headerEnd + custom.length - 5; split <= headerEnd + custom.length + 1; split++) {
+      const reader = CaptureReader.create(engine, { chunkSize: 1 << 20 });
+      const packets: Packet[] = [];
+      for (const part of [file.subarray(0, split), file.subarray(split)]) {
+        for (const batch of reader.write(part)) packets.push(...decodeBatch(engine, batch));
+      }
+      expect(packets.map(essence), `split at ${split}`).toEqual(reference);
+      expect(reader.finish().truncated).toBeUndefined();
+      reader.free();
+    }
     const badEnd = concat(ng.subarray(0, headerEnd), custom.subarray(0, custom.length - 4), new Bytes().u32(16).bytes(), ng.subarray(headerEnd));
     expect(() => readAll(engine, badEnd, { chunkSize: 4096, name: 'bad.pcapng' })).toThrow(
       `capture "bad.pcapng" is damaged: the block at byte ${headerEnd + custom.length - 4} ends with length 16, not the length it starts with`);
@@ -313,8 +326,7 @@ describe('capture reader: cut short, not a capture, damaged', () => {
     refuse(concat(shb(), idb(1), epb(0, 0n, new Uint8Array(8), { caplen: 400 })), 'the block at byte 48 claims 400 captured bytes, more than its block holds or libpcap\'s limit of 262144');
     refuse(concat(shb(), pcapngBlock(1, (b) => b.u16(1))), 'the block at byte 28 has length 16, too short for a block of its type');
     // the packets before the damage are delivered, then the error
-    const records = pcapPackets(fixtureBytes('ipv4.pcap')).slice(0, 3).map((p) => pcapRecord({ seconds: 1, fraction: 2, data: p.data }));
-    const file = concat(pcapHeader(), ...records, pcapRecord({ seconds: 1, fraction: 2, data: new Uint8Array(4), caplen: 300_000 }));
+    const file = concat(pcapHeader(), FIRST_THREE_RECORDS, pcapRecord({ seconds: 1, fraction: 2, data: new Uint8Array(4), caplen: 300_000 }));
     const reader = CaptureReader.create(engine, { batchSize: 2, chunkSize: 4096 });
     const seen: number[] = [];
     expect(() => {

@@ -14,7 +14,7 @@
  * two sections' interfaces 0 stay apart.
  */
 import {
-  CAP_CONSUMED, CAP_ERROR_VALUE, CAP_IFACE_BASE, CAP_IFACE_COUNT, CAP_SECTIONS, CAP_SKIP,
+  CAP_ERROR_VALUE, CAP_IFACE_BASE, CAP_IFACE_COUNT, CAP_SECTIONS, CAP_SKIP,
   CAP_SKIP_LENGTH, CAP_SKIP_TRAILER, CAP_SKIPPED_BLOCKS, CAPTURE_CAPLEN_MAX, CAPTURE_IFACES_MAX,
   CAPTURE_RECORD_MAX, CaptureError, CaptureStop, IF_LINK, IF_LINKTYPE, IF_SNAPLEN, PKT_DESCRIPTOR,
 } from "../shared/abi";
@@ -94,14 +94,14 @@ function streamable(type: u32): bool {
  * Returns the descriptors written; CAP_STOP and CAP_CONSUMED say where and why it stopped.
  */
 export function pcapngWalk(chunk: usize, length: usize, out: usize, max: i32): i32 {
-  let p: usize = 0;
+  // the rest of a large skipped block from the previous chunk
+  const skipped = passSkipped(chunk, length);
+  if (skipped < 0) return 0;
+  let p = <usize>skipped;
   let n = 0;
   let records: u64 = 0;
   let bytes: u64 = 0;
   let time: u64 = lastTime();
-  // the rest of a large skipped block from the previous chunk
-  if (!passSkipped(chunk, length)) return 0;
-  p = <usize>stateU32(CAP_CONSUMED);
   let described = stateU32(CAP_IFACE_COUNT);
   let base = stateU32(CAP_IFACE_BASE);
   let full = true;
@@ -289,26 +289,24 @@ function startSkip(p: usize, length: usize, size: u32): void {
 }
 
 /**
- * Passes over the rest of a streamed block at the start of a chunk. Returns true when the walk
- * may go on, with the bytes used in CAP_CONSUMED; false when it stopped (more needed, or a bad
+ * Passes over the rest of a streamed block at the start of a chunk. Returns the bytes it used
+ * (0 when no block was being skipped), or -1 when the walk stopped (more needed, or a bad
  * trailing length).
  */
-function passSkipped(chunk: usize, length: usize): bool {
-  setStateU32(CAP_CONSUMED, 0);
-  if (stateU32(CAP_SKIP_TRAILER) == 0) return true;
+function passSkipped(chunk: usize, length: usize): i32 {
+  if (stateU32(CAP_SKIP_TRAILER) == 0) return 0;
   const rest = <usize>stateU32(CAP_SKIP);
   const take = min(length, rest);
   setStateU32(CAP_SKIP, <u32>(rest - take));
   if (rest > take || length - take < 4) {
     needMore(take, rest > take ? stateU32(CAP_SKIP_LENGTH) : 4);
-    return false;
+    return -1;
   }
   const trailer = fileU32(chunk + take);
   if (trailer != stateU32(CAP_SKIP_LENGTH)) {
     fail(take, CaptureError.BAD_TRAILER, trailer);
-    return false;
+    return -1;
   }
   setStateU32(CAP_SKIP_TRAILER, 0);
-  setStateU32(CAP_CONSUMED, <u32>(take + 4));
-  return true;
+  return <i32>(take + 4);
 }

@@ -170,19 +170,3 @@ export function idb(linkType: number, o: { bigEndian?: boolean; snaplen?: number
 export function epb(iface: number, units: bigint, data: Uint8Array, o: { bigEndian?: boolean; wirelen?: number; caplen?: number } = {}): Uint8Array {
   return pcapngBlock(6, (b) => b.u32(iface).u32(Number(units >> 32n)).u32(Number(units & 0xffffffffn)).u32(o.caplen ?? data.length).u32(o.wirelen ?? data.length).raw(data), o);
 }
-
-/** The packets of a little-endian microsecond pcap, as (time, wire length, bytes). */
-export function pcapPackets(bytes: Uint8Array): Array<{ ns: bigint; wirelen: number; data: Uint8Array }> {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = [];
-  for (let p = 24; p + 16 <= bytes.length;) {
-    const caplen = v.getUint32(p + 8, true);
-    out.push({
-      ns: BigInt(v.getUint32(p, true)) * 1_000_000_000n + BigInt(v.getUint32(p + 4, true)) * 1000n,
-      wirelen: v.getUint32(p + 12, true),
-      data: bytes.subarray(p + 16, p + 16 + caplen),
-    });
-    p += 16 + caplen;
-  }
-  return out;
-}

@@ -68,7 +68,8 @@ export class CaptureFile implements Iterable<PacketBatch> {
 
   private open(): number {
     if (this.path === '-') {
-      this.size = undefined;
+      const stat = fstatSync(0);
+      this.size = stat.isFile() ? stat.size : undefined;
       return 0;
     }
     let fd: number;
