@@ -5,7 +5,7 @@
  * the packets where they lie. JavaScript handles chunks and batches, never packets.
  *
  *   const reader = CaptureReader.create(engine, { name: 'trace.pcap' });
- *   for (const batch of reader.write(fileBytes)) engine.process(batch);   // browser: copies in
+ *   for (const batch of reader.write(fileBytes)) flows.process(batch);   // browser: copies in
  *   const summary = reader.finish();                                      // warnings, counters
  *
  * A record cut by a chunk's end waits, moved to the front of the buffer, for the next chunk. At

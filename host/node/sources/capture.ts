@@ -4,7 +4,7 @@
  * on the way), walked there by the engine, delivered as descriptor batches.
  *
  *   const capture = readCapture(engine, 'trace.pcap');
- *   for (const batch of capture) engine.process(batch);
+ *   for (const batch of capture) flows.process(batch);
  *   capture.summary?.warnings.forEach((w) => console.error(w));
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
