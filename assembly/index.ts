@@ -11,6 +11,7 @@ export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
 export { genConfigure, genFill, genStarted, genStateBytes } from "./gen/synthetic";
 export { stageSlots, takeSlot } from "./ring/slot";
+export { captureBegin, captureWalk } from "./capture/walk";
 
 /**
  * Programs the RSS function: the key the host wrote at RSS_KEY (`keyLength` bytes), the hash

@@ -42,9 +42,21 @@ export interface EngineExports {
   flushFlows(): number;
   activeFlows(): number;
   resetCounters(): void;
+  // capture files (assembly/capture/walk.ts)
+  captureBegin(chunk: number, length: number): number;
+  captureWalk(chunk: number, length: number, out: number, max: number): number;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';
+
+/**
+ * Packets in engine memory, as every source hands them over and the flow engine takes them:
+ * `count` descriptors (assembly/shared/abi.ts PKT_*) at byte address `descriptors`.
+ */
+export interface PacketBatch {
+  readonly descriptors: number;
+  readonly count: number;
+}
 
 export interface CompiledEngine {
   module: WebAssembly.Module;

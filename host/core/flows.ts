@@ -24,18 +24,13 @@ import {
   STAT_RECEIVED, STAT_TCP, STAT_UDP, STAT_UNHASHED, STAT_UNVERIFIED_CHECKSUM, Status, TcpState,
 } from '../../assembly/shared/abi.js';
 import { formatEndpoint } from './addr.js';
-import type { Engine } from './engine.js';
+import type { Engine, PacketBatch } from './engine.js';
 import { invalid, RssplaneError } from './errors.js';
 import { FIELD_SETS } from './fields.js';
 import { DEFAULT_RETA_SIZE, Reta } from './reta.js';
 import { programEngine, RssConfig } from './rss.js';
 
 /** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
-export interface DescriptorBatch {
-  readonly descriptors: number;
-  readonly count: number;
-}
-
 export interface FlowEngineOptions {
   /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 320 bytes each plus 16 of index). */
   flows?: number;
@@ -245,7 +240,7 @@ export class FlowEngine {
    * events wait in `takeRecords()` / `takeEvents()`. Calls the engine again only when an output
    * buffer filled mid-batch.
    */
-  process(batch: DescriptorBatch): void {
+  process(batch: PacketBatch): void {
     let done = 0;
     while (done < batch.count) {
       done += this.engine.exports.processBatch(batch.descriptors + done * 32, batch.count - done);

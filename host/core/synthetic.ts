@@ -4,7 +4,7 @@
  * descriptors straight into engine memory.
  */
 import { PKT_DESCRIPTOR } from '../../assembly/shared/abi.js';
-import type { Engine } from './engine.js';
+import type { Engine, PacketBatch } from './engine.js';
 import { invalid } from './errors.js';
 
 export interface SyntheticOptions {
@@ -26,12 +26,6 @@ export interface SyntheticOptions {
    */
   part?: number;
   parts?: number;
-}
-
-/** A batch of packets in engine memory: `count` descriptors at `descriptors`. */
-export interface PacketBatch {
-  descriptors: number;
-  count: number;
 }
 
 export class SyntheticSource {

@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
 import { benchFlows } from '../bench/flows.js';
+import { benchCapture } from '../bench/capture.js';
 import { benchToeplitz } from '../bench/toeplitz.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
@@ -44,6 +45,35 @@ export function benchCommand(): Command {
       const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key });
       if (flags.json) return json(result);
       out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
+    });
+
+  bench
+    .command('capture')
+    .summary('Walk a pcap or pcapng file\'s records, in WASM memory and from the file, one core.')
+    .description('Records per second: a pcap or pcapng file walked in WASM memory, and read\n' +
+      'from the file (page cache warm) as run --input reads it. Rounds interleaved,\n' +
+      'one core.\n\n' +
+      'Examples:\n' +
+      '  sudo scripts/make-bench-capture.sh /tmp/bench.pcap     # 600,000 real packets\n' +
+      '  rssplane bench capture --input /tmp/bench.pcap --json\n' +
+      '  cc -O2 scripts/pcap_walk.c -lpcap -o /tmp/pcap_walk    # libpcap, for a ratio\n' +
+      '  rssplane bench capture --input /tmp/bench.pcap --anchor /tmp/pcap_walk')
+    .requiredOption('--input <file>', 'the capture (at most 1 GiB: it is held in memory whole)')
+    .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
+    .option('--batch <n>', 'descriptors per batch', '4096')
+    .option('--anchor <binary>', 'also run libpcap\'s reader (scripts/pcap_walk.c, built) between rounds and report the ratio')
+    .option('--json', 'print JSON')
+    .action(async (flags: { input: string; rounds: string; batch: string; anchor?: string; json?: boolean }) => {
+      const result = await benchCapture({
+        input: flags.input,
+        rounds: wholeNumber(flags.rounds, '--rounds', 7),
+        batchSize: wholeNumber(flags.batch, '--batch', 4096),
+        anchor: flags.anchor,
+      });
+      if (flags.json) return json(result);
+      out(`capture   ${result.mrecords_per_s} M records/s (${result.gbytes_per_s} GB/s) in memory, ${result.file_mrecords_per_s} M records/s (${result.file_gbytes_per_s} GB/s) from the file`);
+      if ('anchor_mrecords_per_s' in result) out(`libpcap   ${result.anchor_mrecords_per_s} M records/s from the file (ratio ${result.ratio_file_vs_anchor})`);
+      out(`          ${result.records} records, ${result.packets} packets, ${result.format}, median of ${flags.rounds}`);
     });
   return bench;
 }

@@ -6,7 +6,8 @@
 import { Command, Option } from 'commander';
 import { invalid } from '../../core/errors.js';
 import { Engine } from '../../core/engine.js';
-import { FlowEngine, type DescriptorBatch, type FlowRecord, type FlowStats } from '../../core/flows.js';
+import type { PacketBatch } from '../../core/engine.js';
+import { FlowEngine, type FlowRecord, type FlowStats } from '../../core/flows.js';
 import { presetName } from '../../core/key.js';
 import { json, out } from '../io.js';
 import { explicitIn, rssConfig, rssOptions, wholeNumber, type RssFlags } from '../options.js';
@@ -16,7 +17,7 @@ import { FlowLines } from '../sinks/flows.js';
  * A packet source: descriptor batches in `engine`'s memory, each valid until the next is asked
  * for, and what it has to say at the end. host/node/sources/capture.ts's readCapture is one.
  */
-export type OpenSource = (engine: Engine, path: string) => Iterable<DescriptorBatch> & { readonly summary?: { warnings: string[] } };
+export type OpenSource = (engine: Engine, path: string) => Iterable<PacketBatch> & { readonly summary?: { warnings: string[] } };
 
 interface RunFlags extends RssFlags {
   input?: string;
