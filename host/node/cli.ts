@@ -17,6 +17,12 @@ import { failAndExit, USAGE } from './io.js';
 // module is compiled lets the engine pick the relaxed kernel. RSSPLANE_KERNEL=simd keeps baseline.
 if (process.env.RSSPLANE_KERNEL !== 'simd') setFlagsFromString('--experimental-wasm-relaxed-simd');
 
+// `rssplane ... | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const VERSION = '0.1.0';
 
 const program = new Command('rssplane')
