@@ -72,7 +72,7 @@ export function parseAddress(text: string, subject = 'address'): Address {
 
 /** Formats 4 or 16 bytes; IPv6 in RFC 5952's canonical form (lower case, longest zero run as ::). */
 export function formatAddress(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
   let best = -1, bestLength = 1, run = -1;
