@@ -87,20 +87,27 @@ export function resetCounters(): void {
  * Processes up to `n` descriptors at `descriptors`. Returns how many it took: all of them unless
  * an output buffer (records, events, stream bytes) is full, in which case the host drains the
  * outputs and calls again with the rest. Writes each packet's RSS hash and queue back into its
- * descriptor (PKT_HASH, PKT_QUEUE, PacketFlag.HASHED).
+ * descriptor (PKT_HASH, PKT_QUEUE, PacketFlag.HASHED); a descriptor that arrives HASHED keeps its
+ * hash, and its queue follows from it.
+ *
+ * A packet of a flow already in the table takes the flow's RSS hash for its direction: the hash
+ * is a function of the tuple, so the NIC's answer for the flow's first packet is its answer for
+ * every packet, and Toeplitz runs once per direction of a flow rather than once per packet.
  */
 export function processBatch(descriptors: usize, n: u32): u32 {
   sweep(n * SWEEP_PER_PACKET);
   const verify = (options & FlowOption.NO_CHECKSUMS) == 0;
   const reasm = reassembling();
   const window = reassemblyWindow();
+  // The busiest counters stay in locals until the batch ends.
+  let bytes: u64 = 0;
+  let processed: u64 = 0;
   let i: u32 = 0;
   for (; i < n; i++) {
     if (recordRoom() < 2) break;
     if (reasm && (eventRoom() < 8 || dataRoom() < 65536 + window)) break;
     const d = descriptors + <usize>i * PKT_DESCRIPTOR;
-    count(STAT_RECEIVED);
-    count(STAT_BYTES, <u64>load<u32>(d + PKT_CAPLEN));
+    bytes += <u64>load<u32>(d + PKT_CAPLEN);
     const parsed = packet.parsePacket(d, verify);
     if (parsed != packet.PARSED) {
       drop(parsed);
@@ -118,26 +125,33 @@ export function processBatch(descriptors: usize, n: u32): u32 {
       count(family == 4 ? STAT_IPV4 : STAT_IPV6);
       const fields = fillTuple(family);
       const flags = <u32>load<u16>(d + PKT_FLAGS);
-      let hash: u32;
-      if (flags & PacketFlag.HASHED) {
-        hash = load<u32>(d + PKT_HASH);
+      const given = (flags & PacketFlag.HASHED) != 0;
+      let hash: u32 = given ? load<u32>(d + PKT_HASH) : 0;
+      const ts = load<u64>(d + PKT_TIMESTAMP);
+      if (ts > now) now = ts;
+      if (packet.fragment) {
+        count(STAT_FRAGMENTS);
+        if (!given) hash = hashTuple(FLOW_TUPLE, fields);
+      } else if (!packet.hasPorts) {
+        count(STAT_OTHER_L4);
+        if (!given) hash = hashTuple(FLOW_TUPLE, fields);
       } else {
-        hash = hashTuple(FLOW_TUPLE, fields);
+        hash = trackFlow(d, ts, hash, given, fields);
+      }
+      if (!given) {
         store<u32>(d + PKT_HASH, hash);
         store<u16>(d + PKT_FLAGS, <u16>(flags | PacketFlag.HASHED));
       }
       queue = queueOf(hash);
-      const ts = load<u64>(d + PKT_TIMESTAMP);
-      if (ts > now) now = ts;
-      if (packet.fragment) count(STAT_FRAGMENTS);
-      else if (!packet.hasPorts) count(STAT_OTHER_L4);
-      else trackFlow(d, ts, hash, queue, fields);
     }
     store<u16>(d + PKT_QUEUE, <u16>queue);
     const qc = queueCounts + (<usize>queue << 3);
     store<u64>(qc, load<u64>(qc) + 1);
-    count(STAT_PROCESSED);
+    processed++;
   }
+  count(STAT_RECEIVED, <u64>i);
+  count(STAT_BYTES, bytes);
+  count(STAT_PROCESSED, processed);
   setStat(STAT_NOW, now);
   setStat(STAT_FLOWS_ACTIVE, <u64>table.liveFlows());
   return i;
@@ -150,35 +164,49 @@ export function processBatch(descriptors: usize, n: u32): u32 {
 }
 
 /** Counts bad checksums; false when the packet must be dropped for one. */
-function checksumsPass(): bool {
+// @ts-ignore: decorator
+@inline function checksumsPass(): bool {
   let bad = false;
-  if (packet.badIpv4Checksum) { count(STAT_BAD_IPV4_CHECKSUM); bad = true; }
-  if (packet.badL4Checksum) {
-    count(packet.protocol == packet.PROTOCOL_TCP ? STAT_BAD_TCP_CHECKSUM : STAT_BAD_UDP_CHECKSUM);
-    bad = true;
+  if (packet.badIpv4Checksum | packet.badL4Checksum | packet.unverifiedL4Checksum | packet.badTcpOptions) {
+    if (packet.badIpv4Checksum) { count(STAT_BAD_IPV4_CHECKSUM); bad = true; }
+    if (packet.badL4Checksum) {
+      count(packet.protocol == packet.PROTOCOL_TCP ? STAT_BAD_TCP_CHECKSUM : STAT_BAD_UDP_CHECKSUM);
+      bad = true;
+    }
+    if (packet.unverifiedL4Checksum) count(STAT_UNVERIFIED_CHECKSUM);
+    if (packet.badTcpOptions) count(STAT_BAD_TCP_OPTIONS);
   }
-  if (packet.unverifiedL4Checksum) count(STAT_UNVERIFIED_CHECKSUM);
-  if (packet.badTcpOptions) count(STAT_BAD_TCP_OPTIONS);
   return !(bad && (options & FlowOption.DROP_BAD_CHECKSUM));
 }
 
 /**
  * Writes the packet's hash input to FLOW_TUPLE (addresses, then ports, network order: the ports
  * are there even when the field set leaves them out, for the flow lookup) and returns the field
- * set to hash: the packet's family, with ports when configured and the packet has them.
+ * set to hash: the packet's family, with ports when configured and the packet has them. Plain
+ * loads and stores: memory.copy of a few bytes is a call out of the compiled code in V8.
  */
-function fillTuple(family: u32): i32 {
-  const a: usize = family == 4 ? 4 : 16;
-  memory.copy(FLOW_TUPLE, packet.sourceAddress, a);
-  memory.copy(<usize>FLOW_TUPLE + a, packet.destinationAddress, a);
-  store<u16>(<usize>FLOW_TUPLE + 2 * a, bswap<u16>(<u16>packet.sourcePort));
-  store<u16>(<usize>FLOW_TUPLE + 2 * a + 2, bswap<u16>(<u16>packet.destinationPort));
-  const ports = packet.hasPorts && (options & FlowOption.HASH_PORTS) != 0;
-  if (family == 4) return ports ? FieldSet.IPV4_L4 : FieldSet.IPV4;
-  return ports ? FieldSet.IPV6_L4 : FieldSet.IPV6;
+// @ts-ignore: decorator
+@inline function fillTuple(family: u32): i32 {
+  const ports = (<u32>bswap<u16>(<u16>packet.destinationPort) << 16) | <u32>bswap<u16>(<u16>packet.sourcePort);
+  const withPorts = packet.hasPorts && (options & FlowOption.HASH_PORTS) != 0;
+  if (family == 4) {
+    store<u32>(FLOW_TUPLE, load<u32>(packet.sourceAddress));
+    store<u32>(FLOW_TUPLE, load<u32>(packet.destinationAddress), 4);
+    store<u32>(FLOW_TUPLE, ports, 8);
+    return withPorts ? FieldSet.IPV4_L4 : FieldSet.IPV4;
+  }
+  v128.store(FLOW_TUPLE, v128.load(packet.sourceAddress));
+  v128.store(FLOW_TUPLE, v128.load(packet.destinationAddress), 16);
+  store<u32>(FLOW_TUPLE, ports, 32);
+  return withPorts ? FieldSet.IPV6_L4 : FieldSet.IPV6;
 }
 
-function trackFlow(d: usize, ts: u64, hash: u32, queue: u32, fields: i32): void {
+/**
+ * Finds or makes the packet's flow and updates it. `hash` is the packet's RSS hash when `given`
+ * (the descriptor came hashed); returns the packet's hash: the given one, else the flow's for
+ * this direction (computed here when the flow is new).
+ */
+function trackFlow(d: usize, ts: u64, hash: u32, given: bool, fields: i32): u32 {
   const family = packet.family;
   const protocol = packet.protocol;
   const sport = packet.sourcePort, dport = packet.destinationPort;
@@ -212,9 +240,12 @@ function trackFlow(d: usize, ts: u64, hash: u32, queue: u32, fields: i32): void 
     const serverSent = isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == (tcpHeader.SYN | tcpHeader.ACK);
     n = <i32>table.insert(key);
     direction = serverSent ? 1 : 0;
-    createFlow(table.entry(<u32>n), key, <u32>direction, hash, queue, fields, isTcp && (tcpFlags & tcpHeader.SYN) != 0, reused);
+    if (!given) hash = hashTuple(FLOW_TUPLE, fields);
+    createFlow(<u32>n, key, <u32>direction, hash, fields, isTcp && (tcpFlags & tcpHeader.SYN) != 0, reused);
     count(STAT_FLOWS_CREATED);
     if (reassembling()) emitEvent(FlowEvent.NEW, <u32>direction, <u32>n, ts, 0, 0, 0);
+  } else if (!given) {
+    hash = direction == 0 ? load<u32>(table.entry(<u32>n) + REC_RSS_HASH) : table.reverseHash(<u32>n);
   }
   const e = table.entry(<u32>n);
   const b = tcp.dir(e, <u32>direction);
@@ -231,7 +262,7 @@ function trackFlow(d: usize, ts: u64, hash: u32, queue: u32, fields: i32): void 
   if (ts > load<u64>(e + REC_LAST_TS)) store<u64>(e + REC_LAST_TS, ts);
   if (!isTcp) {
     store<u64>(b + DIR_UNIQUE, load<u64>(b + DIR_UNIQUE) + <u64>payload); // every datagram is new data
-    return;
+    return hash;
   }
   const before = tcp.states(e);
   const flagsBefore = <u32>load<u16>(b + DIR_FLAGS);
@@ -250,28 +281,49 @@ function trackFlow(d: usize, ts: u64, hash: u32, queue: u32, fields: i32): void 
     if ((flagsAfter & ~flagsBefore) & DirFlag.FIN) emitEvent(FlowEvent.FIN, <u32>direction, <u32>n, ts, 0, 0, 0);
     if ((flagsAfter & ~flagsBefore) & DirFlag.RST) emitEvent(FlowEvent.RST, <u32>direction, <u32>n, ts, 0, 0, 0);
   }
+  return hash;
 }
 
 /**
- * A new entry for the packet in FLOW_TUPLE, travelling in `direction` (1 when its sender is the
- * server: a SYN-ACK). The reverse tuple is hashed here, once per flow, so the record holds the
- * queue and core of both directions and knows whether they split.
+ * Entry `n` becomes the flow of the packet in FLOW_TUPLE, travelling in `direction` (1 when its
+ * sender is the server: a SYN-ACK) with RSS hash `hash`. The reverse tuple is hashed here, once
+ * per flow, so the record holds the queue and core of both directions and knows whether they
+ * split, and later packets of either direction take their hash from the entry.
  */
-function createFlow(e: usize, key: u32, direction: u32, hash: u32, queue: u32, fields: i32, bySyn: bool, reused: bool): void {
-  memory.fill(e, 0, FLOW_RECORD);
+function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, bySyn: bool, reused: bool): void {
+  const e = table.entry(n);
+  const zero = i64x2.splat(0);
+  for (let o: usize = 0; o < <usize>FLOW_RECORD; o += 64) {
+    v128.store(e + o, zero);
+    v128.store(e + o, zero, 16);
+    v128.store(e + o, zero, 32);
+    v128.store(e + o, zero, 48);
+  }
   const family = packet.family;
-  const a: usize = family == 4 ? 4 : 16;
   const sport = packet.sourcePort, dport = packet.destinationPort;
   // The reverse tuple: destination first.
-  memory.copy(FLOW_TUPLE_REVERSED, <usize>FLOW_TUPLE + a, a);
-  memory.copy(<usize>FLOW_TUPLE_REVERSED + a, FLOW_TUPLE, a);
-  store<u16>(<usize>FLOW_TUPLE_REVERSED + 2 * a, load<u16>(<usize>FLOW_TUPLE + 2 * a + 2));
-  store<u16>(<usize>FLOW_TUPLE_REVERSED + 2 * a + 2, load<u16>(<usize>FLOW_TUPLE + 2 * a));
+  const ports = load<u32>(<usize>FLOW_TUPLE + (family == 4 ? 8 : 32));
+  const swapped = (ports >> 16) | (ports << 16);
+  if (family == 4) {
+    store<u32>(FLOW_TUPLE_REVERSED, load<u32>(FLOW_TUPLE, 4));
+    store<u32>(FLOW_TUPLE_REVERSED, load<u32>(FLOW_TUPLE), 4);
+    store<u32>(FLOW_TUPLE_REVERSED, swapped, 8);
+  } else {
+    v128.store(FLOW_TUPLE_REVERSED, v128.load(FLOW_TUPLE, 16));
+    v128.store(FLOW_TUPLE_REVERSED, v128.load(FLOW_TUPLE), 16);
+    store<u32>(FLOW_TUPLE_REVERSED, swapped, 32);
+  }
   const reverseHash = hashTuple(FLOW_TUPLE_REVERSED, fields);
   const reverseQueue = queueOf(reverseHash);
+  const queue = queueOf(hash);
   const clientTuple: usize = direction == 0 ? <usize>FLOW_TUPLE : <usize>FLOW_TUPLE_REVERSED;
-  memory.copy(e + REC_CLIENT_ADDR, clientTuple, a);
-  memory.copy(e + REC_SERVER_ADDR, clientTuple + a, a);
+  if (family == 4) {
+    store<u32>(e + REC_CLIENT_ADDR, load<u32>(clientTuple));
+    store<u32>(e + REC_SERVER_ADDR, load<u32>(clientTuple, 4));
+  } else {
+    v128.store(e + REC_CLIENT_ADDR, v128.load(clientTuple));
+    v128.store(e + REC_SERVER_ADDR, v128.load(clientTuple, 16));
+  }
   store<u16>(e + REC_CLIENT_PORT, <u16>(direction == 0 ? sport : dport));
   store<u16>(e + REC_SERVER_PORT, <u16>(direction == 0 ? dport : sport));
   store<u8>(e + REC_PROTO, <u8>packet.protocol);
@@ -280,6 +332,7 @@ function createFlow(e: usize, key: u32, direction: u32, hash: u32, queue: u32, f
   const c2sQueue = direction == 0 ? queue : reverseQueue;
   const s2cQueue = direction == 0 ? reverseQueue : queue;
   store<u32>(e + REC_RSS_HASH, direction == 0 ? hash : reverseHash);
+  table.setReverseHash(n, direction == 0 ? reverseHash : hash);
   store<u16>(e + REC_QUEUE, <u16>c2sQueue);
   store<u16>(e + REC_QUEUE_REVERSE, <u16>s2cQueue);
   const c2sCore = coreOf(c2sQueue), s2cCore = coreOf(s2cQueue);

@@ -1,8 +1,10 @@
 /**
  * The flow key: one table entry serves both directions of a connection, so its hash must not
  * change when source and destination swap, whatever the RSS key does. Each endpoint (address,
- * port) is mixed on its own and the two are added: addition commutes, and because the endpoints
- * are mixed first, no arithmetic pattern in addresses or ports makes two flows meet.
+ * port) is written as one 64-bit word (IPv4: exactly, address << 16 | port; IPv6: mixed down), the
+ * two words are put in order, smaller first, and the ordered pair is mixed. Ordering makes the
+ * hash symmetric without adding the endpoints, so no arithmetic pattern in addresses or ports
+ * makes two flows meet; one mix per packet keeps the multiply chain short.
  *
  * The packet's endpoints are read from FLOW_TUPLE (the RSS input: source address, destination
  * address, source port, destination port, network order), which the engine fills per packet.
@@ -22,10 +24,8 @@ import {
   return x;
 }
 
-// @ts-ignore: decorator
-@inline function endpoint4(address: usize, port: u32): u64 {
-  return mix((<u64>load<u32>(address) << 16) | <u64>port);
-}
+/** 2^64 / golden ratio, odd: multiplying by it spreads the smaller endpoint over all 64 bits. */
+const SPREAD: u64 = 0x9e3779b97f4a7c15;
 
 // @ts-ignore: decorator
 @inline function endpoint6(address: usize, port: u32): u64 {
@@ -36,13 +36,15 @@ import {
 export function flowKeyHash(family: u32, protocol: u32, sport: u32, dport: u32): u32 {
   let a: u64, b: u64;
   if (family == 4) {
-    a = endpoint4(FLOW_TUPLE, sport);
-    b = endpoint4(FLOW_TUPLE + 4, dport);
+    // Addresses as loaded (little-endian): any fixed byte order is an exact encoding.
+    a = (<u64>load<u32>(FLOW_TUPLE) << 16) | <u64>sport;
+    b = (<u64>load<u32>(FLOW_TUPLE, 4) << 16) | <u64>dport;
   } else {
     a = endpoint6(FLOW_TUPLE, sport);
     b = endpoint6(FLOW_TUPLE + 16, dport);
   }
-  const h = mix(a + b + <u64>protocol);
+  const lo = a < b ? a : b, hi = a < b ? b : a;
+  const h = mix((lo * SPREAD + hi) ^ (<u64>protocol << 56));
   return <u32>(h ^ (h >> 32));
 }
 

@@ -7,12 +7,19 @@
  * Removal shifts the following run back (no tombstones), so lookups never slow down as flows
  * come and go. Entries come from a free list, then from never-used pool memory: a pool sized
  * for a million flows costs only the pages its flows have touched.
+ *
+ * Beside the pool, one u32 per entry holds the RSS hash of the flow's server-to-client direction
+ * (the client-to-server one is the record's REC_RSS_HASH): a packet of a known flow takes its
+ * hash from there instead of hashing its tuple again, and records keep their layout.
  */
 import { FLOW_RECORD, REC_FAMILY, REC_KEY_HASH, Status } from "../shared/abi";
 
 const SLOT = 8;
 
+/** The pool as allocated, and its first entry on a cache line: an entry's header is one line. */
+let poolBlock: usize = 0;
 let pool: usize = 0;
+let reverseHashes: usize = 0;
 let capacity: u32 = 0;
 /** Entries ever handed out (the pool's high-water mark); entries below it are live or free. */
 let used: u32 = 0;
@@ -27,17 +34,23 @@ let slotMask: u32 = 0;
  * when the memory cannot be had.
  */
 export function configureTable(flows: u32): i32 {
-  if (pool) heap.free(pool);
+  if (poolBlock) heap.free(poolBlock);
   if (index) heap.free(index);
-  pool = 0;
-  index = 0;
+  if (reverseHashes) heap.free(reverseHashes);
+  poolBlock = pool = index = reverseHashes = 0;
   capacity = 0;
   if (flows < 1 || flows > (1 << 24)) return Status.BAD_SIZE;
   let slots: u32 = 16;
   while (slots < flows * 2) slots <<= 1;
-  pool = heap.alloc(<usize>flows * FLOW_RECORD);
-  index = heap.alloc(<usize>slots * SLOT);
-  memory.fill(index, 0, <usize>slots * SLOT);
+  poolBlock = heap.alloc(<usize>flows * FLOW_RECORD + 64);
+  pool = (poolBlock + 63) & ~<usize>63;
+  reverseHashes = heap.alloc(<usize>flows << 2);
+  const top = <usize>memory.size() << 16;
+  const indexBytes = <usize>slots * SLOT;
+  index = heap.alloc(indexBytes);
+  // Memory the allocation grew is zero already (WebAssembly's grow zero-fills): clearing it
+  // again would touch every page of a large index at startup.
+  if (index < top) memory.fill(index, 0, min(indexBytes, top - index));
   capacity = flows;
   slotMask = slots - 1;
   used = 0;
@@ -54,6 +67,17 @@ export function isFull(): bool { return live == capacity; }
 // @ts-ignore: decorator
 @inline export function entry(n: u32): usize {
   return pool + <usize>n * FLOW_RECORD;
+}
+
+/** The RSS hash of entry `n`'s server-to-client direction. */
+// @ts-ignore: decorator
+@inline export function reverseHash(n: u32): u32 {
+  return load<u32>(reverseHashes + (<usize>n << 2));
+}
+
+// @ts-ignore: decorator
+@inline export function setReverseHash(n: u32, hash: u32): void {
+  store<u32>(reverseHashes + (<usize>n << 2), hash);
 }
 
 /** True for an entry that holds a flow (free entries have family 0). */
