@@ -206,7 +206,8 @@ export function processBatch(descriptors: usize, n: u32): u32 {
  * (the descriptor came hashed); returns the packet's hash: the given one, else the flow's for
  * this direction (computed here when the flow is new).
  */
-function trackFlow(d: usize, ts: u64, hash: u32, given: bool, fields: i32): u32 {
+// @ts-ignore: decorator
+@inline function trackFlow(d: usize, ts: u64, hash: u32, given: bool, fields: i32): u32 {
   const family = packet.family;
   const protocol = packet.protocol;
   const sport = packet.sourcePort, dport = packet.destinationPort;
@@ -348,7 +349,8 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
 }
 
 /** Idle past its timeout at time `ts` (a closed connection lingers only closedTimeout). */
-function idle(e: usize, ts: u64): bool {
+// @ts-ignore: decorator
+@inline function idle(e: usize, ts: u64): bool {
   const last = load<u64>(e + REC_LAST_TS);
   if (ts <= last || ts - last <= closedTimeout) return false;
   if (ts - last > idleTimeout) return true;

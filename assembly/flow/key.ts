@@ -33,7 +33,8 @@ const SPREAD: u64 = 0x9e3779b97f4a7c15;
 }
 
 /** The symmetric hash of the packet's flow (ports as host-order numbers). */
-export function flowKeyHash(family: u32, protocol: u32, sport: u32, dport: u32): u32 {
+// @ts-ignore: decorator
+@inline export function flowKeyHash(family: u32, protocol: u32, sport: u32, dport: u32): u32 {
   let a: u64, b: u64;
   if (family == 4) {
     // Addresses as loaded (little-endian): any fixed byte order is an exact encoding.
@@ -52,7 +53,8 @@ export function flowKeyHash(family: u32, protocol: u32, sport: u32, dport: u32):
  * Which direction of entry `e` the packet travels: 0 client to server, 1 server to client, -1 when
  * the entry is another flow. IPv4 addresses sit in the first 4 of the entry's 16 bytes.
  */
-export function directionOf(e: usize, family: u32, protocol: u32, sport: u32, dport: u32): i32 {
+// @ts-ignore: decorator
+@inline export function directionOf(e: usize, family: u32, protocol: u32, sport: u32, dport: u32): i32 {
   if (load<u8>(e + REC_FAMILY) != <u8>family || load<u8>(e + REC_PROTO) != <u8>protocol) return -1;
   const clientPort = <u32>load<u16>(e + REC_CLIENT_PORT);
   const serverPort = <u32>load<u16>(e + REC_SERVER_PORT);

@@ -90,12 +90,14 @@ export function isFull(): bool { return live == capacity; }
 let probe: u32 = 0;
 
 /** First entry number on the probe path of `hash`, continuing with `next()`; -1 at an empty slot. */
-export function first(hash: u32): i32 {
+// @ts-ignore: decorator
+@inline export function first(hash: u32): i32 {
   probe = hash & slotMask;
   return candidate(hash);
 }
 
-export function next(hash: u32): i32 {
+// @ts-ignore: decorator
+@inline export function next(hash: u32): i32 {
   probe = (probe + 1) & slotMask;
   return candidate(hash);
 }

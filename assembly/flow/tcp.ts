@@ -39,7 +39,8 @@ const JUMP_MAX: u32 = 1 << 30;
  * The segment now parsed (wire/packet) travels in direction `d` of entry `e`: update that
  * direction's flags, timestamps and sequence space. Counters common to UDP are the caller's.
  */
-export function trackSegment(e: usize, d: u32, ts: u64, payloadLength: u32): void {
+// @ts-ignore: decorator
+@inline export function trackSegment(e: usize, d: u32, ts: u64, payloadLength: u32): void {
   const t = tcp.flags(packetTransport);
   const seq = tcp.sequence(packetTransport);
   const b = dir(e, d);
@@ -80,7 +81,18 @@ export function trackSegment(e: usize, d: u32, ts: u64, payloadLength: u32): voi
 /** The transport header of the packet being tracked (set by the engine before trackSegment). */
 export let packetTransport: usize = 0;
 
-function trackSequence(b: usize, f: u32, seq: u32, length: u32, syn: u32, payload: u32): u32 {
+// @ts-ignore: decorator
+@inline function trackSequence(b: usize, f: u32, seq: u32, length: u32, syn: u32, payload: u32): u32 {
+  if ((f & DirFlag.SEQ_VALID) && seq == load<u32>(b + DIR_SND_MAX) && load<u8>(b + DIR_HOLE_COUNT) == 0) {
+    // the common case: the next segment, in order
+    store<u32>(b + DIR_SND_MAX, seq + length);
+    addUnique(b, payload);
+    return f;
+  }
+  return trackSequenceAnywhere(b, f, seq, length, syn, payload);
+}
+
+function trackSequenceAnywhere(b: usize, f: u32, seq: u32, length: u32, syn: u32, payload: u32): u32 {
   const end = seq + length;
   if (!(f & DirFlag.SEQ_VALID)) {
     if (!(f & DirFlag.SYN)) store<u32>(b + DIR_ISN, seq);
@@ -90,11 +102,6 @@ function trackSequence(b: usize, f: u32, seq: u32, length: u32, syn: u32, payloa
   }
   const max = load<u32>(b + DIR_SND_MAX);
   const holes = <u32>load<u8>(b + DIR_HOLE_COUNT);
-  if (seq == max && holes == 0) { // the common case: the next segment, in order
-    store<u32>(b + DIR_SND_MAX, end);
-    addUnique(b, payload);
-    return f;
-  }
   if (atOrAfter(seq, max)) {
     if (seq - max > JUMP_MAX) {
       store<u8>(b + DIR_HOLE_COUNT, 0);

@@ -53,7 +53,8 @@ export const PARSED = -1;
  * Parses the packet of descriptor `d`. Returns PARSED, or the DropReason that makes it unusable.
  * With `verify`, checksums are checked and the bad* flags set (they never cause a drop here).
  */
-export function parsePacket(d: usize, verify: bool): i32 {
+// @ts-ignore: decorator
+@inline export function parsePacket(d: usize, verify: bool): i32 {
   const data = <usize>load<u32>(d + PKT_DATA);
   const caplen = load<u32>(d + PKT_CAPLEN);
   const wirelen = load<u32>(d + PKT_WIRELEN);
@@ -125,8 +126,7 @@ export function parsePacket(d: usize, verify: bool): i32 {
     payloadLength = segmentLength - header;
     payload = transport + header;
     payloadCaptured = segmentCaptured - header;
-    if (header > <u32>tcp.HEADER_LENGTH) badTcpOptions = !tcp.parseOptions(transport);
-    else tcp.parseOptions(transport);
+    badTcpOptions = !tcp.parseOptions(transport);
   } else if (protocol == PROTOCOL_UDP) {
     const status = udp.check(transport, segmentCaptured, segmentLength);
     if (status == udp.TRUNCATED) return DropReason.UDP_TRUNCATED;

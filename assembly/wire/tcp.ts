@@ -72,16 +72,34 @@ export let optionTimestamps: bool = false;
 export let optionTsValue: u32 = 0;
 export let optionTsEcho: u32 = 0;
 
+/** NOP, NOP, timestamps (kind 8, length 10) as one little-endian u32: RFC 7323 appendix A's layout. */
+const NOP_NOP_TIMESTAMPS: u32 = 0x0a080101;
+
 /**
  * Reads the options of the segment at `p` (header already checked). Returns false when an option
- * runs past the header or has a length below 2 (what was read before it is kept).
+ * runs past the header or has a length below 2 (what was read before it is kept). No options,
+ * and the layout nearly every segment after the handshake carries (NOP, NOP, timestamps), are
+ * recognised without walking the list.
  */
-export function parseOptions(p: usize): bool {
+// @ts-ignore: decorator
+@inline export function parseOptions(p: usize): bool {
   optionMss = 0;
   optionWindowScale = 0xff;
   optionSackPermitted = false;
   optionSackBlocks = 0;
   optionTimestamps = false;
+  const header = headerLength(p);
+  if (header == <u32>HEADER_LENGTH) return true;
+  if (header == <u32>HEADER_LENGTH + 12 && load<u32>(p + HEADER_LENGTH) == NOP_NOP_TIMESTAMPS) {
+    optionTimestamps = true;
+    optionTsValue = bswap<u32>(load<u32>(p + HEADER_LENGTH, 4));
+    optionTsEcho = bswap<u32>(load<u32>(p + HEADER_LENGTH, 8));
+    return true;
+  }
+  return parseOptionList(p);
+}
+
+function parseOptionList(p: usize): bool {
   const end = p + headerLength(p);
   let at = p + HEADER_LENGTH;
   while (at < end) {
