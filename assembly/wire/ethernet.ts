@@ -16,6 +16,9 @@ const TAGS_MAX = 4;
 
 export const ETHERTYPE_IPV4: u32 = 0x0800;
 export const ETHERTYPE_IPV6: u32 = 0x86dd;
+/** The same two as `load<u16>` reads them (little-endian): untagged frames need no byte swap. */
+export const ETHERTYPE_IPV4_LOADED: u32 = 0x0008;
+export const ETHERTYPE_IPV6_LOADED: u32 = 0xdd86;
 const TPID_8021Q: u32 = 0x8100;
 const TPID_8021AD: u32 = 0x88a8;
 const TPID_QINQ: u32 = 0x9100;
@@ -29,6 +32,10 @@ const TPID_QINQ: u32 = 0x9100;
 @inline function isTag(type: u32): bool {
   return type == TPID_8021Q || type == TPID_8021AD || type == TPID_QINQ;
 }
+
+/** The EtherType field of an untagged frame, as loaded (compare with ETHERTYPE_*_LOADED). */
+// @ts-ignore: decorator
+@inline export function loadedType(frame: usize): u32 { return <u32>load<u16>(frame + ETHERTYPE); }
 
 /** The EtherType after the tags (valid after `payloadOffset` returned >= 0). */
 export let etherType: u32 = 0;

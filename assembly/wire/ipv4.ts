@@ -34,9 +34,18 @@ const OFFSET_MASK: u32 = 0x1fff;
 @inline export function isFragment(p: usize): bool {
   return (<u32>bswap<u16>(load<u16>(p + FLAGS_FRAGMENT)) & (MORE_FRAGMENTS | OFFSET_MASK)) != 0;
 }
-/** The header checksum is right (the sum over the header, checksum included, is 0xffff). */
+/**
+ * The header checksum is right (the sum over the header, checksum included, is 0xffff). A header
+ * without options is five little-endian u32s, each two of the words (see checksum.ts).
+ */
 // @ts-ignore: decorator
-@inline export function checksumIsValid(p: usize): bool { return sumIsValid(sumWords(p, headerLength(p))); }
+@inline export function checksumIsValid(p: usize): bool {
+  const ihl = headerLength(p);
+  if (ihl == <u32>HEADER_LENGTH) {
+    return sumIsValid(<u64>load<u32>(p) + <u64>load<u32>(p, 4) + <u64>load<u32>(p, 8) + <u64>load<u32>(p, 12) + <u64>load<u32>(p, 16));
+  }
+  return sumIsValid(sumWords(p, ihl));
+}
 
 /** Outcome of `check`. */
 export const OK = 0;
@@ -48,7 +57,8 @@ export const MALFORMED = 2;
  * from `p` on. Version, IHL >= 5, the whole header captured, total length within the frame
  * (Ethernet pads short frames, so it may be shorter).
  */
-export function check(p: usize, captured: u32, onWire: u32): i32 {
+// @ts-ignore: decorator
+@inline export function check(p: usize, captured: u32, onWire: u32): i32 {
   if (captured < <u32>HEADER_LENGTH) return TRUNCATED;
   const ihl = headerLength(p);
   if (version(p) != 4 || ihl < <u32>HEADER_LENGTH) return MALFORMED;

@@ -34,6 +34,8 @@ export let segmentCaptured: u32 = 0;
 export let hasPorts: bool = false;
 export let sourcePort: u32 = 0;
 export let destinationPort: u32 = 0;
+/** Both ports as one little-endian load of the transport header's first four bytes. */
+export let portsLoaded: u32 = 0;
 export let payloadLength: u32 = 0;
 /** Payload start (readable for min(payloadLength, captured) bytes). */
 export let payload: usize = 0;
@@ -71,12 +73,23 @@ export const PARSED = -1;
   let version: u32 = 0;
   const link = <u32>load<u16>(d + PKT_LINKTYPE);
   if (link == LinkType.ETHERNET) {
-    const offset = ethernet.payloadOffset(data, caplen);
-    if (offset < 0) return DropReason.ETHERNET_TRUNCATED;
-    at = <u32>offset;
-    if (ethernet.etherType == ethernet.ETHERTYPE_IPV4) version = 4;
-    else if (ethernet.etherType == ethernet.ETHERTYPE_IPV6) version = 6;
-    else return PARSED; // not IP: ARP, LLDP...
+    if (caplen < <u32>ethernet.HEADER_LENGTH) return DropReason.ETHERNET_TRUNCATED;
+    // Most frames carry no VLAN tag: their EtherType is read where it stands, unswapped.
+    const loaded = ethernet.loadedType(data);
+    if (loaded == ethernet.ETHERTYPE_IPV4_LOADED) {
+      at = ethernet.HEADER_LENGTH;
+      version = 4;
+    } else if (loaded == ethernet.ETHERTYPE_IPV6_LOADED) {
+      at = ethernet.HEADER_LENGTH;
+      version = 6;
+    } else {
+      const offset = ethernet.payloadOffset(data, caplen);
+      if (offset < 0) return DropReason.ETHERNET_TRUNCATED;
+      at = <u32>offset;
+      if (ethernet.etherType == ethernet.ETHERTYPE_IPV4) version = 4;
+      else if (ethernet.etherType == ethernet.ETHERTYPE_IPV6) version = 6;
+      else return PARSED; // not IP: ARP, LLDP...
+    }
   } else if (link == LinkType.RAW) {
     version = <u32>load<u8>(data) >> 4;
     if (version != 4 && version != 6) return version < 4 ? DropReason.IPV4_MALFORMED : DropReason.IPV6_MALFORMED;
@@ -120,8 +133,10 @@ export const PARSED = -1;
     const status = tcp.check(transport, segmentCaptured, segmentLength);
     if (status == tcp.TRUNCATED) return DropReason.TCP_TRUNCATED;
     if (status == tcp.MALFORMED) return DropReason.TCP_MALFORMED;
-    sourcePort = tcp.sourcePort(transport);
-    destinationPort = tcp.destinationPort(transport);
+    const ports = load<u32>(transport); // both ports, network order, as the hash input holds them
+    portsLoaded = ports;
+    sourcePort = <u32>bswap<u16>(<u16>ports);
+    destinationPort = <u32>bswap<u16>(<u16>(ports >> 16));
     const header = tcp.headerLength(transport);
     payloadLength = segmentLength - header;
     payload = transport + header;
@@ -131,8 +146,10 @@ export const PARSED = -1;
     const status = udp.check(transport, segmentCaptured, segmentLength);
     if (status == udp.TRUNCATED) return DropReason.UDP_TRUNCATED;
     if (status == udp.MALFORMED) return DropReason.UDP_MALFORMED;
-    sourcePort = udp.sourcePort(transport);
-    destinationPort = udp.destinationPort(transport);
+    const ports = load<u32>(transport);
+    portsLoaded = ports;
+    sourcePort = <u32>bswap<u16>(<u16>ports);
+    destinationPort = <u32>bswap<u16>(<u16>(ports >> 16));
     segmentLength = udp.length(transport); // the UDP length rules; IP may carry padding
     segmentCaptured = min(segmentCaptured, segmentLength);
     payloadLength = segmentLength - udp.HEADER_LENGTH;
@@ -147,7 +164,8 @@ export const PARSED = -1;
 }
 
 /** TCP or UDP checksum over pseudo header and segment, when the whole segment was captured. */
-function verifySegment(version: u32): void {
+// @ts-ignore: decorator
+@inline function verifySegment(version: u32): void {
   if (segmentCaptured < segmentLength) {
     unverifiedL4Checksum = true;
     return;

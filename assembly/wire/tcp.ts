@@ -39,7 +39,8 @@ export const TRUNCATED = 1;
 export const MALFORMED = 2;
 
 /** `captured` bytes readable at `p`, `length` bytes of segment (the IP payload). */
-export function check(p: usize, captured: u32, length: u32): i32 {
+// @ts-ignore: decorator
+@inline export function check(p: usize, captured: u32, length: u32): i32 {
   if (length < <u32>HEADER_LENGTH) return length > captured ? TRUNCATED : MALFORMED;
   if (captured < <u32>HEADER_LENGTH) return TRUNCATED;
   const header = headerLength(p);

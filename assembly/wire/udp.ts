@@ -24,7 +24,8 @@ export const TRUNCATED = 1;
 export const MALFORMED = 2;
 
 /** `captured` bytes readable at `p`; `available` bytes of IP payload. UDP length in [8, available]. */
-export function check(p: usize, captured: u32, available: u32): i32 {
+// @ts-ignore: decorator
+@inline export function check(p: usize, captured: u32, available: u32): i32 {
   if (captured < <u32>HEADER_LENGTH) return available < <u32>HEADER_LENGTH ? MALFORMED : TRUNCATED;
   const l = length(p);
   if (l < <u32>HEADER_LENGTH || l > available) return MALFORMED;
