@@ -42,15 +42,16 @@ export function configureTable(flows: u32): i32 {
   if (flows < 1 || flows > (1 << 24)) return Status.BAD_SIZE;
   let slots: u32 = 16;
   while (slots < flows * 2) slots <<= 1;
-  poolBlock = heap.alloc(<usize>flows * FLOW_RECORD + 64);
-  pool = (poolBlock + 63) & ~<usize>63;
-  reverseHashes = heap.alloc(<usize>flows << 2);
+  // The index first: the allocator grows memory for it, and memory just grown is zero already
+  // (WebAssembly's grow zero-fills), so only what it reuses needs clearing. Clearing all of a
+  // large index would touch each of its pages at startup.
   const top = <usize>memory.size() << 16;
   const indexBytes = <usize>slots * SLOT;
   index = heap.alloc(indexBytes);
-  // Memory the allocation grew is zero already (WebAssembly's grow zero-fills): clearing it
-  // again would touch every page of a large index at startup.
   if (index < top) memory.fill(index, 0, min(indexBytes, top - index));
+  reverseHashes = heap.alloc(<usize>flows << 2);
+  poolBlock = heap.alloc(<usize>flows * FLOW_RECORD + 64);
+  pool = (poolBlock + 63) & ~<usize>63;
   capacity = flows;
   slotMask = slots - 1;
   used = 0;
