@@ -95,6 +95,15 @@ export function formatEndpoint(bytes: Uint8Array, port: number): string {
   return bytes.length === 16 ? `[${a}]:${port}` : `${a}:${port}`;
 }
 
+/**
+ * `formatEndpoint` of the 4 or 16 address bytes at `at` in `bytes` (`family` says which), without
+ * copying them out: flow records are formatted this way, one per flow.
+ */
+export function formatEndpointAt(bytes: Uint8Array, at: number, family: 4 | 6, port: number): string {
+  if (family === 4) return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}:${port}`;
+  return formatEndpoint(bytes.subarray(at, at + 16), port);
+}
+
 /** Parses a port number (0-65535, decimal). */
 export function parsePort(text: string | number, subject = 'port'): number {
   const s = String(text).trim();

@@ -23,7 +23,7 @@ import {
   STAT_IPV6, STAT_NOW, STAT_OTHER_L4, STAT_PROCESSED, STAT_REASSEMBLY_NO_BUFFER, STAT_REASSEMBLY_OVERFLOW,
   STAT_RECEIVED, STAT_TCP, STAT_UDP, STAT_UNHASHED, STAT_UNVERIFIED_CHECKSUM, Status, TcpState,
 } from '../../assembly/shared/abi.js';
-import { formatEndpoint } from './addr.js';
+import { formatEndpointAt } from './addr.js';
 import type { Engine, PacketBatch } from './engine.js';
 import { invalid, RssplaneError } from './errors.js';
 import { FIELD_SETS } from './fields.js';
@@ -277,7 +277,8 @@ export class FlowEngine {
     const dv = this.dv;
     const records = this.out32(OUT_RECORD_COUNT);
     const base = this.out32(OUT_RECORDS);
-    for (let i = 0; i < records; i++) this.pendingRecords.push(decodeRecord(dv, base + i * FLOW_RECORD));
+    const bytes = this.engine.bytes;
+    for (let i = 0; i < records; i++) this.pendingRecords.push(decodeRecord(dv, base + i * FLOW_RECORD, bytes));
     dv.setUint32(FLOW_STATE + OUT_RECORD_COUNT, 0, true);
     if (this.reassembly) {
       const events = this.out32(OUT_EVENT_COUNT);
@@ -335,9 +336,8 @@ export class FlowEngine {
  * that leaves the table, so it is written to be cheap before V8 has optimized it: no closures,
  * no spreads, addresses formatted from views rather than copies.
  */
-export function decodeRecord(dv: DataView, at: number): FlowRecord {
+export function decodeRecord(dv: DataView, at: number, bytes = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength)): FlowRecord {
   const family = dv.getUint8(at + REC_FAMILY) as 4 | 6;
-  const a = family === 4 ? 4 : 16;
   const flags = dv.getUint8(at + REC_FLAGS);
   const tcp = dv.getUint8(at + REC_PROTO) === 6;
   const c = decodeDirection(dv, at + REC_DIR, tcp);
@@ -345,8 +345,8 @@ export function decodeRecord(dv: DataView, at: number): FlowRecord {
   const record: FlowRecord = {
     proto: tcp ? 'tcp' : 'udp',
     family,
-    client: formatEndpoint(new Uint8Array(dv.buffer, dv.byteOffset + at + REC_CLIENT_ADDR, a), dv.getUint16(at + REC_CLIENT_PORT, true)),
-    server: formatEndpoint(new Uint8Array(dv.buffer, dv.byteOffset + at + REC_SERVER_ADDR, a), dv.getUint16(at + REC_SERVER_PORT, true)),
+    client: formatEndpointAt(bytes, at + REC_CLIENT_ADDR, family, dv.getUint16(at + REC_CLIENT_PORT, true)),
+    server: formatEndpointAt(bytes, at + REC_SERVER_ADDR, family, dv.getUint16(at + REC_SERVER_PORT, true)),
     clientBySyn: (flags & FlowFlag.CLIENT_BY_SYN) !== 0,
     close: CLOSE_NAMES[dv.getUint8(at + REC_CLOSE)] ?? 'end',
     queues: [dv.getUint16(at + REC_QUEUE, true), dv.getUint16(at + REC_QUEUE_REVERSE, true)],
@@ -362,13 +362,16 @@ export function decodeRecord(dv: DataView, at: number): FlowRecord {
   return record;
 }
 
+/** A little-endian u64 count as a number (exact below 2^53), without a BigInt on the way. */
+const u64 = (dv: DataView, at: number) => dv.getUint32(at, true) + dv.getUint32(at + 4, true) * 2 ** 32;
+
 function decodeDirection(dv: DataView, b: number, tcp: boolean): FlowDirection {
   const flags = dv.getUint16(b + DIR_FLAGS, true);
   const d: FlowDirection = {
     packets: dv.getUint32(b + DIR_PACKETS, true),
-    bytes: Number(dv.getBigUint64(b + DIR_BYTES, true)),
-    payloadBytes: Number(dv.getBigUint64(b + DIR_PAYLOAD, true)),
-    uniqueBytes: Number(dv.getBigUint64(b + DIR_UNIQUE, true)),
+    bytes: u64(dv, b + DIR_BYTES),
+    payloadBytes: u64(dv, b + DIR_PAYLOAD),
+    uniqueBytes: u64(dv, b + DIR_UNIQUE),
     retransmits: dv.getUint32(b + DIR_RETRANSMITS, true),
     outOfOrder: dv.getUint32(b + DIR_OUT_OF_ORDER, true),
     firstTs: dv.getBigUint64(b + DIR_FIRST_TS, true),
