@@ -213,13 +213,20 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   const sport = packet.sourcePort, dport = packet.destinationPort;
   const isTcp = protocol == packet.PROTOCOL_TCP;
   count(isTcp ? STAT_TCP : STAT_UDP);
-  const key = flowKeyHash(family, protocol, sport, dport);
-  let n: i32 = table.first(key);
-  let direction: i32 = -1;
-  while (n >= 0) {
-    direction = directionOf(table.entry(<u32>n), family, protocol, sport, dport);
-    if (direction >= 0) break;
-    n = table.next(key);
+  // The previous packet's flow first; then the index.
+  let n: i32 = table.recentEntry();
+  let direction: i32 = n >= 0 ? directionOf(table.entry(<u32>n), family, protocol, sport, dport) : -1;
+  let key: u32 = 0;
+  let keyed = false;
+  if (direction < 0) {
+    key = flowKeyHash(family, protocol, sport, dport);
+    keyed = true;
+    n = table.first(key);
+    while (n >= 0) {
+      direction = directionOf(table.entry(<u32>n), family, protocol, sport, dport);
+      if (direction >= 0) break;
+      n = table.next(key);
+    }
   }
   const tcpFlags = isTcp ? tcpHeader.flags(packet.transport) : 0;
   const pureSyn = (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == tcpHeader.SYN;
@@ -239,6 +246,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   if (n < 0) {
     if (table.isFull()) evictOldest();
     const serverSent = isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == (tcpHeader.SYN | tcpHeader.ACK);
+    if (!keyed) key = flowKeyHash(family, protocol, sport, dport);
     n = <i32>table.insert(key);
     direction = serverSent ? 1 : 0;
     if (!given) hash = hashTuple(FLOW_TUPLE, fields);
@@ -248,6 +256,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   } else if (!given) {
     hash = direction == 0 ? load<u32>(table.entry(<u32>n) + REC_RSS_HASH) : table.reverseHash(<u32>n);
   }
+  table.setRecentEntry(<u32>n);
   const e = table.entry(<u32>n);
   const b = tcp.dir(e, <u32>direction);
   const payload = packet.payloadLength;

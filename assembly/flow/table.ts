@@ -55,6 +55,7 @@ export function configureTable(flows: u32): i32 {
   capacity = flows;
   slotMask = slots - 1;
   used = 0;
+  recent = 0;
   freeHead = 0;
   live = 0;
   return Status.OK;
@@ -85,6 +86,24 @@ export function isFull(): bool { return live == capacity; }
 // @ts-ignore: decorator
 @inline export function isLive(e: usize): bool {
   return load<u8>(e + REC_FAMILY) != 0;
+}
+
+/**
+ * The entry the last lookup found. Packets come in runs of one flow (a burst of segments, then
+ * its ACKs), so the engine tries it before hashing: an entry whose tuple matches the packet's is
+ * the packet's flow, as only one live entry holds a tuple.
+ */
+let recent: u32 = 0;
+
+/** The entry of the last lookup, or -1 (none yet, or it lies past the entries ever used). */
+// @ts-ignore: decorator
+@inline export function recentEntry(): i32 {
+  return recent < used ? <i32>recent : -1;
+}
+
+// @ts-ignore: decorator
+@inline export function setRecentEntry(n: u32): void {
+  recent = n;
 }
 
 /** The slot the probe path of `first`/`next` stands on. */
