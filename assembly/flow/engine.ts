@@ -102,9 +102,12 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   // The busiest counters stay in locals until the batch ends.
   let bytes: u64 = 0;
   let processed: u64 = 0;
+  let ipv4: u64 = 0;
+  let tcpPackets: u64 = 0;
+  // A packet makes at most two records (the flow it ends, the flow evicted for it).
+  const take = min(n, recordRoom() >> 1);
   let i: u32 = 0;
-  for (; i < n; i++) {
-    if (recordRoom() < 2) break;
+  for (; i < take; i++) {
     if (reasm && (eventRoom() < 8 || dataRoom() < 65536 + window)) break;
     const d = descriptors + <usize>i * PKT_DESCRIPTOR;
     bytes += <u64>load<u32>(d + PKT_CAPLEN);
@@ -122,7 +125,8 @@ export function processBatch(descriptors: usize, n: u32): u32 {
     if (family == 0) {
       count(STAT_UNHASHED);
     } else {
-      count(family == 4 ? STAT_IPV4 : STAT_IPV6);
+      if (family == 4) ipv4++;
+      else count(STAT_IPV6);
       const fields = fillTuple(family);
       const flags = <u32>load<u16>(d + PKT_FLAGS);
       const given = (flags & PacketFlag.HASHED) != 0;
@@ -136,6 +140,8 @@ export function processBatch(descriptors: usize, n: u32): u32 {
         count(STAT_OTHER_L4);
         if (!given) hash = hashTuple(FLOW_TUPLE, fields);
       } else {
+        if (packet.protocol == packet.PROTOCOL_TCP) tcpPackets++;
+        else count(STAT_UDP);
         hash = trackFlow(d, ts, hash, given, fields);
       }
       if (!given) {
@@ -152,6 +158,8 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   count(STAT_RECEIVED, <u64>i);
   count(STAT_BYTES, bytes);
   count(STAT_PROCESSED, processed);
+  count(STAT_IPV4, ipv4);
+  count(STAT_TCP, tcpPackets);
   setStat(STAT_NOW, now);
   setStat(STAT_FLOWS_ACTIVE, <u64>table.liveFlows());
   return i;
@@ -212,7 +220,6 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   const protocol = packet.protocol;
   const sport = packet.sourcePort, dport = packet.destinationPort;
   const isTcp = protocol == packet.PROTOCOL_TCP;
-  count(isTcp ? STAT_TCP : STAT_UDP);
   // The previous packet's flow first; then the index.
   let n: i32 = table.recentEntry();
   let direction: i32 = n >= 0 ? directionOf(table.entry(<u32>n), family, protocol, sport, dport) : -1;
