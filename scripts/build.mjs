@@ -14,7 +14,13 @@ const common = {
 
 await Promise.all([
   esbuild.build({ ...common, entryPoints: ['host/core/index.ts'], outfile: 'dist/index.js', platform: 'neutral' }),
-  esbuild.build({ ...common, entryPoints: ['host/node/cli.ts'], outfile: 'dist/cli.js', platform: 'node', packages: 'external' }),
+  // The CLI carries its dependencies (commander) in the bundle: resolving and loading a package
+  // from node_modules at every start costs more than the run of a small capture. Bundled CommonJS
+  // code still requires Node's built-ins, hence a `require` for the ES module.
+  esbuild.build({
+    ...common, entryPoints: ['host/node/cli.ts'], outfile: 'dist/cli.js', platform: 'node',
+    banner: { js: "import { createRequire as __rssplaneRequire } from 'node:module'; const require = __rssplaneRequire(import.meta.url);" },
+  }),
 ]);
 chmodSync('dist/cli.js', 0o755);
 

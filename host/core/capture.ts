@@ -29,7 +29,12 @@ import { invalid, RssplaneError } from './errors.js';
  * descriptors and the packet bytes they point at stay valid until the next batch is asked for.
  */
 export interface CaptureOptions {
-  /** Bytes taken in per step, default 8 MiB; the buffer holds this plus CAPTURE_RECORD_MAX. */
+  /**
+   * Bytes taken in per step, default 1 MiB; the buffer holds this plus CAPTURE_RECORD_MAX. A
+   * chunk this size is still in the core's L2 cache when the walk and the flow engine read it
+   * after the copy in (an 8 MiB chunk is not): on a 5 GB capture, 1 MiB reads as fast and the
+   * walk and engine run faster.
+   */
   chunkSize?: number;
   /** Descriptors per batch, default 4096. */
   batchSize?: number;
@@ -103,7 +108,7 @@ export class CaptureReader {
    * cannot hold the buffers.
    */
   static create(engine: Engine, options: CaptureOptions = {}): CaptureReader {
-    const chunkSize = options.chunkSize ?? 8 * MiB;
+    const chunkSize = options.chunkSize ?? MiB;
     const batchSize = options.batchSize ?? 4096;
     if (!Number.isInteger(chunkSize) || chunkSize < 64 || chunkSize > 1024 * MiB) invalid('chunk size', chunkSize, 'expected 64 bytes to 1 GiB');
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1 << 20) invalid('batch size', batchSize, 'expected 1 to 1048576 descriptors');

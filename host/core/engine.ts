@@ -71,6 +71,21 @@ const BUILDS = {
 
 const compiled = new Map<string, Promise<CompiledEngine>>();
 
+/**
+ * Compiles synchronously where the runtime allows it (Node, workers): an asynchronous compile
+ * waits for a background thread, which on a busy machine costs more than compiling (a few
+ * milliseconds here, up to fifteen waiting). Browsers refuse modules over 4 KB synchronously on
+ * their main thread (a RangeError); they get the asynchronous compile.
+ */
+function compileNow(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
+  try {
+    return Promise.resolve(new WebAssembly.Module(bytes));
+  } catch (e) {
+    if (!(e instanceof RangeError)) return Promise.reject(e);
+    return WebAssembly.compile(bytes);
+  }
+}
+
 /** The best kernel this runtime validates. */
 export function availableKernel(): Kernel {
   return WebAssembly.validate(relaxedWasm) ? 'relaxed-simd' : 'simd';
@@ -84,7 +99,8 @@ export function compileEngine(kernel: Kernel = availableKernel(), shared = false
   const id = `${kernel}/${shared}`;
   let p = compiled.get(id);
   if (!p) {
-    p = WebAssembly.compile(BUILDS[kernel][shared ? 'shared' : 'private']).then((module) => ({ module, kernel, shared }));
+    const bytes = BUILDS[kernel][shared ? 'shared' : 'private'];
+    p = compileNow(bytes).then((module) => ({ module, kernel, shared }));
     compiled.set(id, p);
   }
   return p;
@@ -117,8 +133,9 @@ export class Engine {
   }
 
   /**
-   * Instantiates an already compiled module (for worker threads handed a Module). Asynchronous
-   * because browsers refuse to instantiate modules over 4 KB synchronously on the main thread.
+   * Instantiates an already compiled module (for worker threads handed a Module). Synchronously
+   * where the runtime allows it; asynchronous because browsers refuse to instantiate modules over
+   * 4 KB synchronously on their main thread.
    */
   static async instantiate(module: WebAssembly.Module, kernel: Kernel, memory?: WebAssembly.Memory): Promise<Engine> {
     const mem = memory ?? engineMemory(false);
@@ -127,7 +144,14 @@ export class Engine {
       const text = (p: number) => (engine && p ? engine.readAsString(p) : '?');
       throw new RssplaneError('EFAULT', `engine aborted: ${text(message)} at ${text(file)}:${line}:${column}`);
     };
-    const instance = await WebAssembly.instantiate(module, { env: { memory: mem, abort } });
+    const imports = { env: { memory: mem, abort } };
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(module, imports);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      instance = await WebAssembly.instantiate(module, imports);
+    }
     engine = new Engine(instance.exports as unknown as EngineExports, mem, kernel);
     return engine;
   }

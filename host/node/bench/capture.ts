@@ -3,7 +3,7 @@
  * run. Two figures from one file, rounds interleaved:
  * - in memory: the whole file already in engine memory as one chunk, walked into descriptor
  *   batches (the engine's work alone, and the JavaScript loop over batches);
- * - from the file: readCapture as `run --input` uses it, fs.readSync into engine memory in 8 MiB
+ * - from the file: readCapture as `run --input` uses it, fs.readSync into engine memory in 1 MiB
  *   chunks, from the page cache (the first, untimed round warms it).
  * With --anchor, libpcap's reader (scripts/pcap_walk.c: pcap_next_ex over the file) runs between
  * our rounds too, so the ratio comes from one run on one machine state.
