@@ -88,6 +88,27 @@ describe('TCP observer', () => {
 });
 
 describe('flow table', () => {
+  it('configured again on the same engine, the table starts empty: the same packets give the same records', async () => {
+    const config = RssConfig.from({ key: 'microsoft', reta: 'equal:2' });
+    const packets = [...clean(1000), ...clean(1001, 20), ...clean(1000, 40)];
+    const records = (engine: Engine, finish: boolean) => {
+      const flows = FlowEngine.create(engine, config, { flows: 64 });
+      const batch = loadPackets(engine, packets);
+      flows.process(batch);
+      if (finish) flows.finish();
+      batch.free();
+      return flows.takeRecords();
+    };
+    const fresh = records(await Engine.create(), true);
+    expect(fresh.map((r) => [r.client, r.reused, r.dirs[0].packets])).toEqual([
+      ['10.1.0.1:1000', false, 5], ['10.1.0.1:1000', true, 5], ['10.1.0.1:1001', false, 5],
+    ]);
+    // the first table is left holding flows: the second reuses its memory
+    const engine = await Engine.create();
+    records(engine, false);
+    expect(records(engine, true)).toEqual(fresh);
+  });
+
   it('a 4-tuple reused after close starts a new flow (both recorded, the second marked reused)', async () => {
     const { records, stats } = await run([...clean(4000, 0), ...clean(4000, 20)]);
     expect(records.map((r) => [r.client, r.close, r.reused, r.dirs[0].packets])).toEqual([

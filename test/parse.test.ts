@@ -1,6 +1,6 @@
 /** Keys, addresses, ports and field sets as users type them. */
 import { describe, expect, it } from 'vitest';
-import { encodeTuple, formatAddress, formatKey, KEY_PRESETS, parseAddress, parseKey, parsePort, RssplaneError } from '../host/core/index.js';
+import { encodeTuple, formatAddress, formatEndpointAt, formatKey, KEY_PRESETS, parseAddress, parseKey, parsePort, RssplaneError } from '../host/core/index.js';
 
 describe('keys', () => {
   it('presets, plain hex, colon hex (as ethtool prints), 0x prefix', () => {
@@ -40,6 +40,14 @@ describe('addresses and ports', () => {
     expect(formatAddress(parseAddress('2001:db8:0:1:0:0:0:1').bytes)).toBe('2001:db8:0:1::1');
     expect(formatAddress(parseAddress('2001:0:0:1:0:0:0:1').bytes)).toBe('2001:0:0:1::1');
     expect(formatAddress(parseAddress('1:0:2:3:4:5:6:7').bytes)).toBe('1:0:2:3:4:5:6:7');
+  });
+
+  it('endpoints formatted from address bytes in place (as flow records are)', () => {
+    const bytes = new Uint8Array(40).fill(0xee);
+    bytes.set([192, 0, 2, 10], 3);
+    bytes.set(parseAddress('2001:db8::7').bytes, 20);
+    expect(formatEndpointAt(bytes, 3, 4, 443)).toBe('192.0.2.10:443');
+    expect(formatEndpointAt(bytes, 20, 6, 8080)).toBe('[2001:db8::7]:8080');
   });
 
   it.each([

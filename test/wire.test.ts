@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PKT_DESCRIPTOR, PKT_HASH, PKT_QUEUE } from '../assembly/shared/abi.js';
+import { PacketFlag, PKT_DESCRIPTOR, PKT_FLAGS, PKT_HASH, PKT_QUEUE } from '../assembly/shared/abi.js';
 import { Engine, FlowEngine, RssConfig, RssHasher, type FlowEngineOptions, type RssOptions } from '../host/core/index.js';
 import { loadPackets, readPcap, type Packet } from './helpers/pcap.js';
 import { concat, ethernet, frame, ipv4, ipv6, tcp, tcp4, tcp6, TCP_FLAGS, udp } from './helpers/packets.js';
@@ -12,12 +12,17 @@ import { concat, ethernet, frame, ipv4, ipv6, tcp, tcp4, tcp6, TCP_FLAGS, udp } 
 const { SYN, ACK } = TCP_FLAGS;
 const A = '10.0.0.1', B = '10.0.0.2', A6 = '2001:db8::1', B6 = '2001:db8::2';
 
-async function run(packets: Packet[], rss: RssOptions = {}, options: FlowEngineOptions = {}) {
+/** `hashed`: packets whose descriptors arrive with PKT_HASH set (HASHED), as a dispatcher hands them on. */
+async function run(packets: Packet[], rss: RssOptions = {}, options: FlowEngineOptions = {}, hashed: Map<number, number> = new Map()) {
   const engine = await Engine.create();
   const flows = FlowEngine.create(engine, RssConfig.from({ reta: 'equal:4', ...rss }), { flows: 256, ...options });
   const batch = loadPackets(engine, packets);
-  flows.process(batch);
   const dv = new DataView(engine.memory.buffer);
+  for (const [i, hash] of hashed) {
+    dv.setUint32(batch.descriptors + i * PKT_DESCRIPTOR + PKT_HASH, hash, true);
+    dv.setUint16(batch.descriptors + i * PKT_DESCRIPTOR + PKT_FLAGS, PacketFlag.HASHED, true);
+  }
+  flows.process(batch);
   const hashes = packets.map((_, i) => dv.getUint32(batch.descriptors + i * PKT_DESCRIPTOR + PKT_HASH, true));
   const queues = packets.map((_, i) => dv.getUint16(batch.descriptors + i * PKT_DESCRIPTOR + PKT_QUEUE, true));
   flows.finish();
@@ -173,6 +178,46 @@ describe('RSS per packet, from the programmed RssConfig', () => {
     expect(hashes).toEqual([h4, h6]);
     expect(queues).toEqual([rss.queue(h4), rss.queue(h6)]);
     expect(stats.queues[rss.queue(h4)]).toBeGreaterThanOrEqual(1);
+  });
+
+  it('every packet of a flow, either direction, carries its own tuple\'s hash (the flow keeps both directions\' hashes)', async () => {
+    // The Microsoft key is not symmetric: the two directions of each connection hash apart. One
+    // connection opens with a SYN, one is seen from its SYN-ACK on, one from an IPv6 mid-stream ACK.
+    const conversation = (c: string, s: string, cport: number, first: 'syn' | 'synack' | 'ack', tcpOf: typeof tcp4) => {
+      const up = (flags: number, seq: number) => frame(tcpOf(c, s, { sport: cport, dport: 443, seq, ack: 9001, flags }));
+      const down = (flags: number, seq: number) => frame(tcpOf(s, c, { sport: 443, dport: cport, seq, ack: 101, flags }));
+      const open = first === 'syn' ? [up(SYN, 100), down(SYN | ACK, 9000)] : first === 'synack' ? [down(SYN | ACK, 9000)] : [];
+      return [...open, up(ACK, 101), down(ACK, 9001), down(ACK, 9001), up(ACK, 101), down(ACK, 9001)];
+    };
+    const packets = [
+      ...conversation(A, B, 40001, 'syn', tcp4), ...conversation(A, B, 40002, 'synack', tcp4), ...conversation(A6, B6, 40003, 'ack', tcp6),
+    ];
+    // interleaved, so that consecutive packets belong to different flows too
+    const mixed = packets.map((p, i) => [p, (i * 7) % packets.length] as const).sort((a, b) => a[1] - b[1]).map(([p]) => p);
+    const rss = await RssHasher.create({ key: 'microsoft', fields: 'ipv4-l4', reta: 'equal:4' });
+    const { hashes, queues, records } = await run(mixed, { key: 'microsoft', fields: 'ipv4-l4' });
+    expect(records).toHaveLength(3);
+    const expected = mixed.map((p) => {
+      const v6 = p.data[12] === 0x86;
+      const ip = 14, l4 = ip + (v6 ? 40 : 20);
+      const addr = (at: number, n: number) => Array.from(p.data.subarray(at, at + n));
+      const text = (b: number[]) => (v6 ? b.reduce((s, x, i) => s + (i % 2 ? '' : i ? ':' : '') + x.toString(16).padStart(2, '0'), '') : b.join('.'));
+      const src = text(addr(ip + (v6 ? 8 : 12), v6 ? 16 : 4)), dst = text(addr(ip + (v6 ? 24 : 16), v6 ? 16 : 4));
+      const sport = (p.data[l4]! << 8) | p.data[l4 + 1]!, dport = (p.data[l4 + 2]! << 8) | p.data[l4 + 3]!;
+      return rss.hash({ src, dst, sport, dport }, v6 ? 'ipv6-l4' : 'ipv4-l4');
+    });
+    expect(hashes).toEqual(expected);
+    expect(queues).toEqual(expected.map((h) => rss.queue(h)));
+    expect(new Set(expected).size).toBe(6); // two directions of three flows: six hashes
+  });
+
+  it('a descriptor that arrives hashed keeps its hash; its queue follows from it', async () => {
+    const p = [frame(tcp4(A, B, syn(5000, 80))), frame(tcp4(B, A, { sport: 80, dport: 5000, seq: 1, ack: 1001, flags: SYN | ACK })), frame(tcp4(A, B, { sport: 5000, dport: 80, seq: 1001, ack: 2, flags: ACK }))];
+    const given = new Map([[0, 0x11111111], [2, 0x22222223]]);
+    const { hashes, queues } = await run(p, { key: 'microsoft', reta: 'equal:4' }, {}, given);
+    const rss = await RssHasher.create({ key: 'microsoft', reta: 'equal:4' });
+    expect(hashes).toEqual([0x11111111, rss.hash({ src: B, dst: A, sport: 80, dport: 5000 }), 0x22222223]);
+    expect(queues).toEqual(hashes.map((h) => rss.queue(h)));
   });
 
   it('an ipv4 (addresses only) config leaves ports out', async () => {

@@ -6,7 +6,7 @@
  *   rss.hash({ src: '66.9.149.187', dst: '161.142.100.80', sport: 2794, dport: 1766 }); // 0x51ccc178
  */
 export { RssplaneError, type ErrorCode } from './errors.js';
-export { parseAddress, parseIPv4, parseIPv6, formatAddress, formatEndpoint, parsePort, type Address, type Family } from './addr.js';
+export { parseAddress, parseIPv4, parseIPv6, formatAddress, formatEndpoint, formatEndpointAt, parsePort, type Address, type Family } from './addr.js';
 export { KEY_PRESETS, parseKey, formatKey, presetName, type KeyPreset } from './key.js';
 export {
   FIELD_SETS, encodeTuple, parseFieldSet, parseHashFunction, parseTransform,

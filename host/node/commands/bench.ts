@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
 import { benchFlows } from '../bench/flows.js';
 import { benchCapture } from '../bench/capture.js';
+import { benchRun, PEERS } from '../bench/run.js';
 import { benchToeplitz } from '../bench/toeplitz.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
@@ -74,6 +75,38 @@ export function benchCommand(): Command {
       out(`capture   ${result.mrecords_per_s} M records/s (${result.gbytes_per_s} GB/s) in memory, ${result.file_mrecords_per_s} M records/s (${result.file_gbytes_per_s} GB/s) from the file`);
       if ('anchor_mrecords_per_s' in result) out(`libpcap   ${result.anchor_mrecords_per_s} M records/s from the file (ratio ${result.ratio_file_vs_anchor})`);
       out(`          ${result.records} records, ${result.packets} packets, ${result.format}, median of ${flags.rounds}`);
+    });
+  bench
+    .command('run')
+    .summary('rssplane run --input end to end against tcptrace and ndpiReader, rounds interleaved')
+    .description('Wall-clock seconds of `rssplane run --input F --json`, `tcptrace -l -n F` and\n' +
+      '`ndpiReader -i F -q` on the same capture, each a fresh process (start-up counted), one\n' +
+      'round running each tool once, after an untimed round that warms the page cache. Prints\n' +
+      'the median seconds of each tool and, per peer, the median over rounds of its seconds over\n' +
+      'ours (speedup; issue 4 asks for 3 against the faster peer).\n\n' +
+      'Examples:\n' +
+      '  sudo scripts/make-bench-capture.sh /tmp/bench.pcap 5000000    # real traffic, 5M packets\n' +
+      '  editcap -s 128 /tmp/bench.pcap /tmp/bench-s128.pcap            # the same, snapped\n' +
+      '  rssplane bench run --input /tmp/bench.pcap --rounds 7 --json\n' +
+      '  rssplane bench run --input /tmp/bench-s128.pcap --peers ndpiReader')
+    .requiredOption('--input <file>', 'the capture (pcap or pcapng)')
+    .option('--rounds <n>', 'timed rounds (the figures are medians)', '5')
+    .option('--peers <names>', `comma-separated, from ${Object.keys(PEERS).join(', ')}`, Object.keys(PEERS).join(','))
+    .option('--json', 'print JSON')
+    .action((flags: { input: string; rounds: string; peers: string; json?: boolean }) => {
+      const result = benchRun({
+        input: flags.input,
+        rounds: wholeNumber(flags.rounds, '--rounds', 5),
+        peers: flags.peers.split(',').map((p) => p.trim()).filter(Boolean),
+      });
+      if (flags.json) return json(result);
+      const n = (x: number) => x.toLocaleString('en-US');
+      out(`${flags.input}: ${n(result.packets)} packets, ${n(result.bytes)} bytes, median of ${result.rounds} interleaved rounds`);
+      for (const [tool, s] of Object.entries(result.seconds)) {
+        const speedup = (result.speedup as Record<string, number>)[tool];
+        out(`  ${tool.padEnd(10)} ${s.toFixed(3)} s${speedup !== undefined ? `   speedup ${speedup} (its seconds over ours)` : ''}`);
+      }
+      if (result.fastest_peer) out(`target (3x the faster peer, ${result.fastest_peer}): ${result.target_met ? 'met' : 'not met'} (${result.speedup_vs_fastest}x)`);
     });
   return bench;
 }

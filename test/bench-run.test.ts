@@ -1,0 +1,50 @@
+/**
+ * rssplane bench run: the run command end to end against the issue's peers on one capture. The
+ * figures themselves are measurements (never asserted); what is checked is that every tool ran on
+ * the same capture, the rounds were all kept, and the speedups are what the rounds say.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { expectUsageError, rssplane } from './helpers/cli.js';
+import { commandWorks, describeWithDependency } from './helpers/deps.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/captures/${name}`, import.meta.url));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+const havePeers = commandWorks('tcptrace', ['-v']) && commandWorks('sh', ['-c', 'command -v ndpiReader']);
+
+describeWithDependency('tcptrace libndpi-bin', havePeers, 'rssplane bench run: against tcptrace and ndpiReader', () => {
+  it('--json: each tool timed in every round, medians, and speedups over the same rounds', () => {
+    const r = rssplane(['bench', 'run', '--input', fixture('ipv4.pcap'), '--rounds', '3', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    // the run command's own summary of the capture (182 packets, 12 TCP connections)
+    expect(result).toMatchObject({ bench: 'run', packets: 182, flows: 12, rounds: 3, target: 3 });
+    expect(Object.keys(result.rounds_seconds)).toEqual(['rssplane', 'tcptrace', 'ndpiReader']);
+    for (const [tool, rounds] of Object.entries(result.rounds_seconds as Record<string, number[]>)) {
+      expect(rounds).toHaveLength(3);
+      expect(result.seconds[tool]).toBe(median(rounds));
+    }
+    const ours = result.rounds_seconds.rssplane as number[];
+    for (const peer of ['tcptrace', 'ndpiReader']) {
+      const perRound = (result.rounds_seconds[peer] as number[]).map((s, i) => s / ours[i]!);
+      expect(result.speedup[peer]).toBeCloseTo(median(perRound), 1);
+    }
+    expect(result.fastest_peer).toBe(result.seconds.tcptrace <= result.seconds.ndpiReader ? 'tcptrace' : 'ndpiReader');
+    expect(result.target_met).toBe(result.speedup_vs_fastest >= 3);
+  });
+
+  it('--peers picks the peers', () => {
+    const r = rssplane(['bench', 'run', '--input', fixture('ipv4.pcap'), '--rounds', '1', '--peers', 'ndpiReader', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(r.stdout).seconds)).toEqual(['rssplane', 'ndpiReader']);
+  });
+});
+
+describe('rssplane bench run: usage', () => {
+  it('names a missing input, an unknown peer', () => {
+    expectUsageError(rssplane(['bench', 'run', '--input', '/nonexistent.pcap']), '/nonexistent.pcap');
+    expectUsageError(rssplane(['bench', 'run']), '--input');
+    expectUsageError(rssplane(['bench', 'run', '--input', fixture('ipv4.pcap'), '--peers', 'wireshark']), 'wireshark');
+  });
+});
