@@ -1,7 +1,8 @@
 /**
- * rssplane bench run: the run command end to end against the issue's peers on one capture. The
- * figures themselves are measurements (never asserted); what is checked is that every tool ran on
- * the same capture, the rounds were all kept, and the speedups are what the rounds say.
+ * rssplane bench run: the run command end to end against the issue's peers on one capture; and
+ * bench flows --input: the engine alone on a capture's packets. The figures themselves are
+ * measurements (never asserted); what is checked is that every tool ran on the same capture,
+ * the rounds were all kept, and the speedups are what the rounds say.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -46,5 +47,17 @@ describe('rssplane bench run: usage', () => {
     expectUsageError(rssplane(['bench', 'run', '--input', '/nonexistent.pcap']), '/nonexistent.pcap');
     expectUsageError(rssplane(['bench', 'run']), '--input');
     expectUsageError(rssplane(['bench', 'run', '--input', fixture('ipv4.pcap'), '--peers', 'wireshark']), 'wireshark');
+  });
+});
+
+describe('rssplane bench flows --input: the engine on a capture\'s packets, in memory', () => {
+  it('every packet of the capture, every connection recorded, nothing dropped', () => {
+    const r = rssplane(['bench', 'flows', '--input', fixture('ipv4.pcapng'), '--rounds', '3', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ bench: 'flows', packets: 182, flows_tracked: 12, dropped: 0, bad_checksums: 0 });
+    expect(result.rounds_pps).toHaveLength(3);
+    expect(result.ns_per_packet).toBeCloseTo(1e9 / result.pps, 0);
+    expectUsageError(rssplane(['bench', 'flows', '--input', '/nonexistent.pcap']), '/nonexistent.pcap');
   });
 });

@@ -40,10 +40,11 @@ export function benchCommand(): Command {
     .option('--flows <n>', 'concurrent TCP connections (22 packets each)', '20000')
     .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
     .option('--key <key>', 'RSS key', 'symmetric')
+    .option('--input <file>', 'take the packets from a capture instead (at most 1 GiB, held in memory)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json')
-    .action(async (flags: { flows: string; rounds: string; key: string; json?: boolean }) => {
-      const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key });
+    .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json\n  rssplane bench flows --input /tmp/bench.pcap --json')
+    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; json?: boolean }) => {
+      const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input });
       if (flags.json) return json(result);
       out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
     });
