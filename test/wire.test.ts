@@ -122,6 +122,23 @@ describe('headers the engine walks', () => {
     expect(records.map((r) => [r.client, r.server])).toEqual([['10.0.0.1:1234', '10.0.0.2:443']]);
   });
 
+  it('checksums over every segment length from 8 to 80 bytes: valid ones pass, one flipped bit fails', async () => {
+    // Lengths cover each way the sum ends: 32-byte steps, a 16-byte step, 4-byte words, a last
+    // 16-bit word, an odd last byte. The payload is random; RFC 1071's sum is computed here.
+    const good: Packet[] = [], bad: Packet[] = [];
+    for (let n = 0; n <= 72; n++) {
+      const payload = crypto.getRandomValues(new Uint8Array(n));
+      const datagram = (p: Uint8Array) => frame(ethernet(ipv4({ src: A, dst: B, protocol: 17, payload: p }), 0x0800));
+      const segment = udp(1000 + n, 53, payload, A, B);
+      good.push(datagram(segment));
+      const flipped = segment.slice();
+      flipped[n ? 8 + ((n * 5 + 3) % n) : 0]! ^= 0x10; // a payload bit, or a port bit when there is no payload
+      bad.push(datagram(flipped));
+    }
+    expect((await run(good)).stats.badChecksums).toEqual({ ipv4: 0, tcp: 0, udp: 0 });
+    expect((await run(bad)).stats.badChecksums).toEqual({ ipv4: 0, tcp: 0, udp: 73 });
+  });
+
   it('a bad IPv4 header checksum is counted', async () => {
     const p = frame(ethernet(ipv4({ src: A, dst: B, protocol: 6, payload: tcp(syn(), A, B), badChecksum: true }), 0x0800));
     expect((await run([p])).stats.badChecksums.ipv4).toBe(1);
