@@ -9,6 +9,11 @@ import { setTransform } from "./rss/hash";
 export { hashTuple, hashBatch, hashBatchScalar } from "./rss/hash";
 export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
+export {
+  poolCreate, poolDestroy, poolSlotShift, poolPortBase, poolSize, poolAvailable, poolCoreOf, poolQueueOf,
+  poolAlloc, poolFree, poolReserve, poolList, poolBenchAllocFree,
+} from "./pool/pool";
+export { poolSteer, poolPortRank } from "./pool/steer";
 
 /**
  * Programs the RSS function: the key the host wrote at RSS_KEY (`keyLength` bytes), the hash

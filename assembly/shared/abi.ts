@@ -25,7 +25,8 @@
  *   0x0e000   0x0e7ff   QUEUE_CORE     queue -> core map: u16 per queue, up to 1024 queues
  *   0x10000   0x10fff   CAPTURE_STATE  capture walker state: format, byte order, pcapng interfaces
  *   0x11000   0x11fff   FLOW_STATE     flow engine counters and parameters
- *   0x12000   0x12fff   POOL_STATE     port pool parameters
+ *   0x12000   0x12fff   POOL_STATE     port pools: the return tuple a pool is built from (host writes
+ *                                      it before poolCreate), then the pool's scratch (steering heap)
  *   0x13000   0x1ffff   reserved for later fixed regions
  *   0x20000   ...       MEMORY_BASE: compiler static data, then the heap (configuration-time buffers)
  */
@@ -143,3 +144,54 @@ export const IPV4_INPUT = 8;
 export const IPV4_L4_INPUT = 12;
 export const IPV6_INPUT = 32;
 export const IPV6_L4_INPUT = 36;
+
+// ---- port pools (assembly/pool) ----
+//
+// A pool's own state (bitmaps per core, tables) lives in heap buffers poolCreate allocates at
+// configuration time; POOL_STATE holds only what crosses the boundary to create one.
+
+export const POOL_STATE = 0x12000;
+/** The return tuple a pool is built from, field-set input bytes in network order: source = the
+ *  peer (address, port), destination = the first local address, destination port 0. */
+export const POOL_TUPLE = POOL_STATE;
+
+/** Largest slot space per core: source addresses x the power-of-two port span (2^24 slots, so
+ *  four 64-ary bitmap levels end in one summary word and no search ever loops). */
+export const POOL_SLOTS_MAX = 1 << 24;
+
+/**
+ * What pool calls return, negated (a non-negative result is a slot or a core). The host turns
+ * each into an RssplaneError with the errno name given here.
+ */
+export const enum PoolStatus {
+  /** EADDRNOTAVAIL: no free port left (mTCP's connect() says EAGAIN) */
+  EXHAUSTED = 1,
+  /** EADDRINUSE: reserve() of a port that is handed out already */
+  IN_USE = 2,
+  /** EINVAL: address index or port outside the pool */
+  OUT_OF_RANGE = 3,
+  /** EINVAL: the port's return tuple lands on a queue another core serves */
+  OTHER_CORE = 4,
+  /** EINVAL: free() of a port that is not handed out */
+  NOT_IN_USE = 5,
+  /** EADDRNOTAVAIL: no port of this address can reach the queue (a low-rank key) */
+  UNREACHABLE = 6,
+  /** EINVAL: a parameter poolCreate cannot take (field set without ports, sizes, map) */
+  BAD_ARGUMENT = 7,
+}
+
+/** poolSteer flags. */
+export const enum SteerFlag {
+  /** only ports at or above the hint (the first one from the hint up) */
+  UPWARD = 1,
+  /** any port reaching the queue, handed out or not (the RSS answer alone) */
+  ANY_STATE = 2,
+}
+
+/** poolList: which ports of a core. */
+export const enum PoolListing {
+  /** ports free to hand out */
+  FREE = 0,
+  /** every port of the core's pool, handed out or not */
+  MEMBERS = 1,
+}

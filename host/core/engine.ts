@@ -24,6 +24,22 @@ export interface EngineExports {
   allocate(size: number): number;
   release(ptr: number): void;
   relaxedSimd(): number;
+  // port pools (assembly/pool); slots, cores and statuses as PoolStatus in abi.ts describes them
+  poolCreate(fields: number, count: number, lo: number, hi: number, cores: number, queues: number): number;
+  poolDestroy(pool: number): void;
+  poolSlotShift(pool: number): number;
+  poolPortBase(pool: number): number;
+  poolSize(pool: number, core: number): number;
+  poolAvailable(pool: number, core: number): number;
+  poolCoreOf(pool: number, address: number, port: number): number;
+  poolQueueOf(pool: number, address: number, port: number): number;
+  poolAlloc(pool: number, core: number): number;
+  poolFree(pool: number, core: number, address: number, port: number): number;
+  poolReserve(pool: number, core: number, address: number, port: number): number;
+  poolList(pool: number, core: number, from: number, which: number, out: number, max: number): number;
+  poolBenchAllocFree(pool: number, core: number, pairs: number, ring: number, window: number): number;
+  poolSteer(pool: number, queue: number, address: number, hint: number, flags: number): number;
+  poolPortRank(pool: number): number;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';

@@ -18,3 +18,7 @@ export { Engine, compileEngine, availableKernel, type Kernel, type EngineExports
 export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from './rss.js';
 export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } from './analysis.js';
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
+export {
+  PortPool, CorePool, defaultQueueCore, DEFAULT_PORT_RANGE,
+  type AddressRef, type PoolPort, type PortPoolOptions, type SteerOptions,
+} from './pool.js';
