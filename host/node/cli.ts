@@ -8,6 +8,7 @@ import { benchCommand } from './commands/bench.js';
 import { demoCommand } from './commands/demo.js';
 import { hashCommand } from './commands/hash.js';
 import { keyCommand } from './commands/key.js';
+import { portsCommand } from './commands/ports.js';
 import { retaCommand } from './commands/reta.js';
 import { failAndExit, USAGE } from './io.js';
 
@@ -20,7 +21,7 @@ const VERSION = '0.1.0';
 const program = new Command('rssplane')
   .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
   .version(VERSION);
-for (const make of [hashCommand, keyCommand, retaCommand, benchCommand, demoCommand]) program.addCommand(make());
+for (const make of [hashCommand, keyCommand, retaCommand, portsCommand, benchCommand, demoCommand]) program.addCommand(make());
 
 /** Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than exited. */
 function oneLineErrors(cmd: Command): void {
