@@ -106,21 +106,13 @@ export function nextFree(core: usize, s: u32): i32 {
   return <i32>((i0 << 6) | <u32>ctz(m));
 }
 
-/** Rebuilds levels 1-3, size and available from level 0 (after the build pass wrote it). */
+/**
+ * Finishes a core after the build pass wrote level 0, level 1 and its size: levels 2 and 3 from
+ * level 1, the cursor, and every port available.
+ */
 export function summarize(core: usize, words0: u32): void {
-  const l0 = load<u32>(core, CORE_L0), l1 = load<u32>(core, CORE_L1), l2 = load<u32>(core, CORE_L2);
+  const l1 = load<u32>(core, CORE_L1), l2 = load<u32>(core, CORE_L2);
   const words1 = (words0 + 63) >> 6, words2 = (words1 + 63) >> 6;
-  let size: u32 = 0;
-  for (let i: u32 = 0; i < words1; i++) {
-    let summary: u64 = 0;
-    const end = min(words0, (i + 1) << 6);
-    for (let j = i << 6; j < end; j++) {
-      const v = load<u64>(word(l0, j));
-      size += <u32>popcnt(v);
-      summary |= <u64>(v != 0) << <u64>(j & 63);
-    }
-    store<u64>(word(l1, i), summary);
-  }
   let top: u64 = 0;
   for (let i: u32 = 0; i < words2; i++) {
     let summary: u64 = 0;
@@ -131,6 +123,5 @@ export function summarize(core: usize, words0: u32): void {
   }
   store<u64>(core, top, CORE_L3);
   store<u32>(core, 0, CORE_CURSOR);
-  store<u32>(core, size, CORE_SIZE);
-  store<u32>(core, size, CORE_AVAILABLE);
+  store<u32>(core, load<u32>(core, CORE_SIZE), CORE_AVAILABLE);
 }

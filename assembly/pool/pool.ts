@@ -173,6 +173,7 @@ function computeTables(pool: usize, fields: i32, mask: u32): void {
   const bases = heap.alloc(<usize>count << 1);
   store<u32>(pool, <u32>bases, P_BASES);
   const address = <usize>POOL_TUPLE + <usize>addressLength;
+  const saved0 = load<u64>(address), saved1 = load<u64>(address, 8);
   for (let a: u32 = 0; a < count; a++) {
     store<u16>(bases + (<usize>a << 1), <u16>(hashTuple(POOL_TUPLE, fields) & mask));
     for (let j = addressLength - 1; j >= 0; j--) {
@@ -181,30 +182,77 @@ function computeTables(pool: usize, fields: i32, mask: u32): void {
       if (b != 0) break;
     }
   }
+  store<u64>(address, saved0); // leave the tuple as the host wrote it
+  store<u64>(address, saved1, 8);
 }
 
-/** One pass over every (address, port): the owner core's level-0 bit, from table lookups. */
+/**
+ * One pass over every (address, port), a 64-port bitmap word at a time. The ports of a word share
+ * their high bits, so by linearity entry(port j of the word) = y ^ low[j] with y = base[a] ^
+ * high[hb] ^ low[first port & 0xc0]: the word's per-core masks depend on y alone (y < table
+ * size). Each y's list of (core, mask) is computed once, on first use, with 64 lookups; a word
+ * is then one store per core present, with the core's size and level-1 bit kept on the way.
+ */
 function build(pool: usize): void {
   const count = load<u32>(pool, P_COUNT), lo = load<u32>(pool, P_LO), hi = load<u32>(pool, P_HI);
   const shift = load<u32>(pool, P_SHIFT), portBase = load<u32>(pool, P_PORT_BASE);
-  const bitmaps = <usize>load<u32>(pool, P_BITMAPS), stride = <usize>load<u32>(pool, P_CORE_STRIDE);
+  const size = load<u32>(pool, P_RETA_SIZE), cores = load<u32>(pool, P_CORES);
   const entryCore = <usize>load<u32>(pool, P_ENTRY_CORE);
   const bases = <usize>load<u32>(pool, P_BASES);
   const high = <usize>load<u32>(pool, P_PORT_TABLES), low = high + 512;
+  const records = <usize>load<u32>(pool, P_CORE_RECORDS);
+
+  // Memo per y: how many cores (0xffff: not yet), then up to 64 (core, mask) pairs.
+  const listed = heap.alloc(<usize>size << 1);
+  memory.fill(listed, 0xff, <usize>size << 1);
+  const memoCore = heap.alloc(<usize>size << 7);
+  const memoMask = heap.alloc(<usize>size << 9);
+  const position = heap.alloc(<usize>cores << 1); // core -> its index in the list being made
+  memory.fill(position, 0xff, <usize>cores << 1);
+
   for (let a: u32 = 0; a < count; a++) {
     const base = <u32>load<u16>(bases + (<usize>a << 1));
-    const first = (a << shift) - portBase; // slot of port p is first + p
-    for (let hb = lo >> 8; hb <= hi >> 8; hb++) {
-      const x = base ^ <u32>load<u16>(high + (<usize>hb << 1));
-      const end = min(hi, (hb << 8) | 255);
-      for (let p = max(lo, hb << 8); p <= end; p++) {
-        const core = <usize>load<u16>(entryCore + (<usize>(x ^ <u32>load<u16>(low + (<usize>(p & 255) << 1))) << 1));
-        const s = first + p;
-        const w = bitmaps + core * stride + (<usize>(s >> 6) << 3);
-        store<u64>(w, load<u64>(w) | (<u64>1 << <u64>(s & 63)));
+    for (let wp = lo & ~63; wp <= hi; wp += 64) {
+      const y = base ^ <u32>load<u16>(high + (<usize>(wp >> 8) << 1)) ^ <u32>load<u16>(low + (<usize>(wp & 0xc0) << 1));
+      let n = <u32>load<u16>(listed + (<usize>y << 1));
+      const cs = memoCore + (<usize>y << 7), ms = memoMask + (<usize>y << 9);
+      if (n == 0xffff) {
+        n = 0;
+        for (let j: u32 = 0; j < 64; j++) {
+          const c = <u32>load<u16>(entryCore + (<usize>(y ^ <u32>load<u16>(low + (<usize>j << 1))) << 1));
+          let i = <u32>load<u16>(position + (<usize>c << 1));
+          if (i == 0xffff) {
+            i = n++;
+            store<u16>(position + (<usize>c << 1), <u16>i);
+            store<u16>(cs + (<usize>i << 1), <u16>c);
+            store<u64>(ms + (<usize>i << 3), 0);
+          }
+          const m = ms + (<usize>i << 3);
+          store<u64>(m, load<u64>(m) | (<u64>1 << <u64>j));
+        }
+        for (let i: u32 = 0; i < n; i++) store<u16>(position + (<usize>load<u16>(cs + (<usize>i << 1)) << 1), 0xffff);
+        store<u16>(listed + (<usize>y << 1), <u16>n);
+      }
+      // Ports of the word outside lo..hi stay out of every pool.
+      let range: u64 = -1;
+      if (wp < lo) range &= <u64>-1 << <u64>(lo - wp);
+      if (wp + 63 > hi) range &= <u64>-1 >> <u64>(wp + 63 - hi);
+      const w = ((a << shift) + wp - portBase) >> 6;
+      for (let i: u32 = 0; i < n; i++) {
+        const mask = load<u64>(ms + (<usize>i << 3)) & range;
+        if (mask == 0) continue;
+        const r = records + <usize>load<u16>(cs + (<usize>i << 1)) * CORE_BYTES;
+        store<u64>(<usize>load<u32>(r, CORE_L0) + (<usize>w << 3), mask);
+        store<u32>(r, load<u32>(r, CORE_SIZE) + <u32>popcnt(mask), CORE_SIZE);
+        const l1 = <usize>load<u32>(r, CORE_L1) + (<usize>(w >> 6) << 3);
+        store<u64>(l1, load<u64>(l1) | (<u64>1 << <u64>(w & 63)));
       }
     }
   }
+  heap.free(position);
+  heap.free(memoMask);
+  heap.free(memoCore);
+  heap.free(listed);
 }
 
 export function poolDestroy(pool: usize): void {
