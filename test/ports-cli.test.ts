@@ -117,6 +117,18 @@ describe('rssplane ports, human output', () => {
   });
 });
 
+describe('rssplane bench ports', () => {
+  it('--json has build_ms and alloc_free_per_s, medians of the rounds (shape only: no timing is asserted)', () => {
+    const r = rssplane(['bench', 'ports', '--rounds', '3', '--pairs', '5000', '--window', '256', '--json']);
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ bench: 'ports', cores: 16, ports: 64511, pairs: 5000, window: 256 });
+    expect(result.build_ms).toBe([...result.rounds_build_ms].sort((a: number, b: number) => a - b)[1]);
+    expect(result.alloc_free_per_s).toBe([...result.rounds_alloc_free_per_s].sort((a: number, b: number) => a - b)[1]);
+    expectUsageError(rssplane(['bench', 'ports', '--window', '100']), '--window');
+  });
+});
+
 describe('rssplane ports: user mistakes', () => {
   const cases: Array<[string, string[], string]> = [
     ['missing --src', ['--dst', '10.0.0.1', '--dport', '80', '--cores', '4'], '--src'],
