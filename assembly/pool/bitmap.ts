@@ -50,15 +50,22 @@
   return ((load<u64>(word(load<u32>(core, CORE_L0), s >> 6)) >> <u64>(s & 63)) & 1) != 0;
 }
 
-/** Marks slot `s` free: its bit and the summary bits above it. */
+/** Marks slot `s` free: its bit, and the summary bits above it that were clear (a word that was
+ *  non-zero already has its bit set in the level above). */
 // @ts-ignore: decorator
 @inline export function setFree(core: usize, s: u32): void {
   const w0 = word(load<u32>(core, CORE_L0), s >> 6);
-  store<u64>(w0, load<u64>(w0) | (<u64>1 << <u64>(s & 63)));
+  const v0 = load<u64>(w0);
+  store<u64>(w0, v0 | (<u64>1 << <u64>(s & 63)));
+  if (v0 != 0) return;
   const w1 = word(load<u32>(core, CORE_L1), s >> 12);
-  store<u64>(w1, load<u64>(w1) | (<u64>1 << <u64>((s >> 6) & 63)));
+  const v1 = load<u64>(w1);
+  store<u64>(w1, v1 | (<u64>1 << <u64>((s >> 6) & 63)));
+  if (v1 != 0) return;
   const w2 = word(load<u32>(core, CORE_L2), s >> 18);
-  store<u64>(w2, load<u64>(w2) | (<u64>1 << <u64>((s >> 12) & 63)));
+  const v2 = load<u64>(w2);
+  store<u64>(w2, v2 | (<u64>1 << <u64>((s >> 12) & 63)));
+  if (v2 != 0) return;
   store<u64>(core, load<u64>(core, CORE_L3) | (<u64>1 << <u64>(s >> 18)), CORE_L3);
 }
 
@@ -81,7 +88,8 @@
 }
 
 /** The first free slot at or after `s` (s below the slot count), or -1. */
-export function nextFree(core: usize, s: u32): i32 {
+// @ts-ignore: decorator
+@inline export function nextFree(core: usize, s: u32): i32 {
   const l0 = load<u32>(core, CORE_L0), l1 = load<u32>(core, CORE_L1), l2 = load<u32>(core, CORE_L2);
   let i0 = s >> 6;
   let m = load<u64>(word(l0, i0)) & (<u64>-1 << <u64>(s & 63));

@@ -42,12 +42,16 @@ export async function benchPorts(o: PortsBenchOptions) {
     anchorRuns.push(run.figures);
   };
 
-  // Build: the whole library call on an engine that exists (key schedule, tables, bitmaps),
-  // and the engine's poolCreate alone. Each timed round follows an untimed one, as the native
-  // peer warms up before its own rounds.
+  // Each round: the native peer's run, then our build, then our alloc + free pairs, so that the
+  // figures compared come from the same stretch of a noisy machine.
+  // Build: the whole library call on an engine that exists (key schedule, tables, bitmaps), and
+  // the engine's poolCreate alone; each timed build follows an untimed one, as the peer warms up.
+  // Alloc + free: core 0 of a 16-core pool, one WASM call a round.
   const build: number[] = [];
   const buildEngine: number[] = [];
+  const perSecond: number[] = [];
   let counts: number[] = [];
+  const ring = engine.allocate(o.window * 4);
   for (let r = 0; r < o.rounds; r++) {
     runAnchor();
     (await PortPool.create(config, FLOW, engine)).destroy();
@@ -55,33 +59,28 @@ export async function benchPorts(o: PortsBenchOptions) {
     const pool = await PortPool.create(config, FLOW, engine);
     build.push(performance.now() - t0);
     counts = Array.from({ length: CORES }, (_, c) => pool.core(c).size);
-    pool.destroy();
-    // PortPool.create left the tuple, table and map in place: the same pool again, engine only.
+    if (counts.reduce((a, b) => a + b, 0) !== 64511) throw new RssplaneError('EFAULT', `pools hold ${counts} ports, not 64511`);
+
+    engine.exports.poolBenchAllocFree(pool.live(), 0, Math.min(o.pairs, 100_000), ring, o.window); // warm-up
     const t1 = performance.now();
+    const done = engine.exports.poolBenchAllocFree(pool.live(), 0, o.pairs, ring, o.window);
+    const s = (performance.now() - t1) / 1000;
+    if (done !== o.pairs) throw new RssplaneError('EFAULT', `alloc/free stopped after ${done} of ${o.pairs} pairs`);
+    if (pool.core(0).available !== pool.core(0).size) throw new RssplaneError('EFAULT', 'alloc/free lost ports');
+    perSecond.push(o.pairs / s);
+    pool.destroy();
+
+    // PortPool.create left the tuple, table and map in place: the same pool again, engine only.
+    const t2 = performance.now();
     const handle = engine.exports.poolCreate(FieldSet.IPV4_L4, 1, 1025, 65535, CORES, CORES);
-    buildEngine.push(performance.now() - t1);
+    buildEngine.push(performance.now() - t2);
     if (handle <= 0) throw new RssplaneError('EFAULT', `poolCreate returned ${handle}`);
     engine.exports.poolDestroy(handle);
   }
-  if (counts.reduce((a, b) => a + b, 0) !== 64511) throw new RssplaneError('EFAULT', `pools hold ${counts} ports, not 64511`);
+  engine.release(ring);
   if (anchorCounts && anchorCounts.join() !== counts.join()) {
     throw new RssplaneError('EFAULT', `native peer's per-core counts ${anchorCounts} differ from ours ${counts}`);
   }
-
-  // alloc + free pairs on core 0, in one WASM call per round.
-  const pool = await PortPool.create(config, FLOW, engine);
-  const ring = engine.allocate(o.window * 4);
-  const perSecond: number[] = [];
-  for (let r = -1; r < o.rounds; r++) {
-    const t0 = performance.now();
-    const done = engine.exports.poolBenchAllocFree(pool.live(), 0, o.pairs, ring, o.window);
-    const s = (performance.now() - t0) / 1000;
-    if (done !== o.pairs) throw new RssplaneError('EFAULT', `alloc/free stopped after ${done} of ${o.pairs} pairs`);
-    if (pool.core(0).available !== pool.core(0).size) throw new RssplaneError('EFAULT', 'alloc/free lost ports');
-    if (r >= 0) perSecond.push(o.pairs / s);
-  }
-  engine.release(ring);
-  pool.destroy();
 
   const result: Record<string, unknown> = {
     bench: 'ports',
