@@ -20,7 +20,7 @@ export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } fr
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
 export { SyntheticSource, type SyntheticOptions } from './synthetic.js';
 export {
-  FlowEngine, decodeRecord, flowJson, DROP_REASON_NAMES,
+  FlowEngine, decodeRecord, flowJson, mergeHalves, DROP_REASON_NAMES,
   type FlowEngineOptions, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
   type TcpStateName, type CloseReasonName,
 } from './flows.js';
