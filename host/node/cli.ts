@@ -10,7 +10,6 @@ import { hashCommand } from './commands/hash.js';
 import { keyCommand } from './commands/key.js';
 import { retaCommand } from './commands/reta.js';
 import { runCommand } from './commands/run.js';
-import { readCapture } from './sources/capture.js';
 import { failAndExit, USAGE } from './io.js';
 
 // Node 20 keeps relaxed SIMD behind a flag that browsers no longer need; turning it on before any
@@ -28,7 +27,7 @@ const VERSION = '0.1.0';
 const program = new Command('rssplane')
   .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
   .version(VERSION);
-for (const make of [hashCommand, keyCommand, retaCommand, () => runCommand(readCapture), benchCommand, demoCommand]) program.addCommand(make());
+for (const make of [hashCommand, keyCommand, retaCommand, runCommand, benchCommand, demoCommand]) program.addCommand(make());
 
 /** Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than exited. */
 function oneLineErrors(cmd: Command): void {

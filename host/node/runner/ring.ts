@@ -25,8 +25,8 @@ export function ringBytes(shape: RingShape): number {
   return RING_HEADER + shape.slots * shape.slotBytes;
 }
 
-/** Why a wait ended: the thing waited for, or the run was stopped (a thread died, or Ctrl-C). */
-export type WaitResult = 'ready' | 'stopped';
+/** Why a wait ended: the thing waited for, not yet (after one poll), or the run stopped. */
+export type WaitResult = 'ready' | 'waiting' | 'stopped';
 
 /**
  * A flag all threads of a run share: set when the run must stop. Every blocking wait in the
@@ -81,15 +81,18 @@ export class Ring {
 
   // ---- producer ----
 
-  /** Waits until a slot is free; 'stopped' if the run stops first. */
+  /**
+   * Waits (one poll at most) for a free slot: 'ready', 'waiting' (still full: do other work, such
+   * as draining your own rings, then wait again; two cores feeding each other must not both just
+   * wait), or 'stopped'.
+   */
   waitForRoom(stop: StopFlag): WaitResult {
-    for (;;) {
-      const head = Atomics.load(this.words, RING_HEAD / 4);
-      const tail = Atomics.load(this.words, RING_TAIL / 4);
-      if (((head - tail) | 0) < this.shape.slots) return 'ready';
-      if (stop.stopped) return 'stopped';
-      Atomics.wait(this.words, RING_TAIL / 4, tail, POLL_MS);
-    }
+    const head = Atomics.load(this.words, RING_HEAD / 4);
+    const tail = Atomics.load(this.words, RING_TAIL / 4);
+    if (((head - tail) | 0) < this.shape.slots) return 'ready';
+    if (stop.stopped) return 'stopped';
+    Atomics.wait(this.words, RING_TAIL / 4, tail, POLL_MS);
+    return ((Atomics.load(this.words, RING_HEAD / 4) - Atomics.load(this.words, RING_TAIL / 4)) | 0) < this.shape.slots ? 'ready' : 'waiting';
   }
 
   /**
