@@ -56,6 +56,18 @@ export interface CoreResult {
 type Message = { type: 'start'; peers: Record<number, CoreInputs> } | { type: 'finish'; now: bigint };
 
 const input = workerData as WorkerInput;
+
+/**
+ * Fault injection for tests of the runner's failure handling: RSSPLANE_FAULT="core 1 throw 5000"
+ * (or "exit") makes core 1 throw an error (or end its thread with status 3) once it has taken
+ * 5000 packets.
+ */
+const fault = /^core (\d+) (throw|exit) (\d+)$/.exec(process.env.RSSPLANE_FAULT ?? '');
+function injectFault(core: number, received: number): void {
+  if (!fault || Number(fault[1]) !== core || received < Number(fault[3])) return;
+  if (fault[2] === 'exit') process.exit(3);
+  throw new Error('injected fault (RSSPLANE_FAULT)');
+}
 const control = new ControlBlock(input.control, input.plan.cores + 1);
 const stop = new StopFlag(input.stop);
 const row = input.row;
@@ -204,6 +216,7 @@ async function runCore(core: number): Promise<CoreResult> {
   };
   const publish = () => {
     const s = flows.stats();
+    injectFault(core, s.received);
     control.set(row, Counter.RECEIVED, s.received);
     control.set(row, Counter.PROCESSED, s.processed);
     control.set(row, Counter.DROPPED, s.dropped);
@@ -215,7 +228,7 @@ async function runCore(core: number): Promise<CoreResult> {
   const process = (batch: PacketBatch) => {
     if (batch.count) flows.process(batch);
     take();
-    if ((++batches & 31) === 0) publish();
+    if ((++batches & 15) === 0) publish();
   };
   /** Processes every slot waiting in this core's rings; true if there was any. */
   const drainRings = (): boolean => {
