@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
 import { benchFlows } from '../bench/flows.js';
 import { benchCapture } from '../bench/capture.js';
+import { benchPipeline } from '../bench/pipeline.js';
 import { benchToeplitz } from '../bench/toeplitz.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
@@ -74,6 +75,23 @@ export function benchCommand(): Command {
       out(`capture   ${result.mrecords_per_s} M records/s (${result.gbytes_per_s} GB/s) in memory, ${result.file_mrecords_per_s} M records/s (${result.file_gbytes_per_s} GB/s) from the file`);
       if ('anchor_mrecords_per_s' in result) out(`libpcap   ${result.anchor_mrecords_per_s} M records/s from the file (ratio ${result.ratio_file_vs_anchor})`);
       out(`          ${result.records} records, ${result.packets} packets, ${result.format}, median of ${flags.rounds}`);
+    });
+
+  bench
+    .command('pipeline')
+    .description('Packets per second end to end from the synthetic source (generated, steered by software\nRSS, tracked per core), on one core and on all cores; rounds interleaved.')
+    .option('--conversations <n>', 'synthetic conversations per round (about 136 packets each)', '20000')
+    .option('--rounds <n>', 'rounds of each (the figures are medians)', '5')
+    .option('--cores <n>', 'cores for the "all" figure (default: all)')
+    .option('--key <key>', 'RSS key', 'symmetric')
+    .option('--json', 'print JSON')
+    .action(async (flags: { conversations: string; rounds: string; cores?: string; key: string; json?: boolean }) => {
+      const result = await benchPipeline({
+        conversations: wholeNumber(flags.conversations, '--conversations', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 5),
+        cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1), key: flags.key,
+      });
+      if (flags.json) return json(result);
+      out(`pipeline  1 core ${result.pps_1core.toLocaleString('en-US')} pps, ${result.cores} cores ${result.pps_all.toLocaleString('en-US')} pps (${result.speedup}x), median of ${flags.rounds}`);
     });
   return bench;
 }
