@@ -11,7 +11,7 @@ export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
 export { genConfigure, genFill, genStarted, genStateBytes } from "./gen/synthetic";
 export { stageSlots, takeSlot } from "./ring/slot";
-export { steerBatch } from "./ring/steer";
+export { steerBatch, steerWorkspaceBytes } from "./ring/steer";
 export { mergeRecords } from "./flow/merge";
 export { captureBegin, captureWalk } from "./capture/walk";
 

@@ -24,7 +24,8 @@ it.each(['ipv4-loss.pcap', 'ipv6.pcap', 'ipv4.pcap'])('%s over two cores under t
   const steering = FlowEngine.create(await Engine.create(), config, { cores: 2 }).engine;
   const all = loadPackets(steering, packets);
   const cores = steering.allocate(2 * packets.length);
-  steering.exports.steerBatch(all.descriptors, all.count, cores, 1);
+  const workspace = steering.allocate(steering.exports.steerWorkspaceBytes(packets.length));
+  steering.exports.steerBatch(all.descriptors, all.count, cores, 1, workspace, packets.length);
   const coreOf = Array.from(steering.u16(cores, packets.length));
   const engines = await Promise.all([0, 1].map(async (c) => FlowEngine.create(await Engine.create(), config, { cores: 2, core: c, splitHalves: true })));
   const records: FlowRecord[] = [];

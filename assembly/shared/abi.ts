@@ -28,8 +28,7 @@
  *   0x11000   0x11fff   FLOW_STATE     flow engine counters (STAT_*), output cursors (OUT_*), the
  *                                      parsed packet's hash tuples (FLOW_TUPLE, FLOW_TUPLE_REVERSED)
  *   0x12000   0x12fff   POOL_STATE     port pool parameters
- *   0x13000   0x130ff   STEER_TUPLE    the dispatcher's hash input for the packet being steered
- *   0x13100   0x1ffff   reserved for later fixed regions
+ *   0x13000   0x1ffff   reserved for later fixed regions
  *   0x20000   ...       MEMORY_BASE: compiler static data, then the heap (configuration-time buffers)
  */
 
@@ -133,8 +132,6 @@ export const enum PacketFlag {
 // A slot: SLOT_COUNT u32 packets, SLOT_BYTES u32 packet bytes used, descriptors from
 // SLOT_DESCRIPTORS, packet bytes after `slot packets` descriptors. Producers stage a slot in their
 // own memory with PKT_DATA relative to the slot's packet bytes; the consumer rebases it on take.
-
-export const STEER_TUPLE = 0x13000;
 
 export const RING_HEAD = 0;
 export const RING_TAIL = 64;

@@ -36,7 +36,8 @@ export interface EngineExports {
   stageSlots(descriptors: number, count: number, cores: number, self: number, local: number, localCount: number,
     images: number, slotPackets: number, slotBytes: number): number;
   takeSlot(slot: number, slotPackets: number): number;
-  steerBatch(descriptors: number, count: number, cores: number, ports: number): void;
+  steerBatch(descriptors: number, count: number, cores: number, ports: number, workspace: number, max: number): void;
+  steerWorkspaceBytes(max: number): number;
   mergeRecords(a: number, b: number, out: number): number;
   // flow engine (assembly/flow/engine.ts)
   configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;

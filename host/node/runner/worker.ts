@@ -96,17 +96,19 @@ class Shipper {
   readonly cores: number;
   readonly local: number;
   readonly localCount: number;
+  private readonly workspace: number;
   private rings: Array<Ring | undefined> = [];
   private bells: Array<Doorbell | undefined> = [];
   sent = 0;
 
-  constructor(private readonly engine: Engine, private readonly plan: RunPlan, private readonly self: number, batch: number) {
+  constructor(private readonly engine: Engine, private readonly plan: RunPlan, private readonly self: number, private readonly batch: number) {
     const { slotBytes } = plan.ring;
     this.images = Array.from({ length: plan.cores }, (_, c) => (c === self ? 0 : engine.allocate(slotBytes)));
     this.imageTable = engine.allocate(4 * plan.cores);
     this.cores = engine.allocate(2 * batch);
     this.local = engine.allocate(PKT_DESCRIPTOR * batch);
     this.localCount = engine.allocate(4);
+    this.workspace = engine.allocate(engine.exports.steerWorkspaceBytes(batch));
     engine.u32(this.imageTable, plan.cores).set(this.images);
     for (const i of this.images) if (i) engine.u32(i, 2).fill(0);
   }
@@ -126,7 +128,7 @@ class Shipper {
    */
   steer(batch: PacketBatch, idle: () => void): PacketBatch {
     const e = this.engine.exports;
-    e.steerBatch(batch.descriptors, batch.count, this.cores, FIELD_SETS[this.plan.rss.fields].ports ? 1 : 0);
+    e.steerBatch(batch.descriptors, batch.count, this.cores, FIELD_SETS[this.plan.rss.fields].ports ? 1 : 0, this.workspace, this.batch);
     this.engine.u32(this.localCount, 1)[0] = 0;
     const { slotPackets, slotBytes } = this.plan.ring;
     let done = 0;
