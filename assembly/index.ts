@@ -9,6 +9,11 @@ import { setTransform } from "./rss/hash";
 export { hashTuple, hashBatch, hashBatchScalar } from "./rss/hash";
 export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
+export { genConfigure, genFill, genStarted, genStateBytes } from "./gen/synthetic";
+export { stageSlots, takeSlot } from "./ring/slot";
+export { steerBatch, steerWorkspaceBytes } from "./ring/steer";
+export { mergeRecords } from "./flow/merge";
+export { captureBegin, captureWalk } from "./capture/walk";
 export {
   poolCreate, poolDestroy, poolSlotShift, poolPortBase, poolSize, poolAvailable, poolCoreOf, poolQueueOf,
   poolAlloc, poolFree, poolReserve, poolList, poolBenchAllocFree,
@@ -42,3 +47,5 @@ export function release(ptr: usize): void {
 export function relaxedSimd(): bool {
   return ASC_FEATURE_RELAXED_SIMD;
 }
+
+export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } from "./flow/engine";

@@ -15,6 +15,8 @@ const common = {
 await Promise.all([
   esbuild.build({ ...common, entryPoints: ['host/core/index.ts'], outfile: 'dist/index.js', platform: 'neutral' }),
   esbuild.build({ ...common, entryPoints: ['host/node/cli.ts'], outfile: 'dist/cli.js', platform: 'node', packages: 'external' }),
+  // Worker threads of the runner: loaded by dist/cli.js from beside it.
+  esbuild.build({ ...common, entryPoints: { 'runner-worker': 'host/node/runner/worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
 ]);
 chmodSync('dist/cli.js', 0o755);
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatKey, IPV4_VECTORS, IPV6_VECTORS, KEY_PRESETS } from '../host/core/index.js';
-import { expectUsageError, rssplane } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, expectUsageError, rssplane } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rssplane-cli-'));
 const file = (name: string, text: string) => {
@@ -165,4 +166,10 @@ it('rssplane demo computes what it shows: every published vector ok, mtcp rank 6
   expect(r.stdout.match(/ ok /g)?.length).toBe(8);
   expect(r.stdout).not.toContain('MISMATCH');
   expect(r.stdout).toMatch(/mtcp\s+symmetric\s+rank\s+6\s+64 distinct hashes/);
+});
+
+it('a reader that closes the pipe early (rssplane ... | head) is not an error', () => {
+  const r = spawnSync('bash', ['-c', `node ${CLI} demo --flows 2000 | head -1; echo "status \${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+  expect(r.stdout).toMatch(/status 0\s*$/);
+  expect(r.stderr).not.toContain('EPIPE');
 });

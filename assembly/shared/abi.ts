@@ -23,8 +23,10 @@
  *   0x0a000   0x0b1ff   NIBBLE_TABLES  per input byte position: 2 nibbles x 4 hash bytes x 16 (SIMD)
  *   0x0c000   0x0dfff   RETA           indirection table: u16 queue per entry, up to 4096 entries
  *   0x0e000   0x0e7ff   QUEUE_CORE     queue -> core map: u16 per queue, up to 1024 queues
- *   0x10000   0x10fff   CAPTURE_STATE  capture walker state: format, byte order, pcapng interfaces
- *   0x11000   0x11fff   FLOW_STATE     flow engine counters and parameters
+ *   0x10000   0x10fff   CAPTURE_STATE  capture walker state: format, byte order, counters, interfaces
+ *                                          (layout: CAP_* below)
+ *   0x11000   0x11fff   FLOW_STATE     flow engine counters (STAT_*), output cursors (OUT_*), the
+ *                                      parsed packet's hash tuples (FLOW_TUPLE, FLOW_TUPLE_REVERSED)
  *   0x12000   0x12fff   POOL_STATE     port pools: the return tuple a pool is built from (host writes
  *                                      it before poolCreate), then the pool's scratch (steering heap)
  *   0x13000   0x1ffff   reserved for later fixed regions
@@ -112,6 +114,37 @@ export const enum PacketFlag {
   HASHED = 1,
 }
 
+// ---- rings: packets from one producer to one core's engine, a batch slot at a time ----
+//
+// A single-producer single-consumer ring lives in the consuming engine's (shared) memory. It is an
+// array of batch slots; the producer (a dispatcher thread, another core steering synthetic
+// traffic, or a DPDK queue) fills a whole slot, then publishes it by advancing `head`; the consumer
+// processes it and releases it by advancing `tail`. Both counters only grow (mod 2^32);
+// head - tail is the number of full slots. Each counter has its own cache line.
+//
+//   ring + 0     RING_HEAD         i32  slots published (producer)
+//   ring + 64    RING_TAIL         i32  slots released (consumer)
+//   ring + 128   RING_SLOTS        u32  slot count, a power of two
+//   ring + 132   RING_SLOT_BYTES   u32  bytes per slot
+//   ring + 136   RING_SLOT_PACKETS u32  descriptors per slot
+//   ring + 140   RING_CLOSED       i32  1 when the producer will publish no more
+//   ring + 256   slot 0, slot 1, ... (slot k at ring + RING_HEADER + k * slot bytes)
+//
+// A slot: SLOT_COUNT u32 packets, SLOT_BYTES u32 packet bytes used, descriptors from
+// SLOT_DESCRIPTORS, packet bytes after `slot packets` descriptors. Producers stage a slot in their
+// own memory with PKT_DATA relative to the slot's packet bytes; the consumer rebases it on take.
+
+export const RING_HEAD = 0;
+export const RING_TAIL = 64;
+export const RING_SLOTS = 128;
+export const RING_SLOT_BYTES = 132;
+export const RING_SLOT_PACKETS = 136;
+export const RING_CLOSED = 140;
+export const RING_HEADER = 256;
+export const SLOT_COUNT = 0;
+export const SLOT_BYTES = 4;
+export const SLOT_DESCRIPTORS = 64;
+
 // ---- limits ----
 
 /** Longest hash input: IPv6 addresses and ports. */
@@ -144,6 +177,364 @@ export const IPV4_INPUT = 8;
 export const IPV4_L4_INPUT = 12;
 export const IPV6_INPUT = 32;
 export const IPV6_L4_INPUT = 36;
+
+// ---- flow engine (assembly/flow, assembly/wire) ----
+//
+// FLOW_STATE holds what the host reads between batches: u64 counters at STAT_* (index * 8), the
+// output cursors at OUT_*, and two scratch tuples the engine hashes. The flow table, the queue
+// counters and the record, event and stream-data buffers are allocated by configureFlows.
+
+export const FLOW_STATE = 0x11000;
+
+/** Why a packet was dropped (skipped and counted, never tracked). STAT_DROP + reason. */
+export const enum DropReason {
+  /** link type neither Ethernet nor raw IP */
+  LINK_TYPE = 0,
+  /** Ethernet header or a VLAN tag cut short by caplen */
+  ETHERNET_TRUNCATED = 1,
+  /** IPv4 header shorter than 20 bytes captured, or its options cut short */
+  IPV4_TRUNCATED = 2,
+  /** IPv4 version, IHL < 5, or total length outside [IHL * 4, frame] */
+  IPV4_MALFORMED = 3,
+  /** IPv6 fixed header cut short, or an extension header cut short */
+  IPV6_TRUNCATED = 4,
+  /** IPv6 version, payload length past the frame, or a chain of more than 8 extension headers */
+  IPV6_MALFORMED = 5,
+  /** TCP header (with options) cut short by caplen */
+  TCP_TRUNCATED = 6,
+  /** TCP data offset < 5 or past the IP payload */
+  TCP_MALFORMED = 7,
+  /** UDP header cut short by caplen */
+  UDP_TRUNCATED = 8,
+  /** UDP length < 8 or past the IP payload */
+  UDP_MALFORMED = 9,
+  /** a bad checksum, when the engine drops them (counted, not dropped, by default) */
+  BAD_CHECKSUM = 10,
+  /** caplen > wirelen, or a descriptor with no bytes */
+  DESCRIPTOR = 11,
+}
+export const DROP_REASONS = 12;
+
+// u64 counters, at FLOW_STATE + STAT_x * 8. received = processed + dropped, always.
+/** packets handed to the engine */
+export const STAT_RECEIVED = 0;
+/** packets counted in a queue (tracked in a flow, or hashed and not tracked) */
+export const STAT_PROCESSED = 1;
+/** packets dropped, all reasons (STAT_DROP + reason for each) */
+export const STAT_DROPPED = 2;
+/** captured bytes of received packets */
+export const STAT_BYTES = 3;
+/** not IP: sent to queue 0 unhashed, as NICs do */
+export const STAT_UNHASHED = 4;
+/** IPv4 / IPv6 / TCP / UDP / other IP protocols (hashed on addresses, not tracked) */
+export const STAT_IPV4 = 5;
+export const STAT_IPV6 = 6;
+export const STAT_TCP = 7;
+export const STAT_UDP = 8;
+export const STAT_OTHER_L4 = 9;
+/** IP fragments (hashed on addresses, not tracked) */
+export const STAT_FRAGMENTS = 10;
+/** bad checksums seen (counted; dropped only with FlowOption.DROP_BAD_CHECKSUM) */
+export const STAT_BAD_IPV4_CHECKSUM = 11;
+export const STAT_BAD_TCP_CHECKSUM = 12;
+export const STAT_BAD_UDP_CHECKSUM = 13;
+/** L4 checksums not verifiable: the segment was cut short by the snap length */
+export const STAT_UNVERIFIED_CHECKSUM = 14;
+/** TCP options that run past the header (the segment is still tracked) */
+export const STAT_BAD_TCP_OPTIONS = 15;
+/** flows created; flows that left the table by idle timeout and by eviction (table full) */
+export const STAT_FLOWS_CREATED = 16;
+export const STAT_FLOWS_TIMED_OUT = 17;
+export const STAT_FLOWS_EVICTED = 18;
+/** flows now in the table */
+export const STAT_FLOWS_ACTIVE = 19;
+/** a SYN on a closed connection's 4-tuple: the old flow is recorded, a new one starts */
+export const STAT_FLOWS_REUSED = 20;
+/** out-of-order holes beyond the two a direction tracks (unique bytes may then be overcounted) */
+export const STAT_HOLE_OVERFLOW = 21;
+/** reassembly: segments beyond the window, and streams that found no free reassembly buffer */
+export const STAT_REASSEMBLY_OVERFLOW = 22;
+export const STAT_REASSEMBLY_NO_BUFFER = 23;
+/** largest packet timestamp seen (ns since the epoch) */
+export const STAT_NOW = 24;
+/** the drop counters: STAT_DROP + DropReason */
+export const STAT_DROP = 32;
+export const STATS = STAT_DROP + DROP_REASONS;
+
+// Output cursors at FLOW_STATE + OUT_x (u32): the host reads the counts after a batch, takes the
+// records, events and stream bytes, and writes the counts back to zero.
+export const OUT_RECORDS = 0x400;
+export const OUT_RECORD_COUNT = 0x404;
+export const OUT_RECORD_CAPACITY = 0x408;
+export const OUT_EVENTS = 0x40c;
+export const OUT_EVENT_COUNT = 0x410;
+export const OUT_EVENT_CAPACITY = 0x414;
+export const OUT_DATA = 0x418;
+export const OUT_DATA_USED = 0x41c;
+export const OUT_DATA_CAPACITY = 0x420;
+/** u64 counters per queue (configureReta's queue count), packets */
+export const OUT_QUEUE_COUNTS = 0x424;
+/** u64 at FLOW_STATE + FLUSH_NOW: the time `flushFlows` judges idleness by (0: STAT_NOW) */
+export const FLUSH_NOW = 0x428;
+
+/** The parsed packet's hash input (src, dst[, sport, dport]) and its reverse, for hashTuple. */
+export const FLOW_TUPLE = 0x800;
+export const FLOW_TUPLE_REVERSED = 0x840;
+
+/** configureFlows options (bits). */
+export const enum FlowOption {
+  /** deliver in-order stream bytes and flow events (off by default) */
+  REASSEMBLY = 1,
+  /** drop packets with bad checksums instead of only counting them */
+  DROP_BAD_CHECKSUM = 2,
+  /** skip checksum verification (counted as neither good nor bad) */
+  NO_CHECKSUMS = 4,
+  /** the RSS field set includes ports (ipv4-l4, ipv6-l4) */
+  HASH_PORTS = 8,
+}
+
+/** RFC 9293 connection states, as an observer tracks each side. NONE: UDP, or nothing seen. */
+export const enum TcpState {
+  NONE = 0, LISTEN = 1, SYN_SENT = 2, SYN_RECEIVED = 3, ESTABLISHED = 4, FIN_WAIT_1 = 5,
+  FIN_WAIT_2 = 6, CLOSE_WAIT = 7, CLOSING = 8, LAST_ACK = 9, TIME_WAIT = 10, CLOSED = 11,
+}
+
+/** Why a flow ended: a TCP close seen (RST beats FIN), else how it left the table. */
+export const enum CloseReason {
+  OPEN = 0, FIN = 1, RST = 2, TIMEOUT = 3, EVICTED = 4, END = 5,
+}
+
+// ---- flow records ----
+//
+// A flow record is the flow table entry itself, copied out when the flow leaves the table:
+// FLOW_RECORD bytes, a 64-byte header then one FLOW_DIR-byte block per direction (client to
+// server first). Numbers are little-endian; addresses are bytes in network order (IPv4 in the
+// first 4 of 16). Sequence numbers are as on the wire. Every field of a direction block comes
+// from that direction's packets alone, so two engines that each saw one direction of a split
+// flow hold the two halves of one record (see mergeRecords).
+
+/** 16 bytes: client address (the sender of the first SYN, else of the first packet) */
+export const REC_CLIENT_ADDR = 0;
+export const REC_SERVER_ADDR = 16;
+/** u16 ports, host order numbers */
+export const REC_CLIENT_PORT = 32;
+export const REC_SERVER_PORT = 34;
+/** u8 IP protocol (6 TCP, 17 UDP), u8 family (4 or 6) */
+export const REC_PROTO = 36;
+export const REC_FAMILY = 37;
+/** u8 FlowFlag bits */
+export const REC_FLAGS = 38;
+/** u8 CloseReason */
+export const REC_CLOSE = 39;
+/** u32 the flow-table hash (symmetric in the endpoints) */
+export const REC_KEY_HASH = 40;
+/** u32 the RSS hash of the client-to-server tuple */
+export const REC_RSS_HASH = 44;
+/** u64 last packet of either direction, ns */
+export const REC_LAST_TS = 48;
+/** u16 queue and core of each direction: client to server, server to client */
+export const REC_QUEUE = 56;
+export const REC_QUEUE_REVERSE = 58;
+export const REC_CORE = 60;
+export const REC_CORE_REVERSE = 62;
+/** the direction blocks: client to server, then server to client */
+export const REC_DIR = 64;
+export const FLOW_DIR = 128;
+export const FLOW_RECORD = 320;
+
+export const enum FlowFlag {
+  /** the two directions land on different cores */
+  SPLIT = 1,
+  /** the client is known from the handshake (a SYN or SYN-ACK), not guessed as the first sender */
+  CLIENT_BY_SYN = 2,
+  /** started by a SYN on the 4-tuple of a connection that had closed */
+  REUSED = 4,
+}
+
+// Direction block fields (offsets from its start); the sender of the direction is "this side".
+/** u32 packets, retransmitted segments, out-of-order segments */
+export const DIR_PACKETS = 0;
+export const DIR_RETRANSMITS = 4;
+export const DIR_OUT_OF_ORDER = 8;
+/** u16 DirFlag bits, u8 window scale (0xff: none), u8 open holes in the sequence space */
+export const DIR_FLAGS = 12;
+export const DIR_WSCALE = 14;
+export const DIR_HOLE_COUNT = 15;
+/** u64 captured frame bytes, payload bytes, unique payload bytes (sequence space covered) */
+export const DIR_BYTES = 16;
+export const DIR_PAYLOAD = 24;
+export const DIR_UNIQUE = 32;
+/** u64 timestamps, ns (0: never): first and last packet, first SYN, first FIN, first RST, and
+ *  the first ACK without SYN after this side's SYN (the handshake's third segment, for a client) */
+export const DIR_FIRST_TS = 40;
+export const DIR_LAST_TS = 48;
+export const DIR_SYN_TS = 56;
+export const DIR_FIN_TS = 64;
+export const DIR_RST_TS = 72;
+export const DIR_ACK_TS = 80;
+/** u32 sequence numbers: initial (the SYN's, else the first seen), next after the highest sent,
+ *  highest acknowledgment sent, the FIN's */
+export const DIR_ISN = 88;
+export const DIR_SND_MAX = 92;
+export const DIR_ACK_MAX = 96;
+export const DIR_FIN_SEQ = 100;
+/** u16 MSS option (0: none), u8 TcpState of this side, u8 reserved */
+export const DIR_MSS = 104;
+export const DIR_STATE = 106;
+/** u32 reassembly buffer + 1 (0: none) */
+export const DIR_REASSEMBLY = 108;
+/** two holes [start, end) below DIR_SND_MAX not yet covered: u32 pairs */
+export const DIR_HOLES = 112;
+export const HOLES_MAX = 2;
+
+export const enum DirFlag {
+  SEEN = 1, SYN = 2, SYN_ACK = 4, FIN = 8, RST = 16, ACKED = 32, SACK_PERMITTED = 64,
+  TIMESTAMPS = 128, SEQ_VALID = 256,
+}
+
+// ---- flow events (reassembly on) ----
+// FLOW_EVENT bytes each: u8 FlowEvent, u8 direction (0 client to server), u16 reserved, u32 flow
+// (table slot, stable while the flow lives; a CLOSED event ends it), u64 timestamp ns, u32 address
+// of stream bytes (DATA: in the data buffer), u32 length, u64 stream offset of the first byte.
+export const EV_TYPE = 0;
+export const EV_DIRECTION = 1;
+export const EV_FLOW = 4;
+export const EV_TS = 8;
+export const EV_DATA = 16;
+export const EV_LENGTH = 20;
+export const EV_OFFSET = 24;
+export const FLOW_EVENT = 32;
+
+export const enum FlowEvent {
+  NEW = 1, ESTABLISHED = 2, DATA = 3, FIN = 4, RST = 5, CLOSED = 6,
+}
+// ---- capture files (assembly/capture) ----
+//
+// The host reads a capture file in large chunks into a buffer in engine memory; the walker
+// recognises the file header (captureBegin), then walks whole records (captureWalk), writing a
+// packet descriptor for each packet whose link type an engine parses, and stops at the first
+// record the chunk does not hold whole. Its state lives in CAPTURE_STATE so that the host can
+// read counters and the reason for a stop without a call.
+
+export const enum CaptureFormat {
+  NONE = 0,
+  /** libpcap's format: one header, then 16-byte record headers */
+  PCAP = 1,
+  /** pcapng: blocks, sections, interfaces */
+  PCAPNG = 2,
+}
+
+/** Why captureWalk returned (CAP_STOP). */
+export const enum CaptureStop {
+  /** the descriptor array is full: call again with the rest of the chunk */
+  FULL = 0,
+  /** the chunk ends inside a record: call again with more bytes (at the end of the file: cut short) */
+  NEED_MORE = 1,
+  /** a damaged record: CAP_ERROR says which check failed, CAP_ERROR_VALUE the value */
+  ERROR = 2,
+}
+
+/** What was wrong (CAP_ERROR); CAP_ERROR_VALUE holds the offending value. */
+export const enum CaptureError {
+  NONE = 0,
+  /** the first four bytes are no pcap or pcapng magic (value: those bytes, big-endian) */
+  NOT_CAPTURE = 1,
+  /** the data ends inside the file header (value: bytes the header needs) */
+  SHORT_HEADER = 2,
+  /** a format version this reader does not know (value: the major version) */
+  BAD_VERSION = 3,
+  /** a captured length over CAPTURE_CAPLEN_MAX, or past the end of its block (value: the length) */
+  BAD_CAPLEN = 4,
+  /** a pcapng block length under 12, not a multiple of 4, or over CAPTURE_RECORD_MAX for a block
+   *  that must be read whole (value: the length) */
+  BAD_BLOCK_LENGTH = 5,
+  /** a pcapng block's trailing length differs from its leading one (value: the trailing one) */
+  BAD_TRAILER = 6,
+  /** a pcapng option that runs past the end of its block (value: the option code) */
+  BAD_OPTION = 7,
+  /** an if_tsresol whose unit a 64-bit count cannot hold (value: the option byte) */
+  BAD_TSRESOL = 8,
+  /** a section header whose byte-order magic is neither order (value: as read little-endian) */
+  BAD_BYTE_ORDER = 9,
+}
+
+/** Largest captured length a record may have: libpcap's MAXIMUM_SNAPLEN. */
+export const CAPTURE_CAPLEN_MAX = 262144;
+/**
+ * Largest record the walker needs whole in one chunk: a packet of CAPTURE_CAPLEN_MAX with its
+ * block header and up to 64 KiB of options. The host keeps this much room past each chunk, so a
+ * record never waits for bytes that cannot come. Larger blocks the walker only skips stream through.
+ */
+export const CAPTURE_RECORD_MAX = 0x50000;
+/** pcapng interfaces one section may describe; packets on others are counted in CAP_DROPPED. */
+export const CAPTURE_IFACES_MAX = 64;
+/** Distinct unsupported link types counted one by one (CAP_UNSUPPORTED_TYPES). */
+export const CAPTURE_UNSUPPORTED_MAX = 16;
+
+export const CAPTURE_STATE = 0x10000;
+// CAPTURE_STATE layout: byte offsets; u32 unless noted. The file's integers are converted to
+// native order as they are read; nothing here is in the file's byte order.
+/** CaptureFormat */
+export const CAP_FORMAT = 0;
+/** 1 when the current section (pcap: the file) is big-endian */
+export const CAP_BIG_ENDIAN = 4;
+/** CaptureStop of the last captureWalk */
+export const CAP_STOP = 8;
+/** bytes of its chunk the last call consumed (whole records, plus any block it skipped) */
+export const CAP_CONSUMED = 12;
+/** CaptureError, when CAP_STOP is ERROR or captureBegin failed */
+export const CAP_ERROR = 16;
+export const CAP_ERROR_VALUE = 20;
+/** when CAP_STOP is NEED_MORE: the bytes the waiting record (or its header) needs in all */
+export const CAP_PENDING = 24;
+/** bytes of a large skipped block still to pass over (the walk streams through them) */
+export const CAP_SKIP = 28;
+/** sections seen (pcapng) */
+export const CAP_SECTIONS = 32;
+/** interfaces described before the current section: its interface i is PKT_IFACE base + i */
+export const CAP_IFACE_BASE = 36;
+/** interfaces the current section described so far */
+export const CAP_IFACE_COUNT = 40;
+/** 1 while a skipped block's trailing length is still to be checked */
+export const CAP_SKIP_TRAILER = 44;
+/** the leading length of that block */
+export const CAP_SKIP_LENGTH = 48;
+/** u64: records walked (packets and other pcapng blocks) */
+export const CAP_RECORDS = 64;
+/** u64: packets described */
+export const CAP_PACKETS = 72;
+/** u64: captured bytes of the packets described */
+export const CAP_BYTES = 80;
+/** u64: packets not described because their link type is not one an engine parses */
+export const CAP_UNSUPPORTED = 88;
+/** u64: pcapng blocks skipped (neither packets nor descriptions a reader needs) */
+export const CAP_SKIPPED_BLOCKS = 96;
+/** u64: packets dropped because their interface was never described (or beyond CAPTURE_IFACES_MAX) */
+export const CAP_DROPPED = 104;
+/** u64: the last packet's timestamp (a simple packet block, which has none, takes it) */
+export const CAP_LAST_TIME = 112;
+/** CAPTURE_UNSUPPORTED_MAX pairs of u32 (link type, packets): which link types were skipped */
+export const CAP_UNSUPPORTED_TYPES = 128;
+/** CAPTURE_IFACES_MAX interface records of CAP_IFACE_SIZE bytes, the current section's */
+export const CAP_IFACES = 256;
+export const CAP_IFACE_SIZE = 48;
+// interface record layout
+/** u32: link type as the file gives it */
+export const IF_LINKTYPE = 0;
+/** u32: LinkType an engine parses it as, 0 when none */
+export const IF_LINK = 4;
+/** u32: snapshot length (0: none) */
+export const IF_SNAPLEN = 8;
+/** u32: if_tsresol as the file gives it (pcap: 6 or 9) */
+export const IF_TSRESOL = 12;
+/** u64: for a power of 10 up to 10^-9: nanoseconds per unit */
+export const IF_NS_PER_UNIT = 16;
+/** u64: for a power of 10 past 10^-9: units per nanosecond (0 otherwise) */
+export const IF_UNITS_PER_NS = 24;
+/** u32: for a power of 2: the exponent (units are 2^-shift s), 0xff otherwise */
+export const IF_SHIFT = 32;
+/** i64: if_tsoffset, seconds added to every timestamp */
+export const IF_OFFSET = 40;
 
 // ---- port pools (assembly/pool) ----
 //

@@ -1,12 +1,16 @@
 /**
  * Loading and owning one rssplane engine: a WebAssembly instance and its memory.
  *
- * Two builds of the same AssemblyScript exist: baseline SIMD, and relaxed SIMD whose table
- * lookups skip the out-of-range guard. The relaxed one is used where the runtime validates it
- * (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the rssplane CLI turns on).
+ * Four builds of the same AssemblyScript exist: baseline SIMD and relaxed SIMD (whose table
+ * lookups skip the out-of-range guard), each with private or shared memory. Relaxed is used where
+ * the runtime validates it (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the
+ * rssplane CLI turns on). Shared memory (a SharedArrayBuffer) lets another thread fill an
+ * engine's rings; browsers allow it only on cross-origin-isolated pages, so private is the default.
  */
 import baselineWasm from '../../build/rssplane.wasm';
 import relaxedWasm from '../../build/rssplane.relaxed.wasm';
+import sharedBaselineWasm from '../../build/rssplane.shared.wasm';
+import sharedRelaxedWasm from '../../build/rssplane.shared.relaxed.wasm';
 import { MEMORY_BASE } from '../../assembly/shared/abi.js';
 import { RssplaneError } from './errors.js';
 
@@ -24,6 +28,26 @@ export interface EngineExports {
   allocate(size: number): number;
   release(ptr: number): void;
   relaxedSimd(): number;
+  genStateBytes(flows: number): number;
+  genConfigure(state: number, flows: number, total: bigint, seed: bigint, ipv6PerMille: number, retransmitPerMille: number, startNs: bigint,
+    runConcurrent: number, part: number, parts: number): void;
+  genFill(buffer: number, bytes: number, descriptors: number, max: number): number;
+  genStarted(): bigint;
+  stageSlots(descriptors: number, count: number, cores: number, self: number, local: number, localCount: number,
+    images: number, slotPackets: number, slotBytes: number): number;
+  takeSlot(slot: number, slotPackets: number): number;
+  steerBatch(descriptors: number, count: number, cores: number, ports: number, workspace: number, max: number): void;
+  steerWorkspaceBytes(max: number): number;
+  mergeRecords(a: number, b: number, out: number): number;
+  // flow engine (assembly/flow/engine.ts)
+  configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
+  processBatch(descriptors: number, count: number): number;
+  flushFlows(): number;
+  activeFlows(): number;
+  resetCounters(): void;
+  // capture files (assembly/capture/walk.ts)
+  captureBegin(chunk: number, length: number): number;
+  captureWalk(chunk: number, length: number, out: number, max: number): number;
   // port pools (assembly/pool); slots, cores and statuses as PoolStatus in abi.ts describes them
   poolCreate(fields: number, count: number, lo: number, hi: number, cores: number, queues: number): number;
   poolDestroy(pool: number): void;
@@ -44,30 +68,56 @@ export interface EngineExports {
 
 export type Kernel = 'relaxed-simd' | 'simd';
 
+/**
+ * Packets in engine memory, as every source hands them over and the flow engine takes them:
+ * `count` descriptors (assembly/shared/abi.ts PKT_*) at byte address `descriptors`.
+ */
+export interface PacketBatch {
+  readonly descriptors: number;
+  readonly count: number;
+}
+
 export interface CompiledEngine {
   module: WebAssembly.Module;
   kernel: Kernel;
+  shared: boolean;
 }
 
-const compiled = new Map<Kernel, Promise<CompiledEngine>>();
+const BUILDS = {
+  'simd': { private: baselineWasm, shared: sharedBaselineWasm },
+  'relaxed-simd': { private: relaxedWasm, shared: sharedRelaxedWasm },
+} as const;
+
+const compiled = new Map<string, Promise<CompiledEngine>>();
 
 /** The best kernel this runtime validates. */
 export function availableKernel(): Kernel {
   return WebAssembly.validate(relaxedWasm) ? 'relaxed-simd' : 'simd';
 }
 
-/** Compiles (once per kernel) the engine module; `kernel` defaults to the best available. */
-export function compileEngine(kernel: Kernel = availableKernel()): Promise<CompiledEngine> {
-  let p = compiled.get(kernel);
+/**
+ * Compiles (once per kernel and memory kind) the engine module; `kernel` defaults to the best
+ * available. A compiled module can be posted to worker threads and instantiated there.
+ */
+export function compileEngine(kernel: Kernel = availableKernel(), shared = false): Promise<CompiledEngine> {
+  const id = `${kernel}/${shared}`;
+  let p = compiled.get(id);
   if (!p) {
-    const bytes = kernel === 'relaxed-simd' ? relaxedWasm : baselineWasm;
-    p = WebAssembly.compile(bytes).then((module) => ({ module, kernel }));
-    compiled.set(kernel, p);
+    p = WebAssembly.compile(BUILDS[kernel][shared ? 'shared' : 'private']).then((module) => ({ module, kernel, shared }));
+    compiled.set(id, p);
   }
   return p;
 }
 
 const PAGE = 65536;
+/** Shared memories declare their maximum up front (asconfig.json: 65536 pages, 4 GiB). */
+const SHARED_MAXIMUM_PAGES = 65536;
+
+/** A memory for an engine: the fixed regions and a little heap to start with. */
+export function engineMemory(shared = false): WebAssembly.Memory {
+  const initial = MEMORY_BASE / PAGE + 2;
+  return shared ? new WebAssembly.Memory({ initial, maximum: SHARED_MAXIMUM_PAGES, shared: true }) : new WebAssembly.Memory({ initial });
+}
 
 export class Engine {
   private cachedBuffer: ArrayBufferLike | undefined;
@@ -79,10 +129,10 @@ export class Engine {
     readonly kernel: Kernel,
   ) {}
 
-  /** A new engine with its own memory. */
-  static async create(options: { kernel?: Kernel; memory?: WebAssembly.Memory } = {}): Promise<Engine> {
-    const { module, kernel } = await compileEngine(options.kernel);
-    return Engine.instantiate(module, kernel, options.memory);
+  /** A new engine with its own memory (shared: a SharedArrayBuffer other threads can fill). */
+  static async create(options: { kernel?: Kernel; shared?: boolean } = {}): Promise<Engine> {
+    const { module, kernel, shared } = await compileEngine(options.kernel, options.shared);
+    return Engine.instantiate(module, kernel, engineMemory(shared));
   }
 
   /**
@@ -90,7 +140,7 @@ export class Engine {
    * because browsers refuse to instantiate modules over 4 KB synchronously on the main thread.
    */
   static async instantiate(module: WebAssembly.Module, kernel: Kernel, memory?: WebAssembly.Memory): Promise<Engine> {
-    const mem = memory ?? new WebAssembly.Memory({ initial: MEMORY_BASE / PAGE + 2 });
+    const mem = memory ?? engineMemory(false);
     let engine: Engine | undefined;
     const abort = (message: number, file: number, line: number, column: number) => {
       const text = (p: number) => (engine && p ? engine.readAsString(p) : '?');
@@ -111,6 +161,13 @@ export class Engine {
       this.cachedBytes = new Uint8Array(this.memory.buffer);
     }
     return this.cachedBytes;
+  }
+
+  /** The memory as a SharedArrayBuffer, for other threads; only engines created `shared`. */
+  get sharedBuffer(): SharedArrayBuffer {
+    const b: ArrayBufferLike = this.memory.buffer;
+    if (!(b instanceof SharedArrayBuffer)) throw new RssplaneError('EINVAL', 'this engine\'s memory is not shared (create it with { shared: true })');
+    return b;
   }
 
   /** A u32 view of `count` words at byte address `ptr` (4-aligned). */

@@ -27,3 +27,7 @@ export function describeWithDependency(pkg: string, present: boolean, title: str
 }
 
 export const haveDpdk = () => commandWorks('pkg-config', ['--exists', 'libdpdk']) && commandWorks('cc', ['--version']);
+
+export const haveTshark = () => commandWorks('tshark', ['--version']);
+
+export const haveLibpcap = () => commandWorks('cc', ['--version']) && commandWorks('sh', ['-c', 'test -f /usr/include/pcap/pcap.h']);

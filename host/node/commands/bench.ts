@@ -3,6 +3,9 @@
  */
 import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
+import { benchFlows } from '../bench/flows.js';
+import { benchCapture } from '../bench/capture.js';
+import { benchPipeline } from '../bench/pipeline.js';
 import { benchPorts } from '../bench/ports.js';
 import { benchToeplitz } from '../bench/toeplitz.js';
 import { json, out } from '../io.js';
@@ -31,6 +34,66 @@ export function benchCommand(): Command {
       if (flags.json) return json(result);
       out(`toeplitz  ${result.mhash_per_s} Mhash/s (${result.kernel}, median of ${flags.rounds}), scalar path ${result.scalar_mhash_per_s} Mhash/s`);
       if (result.anchor_mhash_per_s) out(`native    ${JSON.stringify(result.anchor_mhash_per_s)}\nratio     ${JSON.stringify(result.ratio_vs_anchor)}`);
+    });
+
+  bench
+    .command('flows')
+    .description('Packets per second on one core through parse + RSS hash + flow update, from packets\nalready in WASM memory: TCP conversations built before the clock starts, all open at once.')
+    .option('--flows <n>', 'concurrent TCP connections (22 packets each)', '20000')
+    .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
+    .option('--key <key>', 'RSS key', 'symmetric')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json')
+    .action(async (flags: { flows: string; rounds: string; key: string; json?: boolean }) => {
+      const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key });
+      if (flags.json) return json(result);
+      out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
+    });
+
+  bench
+    .command('capture')
+    .summary('Walk a pcap or pcapng file\'s records, in WASM memory and from the file, one core.')
+    .description('Records per second: a pcap or pcapng file walked in WASM memory, and read\n' +
+      'from the file (page cache warm) as run --input reads it. Rounds interleaved,\n' +
+      'one core.\n\n' +
+      'Examples:\n' +
+      '  sudo scripts/make-bench-capture.sh /tmp/bench.pcap     # 600,000 real packets\n' +
+      '  rssplane bench capture --input /tmp/bench.pcap --json\n' +
+      '  cc -O2 scripts/pcap_walk.c -lpcap -o /tmp/pcap_walk    # libpcap, for a ratio\n' +
+      '  rssplane bench capture --input /tmp/bench.pcap --anchor /tmp/pcap_walk')
+    .requiredOption('--input <file>', 'the capture (at most 1 GiB: it is held in memory whole)')
+    .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
+    .option('--batch <n>', 'descriptors per batch', '4096')
+    .option('--anchor <binary>', 'also run libpcap\'s reader (scripts/pcap_walk.c, built) between rounds and report the ratio')
+    .option('--json', 'print JSON')
+    .action(async (flags: { input: string; rounds: string; batch: string; anchor?: string; json?: boolean }) => {
+      const result = await benchCapture({
+        input: flags.input,
+        rounds: wholeNumber(flags.rounds, '--rounds', 7),
+        batchSize: wholeNumber(flags.batch, '--batch', 4096),
+        anchor: flags.anchor,
+      });
+      if (flags.json) return json(result);
+      out(`capture   ${result.mrecords_per_s} M records/s (${result.gbytes_per_s} GB/s) in memory, ${result.file_mrecords_per_s} M records/s (${result.file_gbytes_per_s} GB/s) from the file`);
+      if ('anchor_mrecords_per_s' in result) out(`libpcap   ${result.anchor_mrecords_per_s} M records/s from the file (ratio ${result.ratio_file_vs_anchor})`);
+      out(`          ${result.records} records, ${result.packets} packets, ${result.format}, median of ${flags.rounds}`);
+    });
+
+  bench
+    .command('pipeline')
+    .description('Packets per second end to end from the synthetic source (generated, steered by software\nRSS, tracked per core), on one core and on all cores; rounds interleaved.')
+    .option('--conversations <n>', 'synthetic conversations per round (about 136 packets each)', '20000')
+    .option('--rounds <n>', 'rounds of each (the figures are medians)', '5')
+    .option('--cores <n>', 'cores for the "all" figure (default: all)')
+    .option('--key <key>', 'RSS key', 'symmetric')
+    .option('--json', 'print JSON')
+    .action(async (flags: { conversations: string; rounds: string; cores?: string; key: string; json?: boolean }) => {
+      const result = await benchPipeline({
+        conversations: wholeNumber(flags.conversations, '--conversations', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 5),
+        cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1), key: flags.key,
+      });
+      if (flags.json) return json(result);
+      out(`pipeline  1 core ${result.pps_1core.toLocaleString('en-US')} pps, ${result.cores} cores ${result.pps_all.toLocaleString('en-US')} pps (${result.speedup}x), median of ${flags.rounds}`);
     });
 
   bench

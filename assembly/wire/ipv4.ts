@@ -1,0 +1,59 @@
+/**
+ * IPv4 headers (RFC 791): a 20-byte fixed part, options up to IHL * 4 bytes, the header checksum
+ * over exactly those bytes. Fragments (MF set or a non-zero offset) carry no usable L4 header
+ * but in the first, so the engine hashes them on addresses, as NICs do.
+ */
+import { sumIsValid, sumWords } from "./checksum";
+
+// Field offsets.
+const VERSION_IHL = 0; // u8: version (4 bits), header length in 32-bit words (4 bits)
+const TOTAL_LENGTH = 2; // u16: header and payload, bytes
+const FLAGS_FRAGMENT = 6; // u16: reserved, DF, MF, fragment offset (13 bits, 8-byte units)
+const PROTOCOL = 9; // u8
+const SOURCE = 12; // 4 bytes
+const DESTINATION = 16; // 4 bytes
+export const HEADER_LENGTH = 20;
+
+const MORE_FRAGMENTS: u32 = 0x2000;
+const OFFSET_MASK: u32 = 0x1fff;
+
+// @ts-ignore: decorator
+@inline export function version(p: usize): u32 { return <u32>load<u8>(p + VERSION_IHL) >> 4; }
+// @ts-ignore: decorator
+@inline export function headerLength(p: usize): u32 { return (<u32>load<u8>(p + VERSION_IHL) & 15) << 2; }
+// @ts-ignore: decorator
+@inline export function totalLength(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p + TOTAL_LENGTH)); }
+// @ts-ignore: decorator
+@inline export function protocol(p: usize): u32 { return <u32>load<u8>(p + PROTOCOL); }
+// @ts-ignore: decorator
+@inline export function source(p: usize): usize { return p + SOURCE; }
+// @ts-ignore: decorator
+@inline export function destination(p: usize): usize { return p + DESTINATION; }
+/** MF set or a non-zero offset: part of a fragmented datagram. */
+// @ts-ignore: decorator
+@inline export function isFragment(p: usize): bool {
+  return (<u32>bswap<u16>(load<u16>(p + FLAGS_FRAGMENT)) & (MORE_FRAGMENTS | OFFSET_MASK)) != 0;
+}
+/** The header checksum is right (the sum over the header, checksum included, is 0xffff). */
+// @ts-ignore: decorator
+@inline export function checksumIsValid(p: usize): bool { return sumIsValid(sumWords(p, headerLength(p))); }
+
+/** Outcome of `check`. */
+export const OK = 0;
+export const TRUNCATED = 1;
+export const MALFORMED = 2;
+
+/**
+ * The one length check: `captured` bytes are readable at `p`, `onWire` bytes were on the wire
+ * from `p` on. Version, IHL >= 5, the whole header captured, total length within the frame
+ * (Ethernet pads short frames, so it may be shorter).
+ */
+export function check(p: usize, captured: u32, onWire: u32): i32 {
+  if (captured < <u32>HEADER_LENGTH) return TRUNCATED;
+  const ihl = headerLength(p);
+  if (version(p) != 4 || ihl < <u32>HEADER_LENGTH) return MALFORMED;
+  if (ihl > captured) return TRUNCATED;
+  const total = totalLength(p);
+  if (total < ihl || total > onWire) return MALFORMED;
+  return OK;
+}

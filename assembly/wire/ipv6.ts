@@ -1,0 +1,81 @@
+/**
+ * IPv6 headers (RFC 8200): a 40-byte fixed header, then a chain of extension headers, each naming
+ * the next. We walk hop-by-hop options (0), routing (43), fragment (44), destination options (60)
+ * and the authentication header (51, RFC 4302) to the upper-layer header.
+ */
+
+// Field offsets of the fixed header.
+const VERSION = 0; // u8: version in the high 4 bits
+const PAYLOAD_LENGTH = 4; // u16: bytes after the fixed header (extension headers included)
+const NEXT_HEADER = 6; // u8
+const SOURCE = 8; // 16 bytes
+const DESTINATION = 24; // 16 bytes
+export const HEADER_LENGTH = 40;
+
+// Extension header fields: every one starts with next header (u8) and a length (u8).
+const EXT_NEXT_HEADER = 0;
+const EXT_LENGTH = 1; // 8-byte units beyond the first 8 (AH: 4-byte units beyond the first 8)
+const FRAGMENT_LENGTH = 8;
+
+const HOP_BY_HOP: u32 = 0;
+const ROUTING: u32 = 43;
+const FRAGMENT: u32 = 44;
+const AUTHENTICATION: u32 = 51;
+const DESTINATION_OPTIONS: u32 = 60;
+/** Longer chains are refused: a packet built to make parsers walk. */
+const EXTENSIONS_MAX = 8;
+
+// @ts-ignore: decorator
+@inline export function version(p: usize): u32 { return <u32>load<u8>(p + VERSION) >> 4; }
+// @ts-ignore: decorator
+@inline export function payloadLength(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p + PAYLOAD_LENGTH)); }
+// @ts-ignore: decorator
+@inline export function source(p: usize): usize { return p + SOURCE; }
+// @ts-ignore: decorator
+@inline export function destination(p: usize): usize { return p + DESTINATION; }
+
+/** After `check`: the upper-layer protocol, its offset from the fixed header, and fragmentation. */
+export let upperProtocol: u32 = 0;
+export let upperOffset: u32 = 0;
+export let fragment: bool = false;
+
+export const OK = 0;
+export const TRUNCATED = 1;
+export const MALFORMED = 2;
+
+/**
+ * The length checks and the extension walk: version, payload within the frame (`onWire` bytes
+ * from `p`), every extension header captured (`captured` bytes readable) and inside the payload.
+ */
+export function check(p: usize, captured: u32, onWire: u32): i32 {
+  if (captured < <u32>HEADER_LENGTH) return TRUNCATED;
+  if (version(p) != 6) return MALFORMED;
+  const end = <u32>HEADER_LENGTH + payloadLength(p);
+  if (end > onWire) return MALFORMED;
+  let next = <u32>load<u8>(p + NEXT_HEADER);
+  let at = <u32>HEADER_LENGTH;
+  fragment = false;
+  for (let n = 0; ; n++) {
+    let length: u32 = 0;
+    if (next == HOP_BY_HOP || next == ROUTING || next == DESTINATION_OPTIONS) {
+      if (at + 2 > captured) return TRUNCATED;
+      length = (<u32>load<u8>(p + at + EXT_LENGTH) + 1) << 3;
+    } else if (next == FRAGMENT) {
+      if (at + FRAGMENT_LENGTH > captured) return TRUNCATED;
+      fragment = true; // the first fragment too: its upper header may not be whole
+      length = FRAGMENT_LENGTH;
+    } else if (next == AUTHENTICATION) {
+      if (at + 2 > captured) return TRUNCATED;
+      length = (<u32>load<u8>(p + at + EXT_LENGTH) + 2) << 2;
+    } else {
+      break;
+    }
+    if (n == EXTENSIONS_MAX || at + length > end) return MALFORMED;
+    if (at + length > captured) return TRUNCATED;
+    next = <u32>load<u8>(p + at + EXT_NEXT_HEADER);
+    at += length;
+  }
+  upperProtocol = next;
+  upperOffset = at;
+  return OK;
+}

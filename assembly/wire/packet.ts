@@ -1,0 +1,163 @@
+/**
+ * One packet, parsed layer by layer from its descriptor: link, network, transport. Each layer
+ * is checked once for length (in its own file) and then read with plain loads; nothing is read
+ * past the captured length. The results are module globals, overwritten by the next packet.
+ */
+import {
+  DropReason, LinkType, PKT_CAPLEN, PKT_DATA, PKT_LINKTYPE, PKT_WIRELEN,
+} from "../shared/abi";
+import { pseudoHeaderSum, sumIsValid, sumWords } from "./checksum";
+import * as ethernet from "./ethernet";
+import * as ipv4 from "./ipv4";
+import * as ipv6 from "./ipv6";
+import * as tcp from "./tcp";
+import * as udp from "./udp";
+
+export const PROTOCOL_TCP: u32 = 6;
+export const PROTOCOL_UDP: u32 = 17;
+
+/** 4 or 6; 0 for a packet that is not IP (it goes to queue 0 unhashed). */
+export let family: u32 = 0;
+/** Network header, and the addresses inside it (4 or 16 bytes each, network order). */
+export let network: usize = 0;
+export let sourceAddress: usize = 0;
+export let destinationAddress: usize = 0;
+/** Upper-layer protocol (after IPv6 extension headers). */
+export let protocol: u32 = 0;
+/** Part of a fragmented datagram: hashed on addresses, not tracked. */
+export let fragment: bool = false;
+/** Transport header, the bytes of segment the IP header announces, and how many were captured. */
+export let transport: usize = 0;
+export let segmentLength: u32 = 0;
+export let segmentCaptured: u32 = 0;
+/** TCP or UDP, not a fragment: ports and payload are valid. */
+export let hasPorts: bool = false;
+export let sourcePort: u32 = 0;
+export let destinationPort: u32 = 0;
+export let payloadLength: u32 = 0;
+/** Payload start (readable for min(payloadLength, captured) bytes). */
+export let payload: usize = 0;
+export let payloadCaptured: u32 = 0;
+
+/** Checksums: bad IPv4 header, bad TCP or UDP segment, segment not verifiable (cut short). */
+export let badIpv4Checksum: bool = false;
+export let badL4Checksum: bool = false;
+export let unverifiedL4Checksum: bool = false;
+/** TCP options ran past the header (the segment is still usable). */
+export let badTcpOptions: bool = false;
+
+/** No drop: the packet parsed. */
+export const PARSED = -1;
+
+/**
+ * Parses the packet of descriptor `d`. Returns PARSED, or the DropReason that makes it unusable.
+ * With `verify`, checksums are checked and the bad* flags set (they never cause a drop here).
+ */
+export function parsePacket(d: usize, verify: bool): i32 {
+  const data = <usize>load<u32>(d + PKT_DATA);
+  const caplen = load<u32>(d + PKT_CAPLEN);
+  const wirelen = load<u32>(d + PKT_WIRELEN);
+  family = 0;
+  hasPorts = false;
+  fragment = false;
+  badIpv4Checksum = false;
+  badL4Checksum = false;
+  unverifiedL4Checksum = false;
+  badTcpOptions = false;
+  if (caplen == 0 || caplen > wirelen) return DropReason.DESCRIPTOR;
+
+  let at: u32 = 0;
+  let version: u32 = 0;
+  const link = <u32>load<u16>(d + PKT_LINKTYPE);
+  if (link == LinkType.ETHERNET) {
+    const offset = ethernet.payloadOffset(data, caplen);
+    if (offset < 0) return DropReason.ETHERNET_TRUNCATED;
+    at = <u32>offset;
+    if (ethernet.etherType == ethernet.ETHERTYPE_IPV4) version = 4;
+    else if (ethernet.etherType == ethernet.ETHERTYPE_IPV6) version = 6;
+    else return PARSED; // not IP: ARP, LLDP...
+  } else if (link == LinkType.RAW) {
+    version = <u32>load<u8>(data) >> 4;
+    if (version != 4 && version != 6) return version < 4 ? DropReason.IPV4_MALFORMED : DropReason.IPV6_MALFORMED;
+  } else {
+    return DropReason.LINK_TYPE;
+  }
+
+  const p = data + at;
+  const captured = caplen - at;
+  const onWire = wirelen - at;
+  let upper: u32;
+  if (version == 4) {
+    const status = ipv4.check(p, captured, onWire);
+    if (status == ipv4.TRUNCATED) return DropReason.IPV4_TRUNCATED;
+    if (status == ipv4.MALFORMED) return DropReason.IPV4_MALFORMED;
+    sourceAddress = ipv4.source(p);
+    destinationAddress = ipv4.destination(p);
+    protocol = ipv4.protocol(p);
+    fragment = ipv4.isFragment(p);
+    upper = ipv4.headerLength(p);
+    segmentLength = ipv4.totalLength(p) - upper;
+    if (verify) badIpv4Checksum = !ipv4.checksumIsValid(p);
+  } else {
+    const status = ipv6.check(p, captured, onWire);
+    if (status == ipv6.TRUNCATED) return DropReason.IPV6_TRUNCATED;
+    if (status == ipv6.MALFORMED) return DropReason.IPV6_MALFORMED;
+    sourceAddress = ipv6.source(p);
+    destinationAddress = ipv6.destination(p);
+    protocol = ipv6.upperProtocol;
+    fragment = ipv6.fragment;
+    upper = ipv6.upperOffset;
+    segmentLength = <u32>ipv6.HEADER_LENGTH + ipv6.payloadLength(p) - upper;
+  }
+  family = version;
+  network = p;
+  transport = p + upper;
+  segmentCaptured = min(captured - upper, segmentLength);
+  if (fragment) return PARSED;
+
+  if (protocol == PROTOCOL_TCP) {
+    const status = tcp.check(transport, segmentCaptured, segmentLength);
+    if (status == tcp.TRUNCATED) return DropReason.TCP_TRUNCATED;
+    if (status == tcp.MALFORMED) return DropReason.TCP_MALFORMED;
+    sourcePort = tcp.sourcePort(transport);
+    destinationPort = tcp.destinationPort(transport);
+    const header = tcp.headerLength(transport);
+    payloadLength = segmentLength - header;
+    payload = transport + header;
+    payloadCaptured = segmentCaptured - header;
+    if (header > <u32>tcp.HEADER_LENGTH) badTcpOptions = !tcp.parseOptions(transport);
+    else tcp.parseOptions(transport);
+  } else if (protocol == PROTOCOL_UDP) {
+    const status = udp.check(transport, segmentCaptured, segmentLength);
+    if (status == udp.TRUNCATED) return DropReason.UDP_TRUNCATED;
+    if (status == udp.MALFORMED) return DropReason.UDP_MALFORMED;
+    sourcePort = udp.sourcePort(transport);
+    destinationPort = udp.destinationPort(transport);
+    segmentLength = udp.length(transport); // the UDP length rules; IP may carry padding
+    segmentCaptured = min(segmentCaptured, segmentLength);
+    payloadLength = segmentLength - udp.HEADER_LENGTH;
+    payload = transport + udp.HEADER_LENGTH;
+    payloadCaptured = segmentCaptured - udp.HEADER_LENGTH;
+  } else {
+    return PARSED;
+  }
+  hasPorts = true;
+  if (verify) verifySegment(version);
+  return PARSED;
+}
+
+/** TCP or UDP checksum over pseudo header and segment, when the whole segment was captured. */
+function verifySegment(version: u32): void {
+  if (segmentCaptured < segmentLength) {
+    unverifiedL4Checksum = true;
+    return;
+  }
+  if (protocol == PROTOCOL_UDP && udp.checksum(transport) == 0) {
+    badL4Checksum = version == 6; // "no checksum" is IPv4 only
+    return;
+  }
+  const addressLength: u32 = version == 4 ? 4 : 16;
+  const sum = pseudoHeaderSum(sourceAddress, destinationAddress, addressLength, protocol, segmentLength)
+    + sumWords(transport, segmentLength);
+  badL4Checksum = !sumIsValid(sum);
+}

@@ -1,0 +1,489 @@
+/**
+ * The flow engine of one core, from the host's side: program it once, hand it batches of packet
+ * descriptors, read back counters, flow records and (with reassembly) flow events.
+ *
+ *   const engine = await Engine.create();
+ *   const flows = FlowEngine.create(engine, RssConfig.from({ key: 'symmetric', reta: 'equal:4' }));
+ *   flows.process(batch);          // one WASM call per batch (more only when outputs fill)
+ *   flows.finish();                // the flows still open leave the table as `end`
+ *   flows.stats(); flows.takeRecords();
+ *
+ * The engine's memory plan, the record layout and every enum are in assembly/shared/abi.ts.
+ */
+import {
+  CloseReason, DIR_ACK_TS, DIR_BYTES, DIR_FIRST_TS, DIR_FLAGS, DIR_LAST_TS, DIR_MSS, DIR_OUT_OF_ORDER, DIR_PACKETS,
+  DIR_PAYLOAD, DIR_RETRANSMITS, DIR_STATE, DIR_SYN_TS, DIR_UNIQUE, DIR_WSCALE, DirFlag, DROP_REASONS, DropReason,
+  EV_DATA, EV_DIRECTION, EV_FLOW, EV_LENGTH, EV_OFFSET, EV_TS, EV_TYPE, FLOW_DIR, FLOW_EVENT, FLOW_RECORD, FLOW_STATE,
+  FlowEvent, FlowFlag, FlowOption, FLUSH_NOW, OUT_DATA_USED, OUT_EVENT_COUNT, OUT_EVENTS, OUT_QUEUE_COUNTS,
+  OUT_RECORD_COUNT, OUT_RECORDS, QUEUE_CORE, REC_CLIENT_ADDR, REC_CLIENT_PORT, REC_CLOSE, REC_CORE, REC_CORE_REVERSE,
+  REC_DIR, REC_FAMILY, REC_FLAGS, REC_LAST_TS, REC_PROTO, REC_QUEUE, REC_QUEUE_REVERSE, REC_RSS_HASH,
+  REC_SERVER_ADDR, REC_SERVER_PORT, STAT_BAD_IPV4_CHECKSUM, STAT_BAD_TCP_CHECKSUM, STAT_BAD_TCP_OPTIONS,
+  STAT_BAD_UDP_CHECKSUM, STAT_BYTES, STAT_DROP, STAT_DROPPED, STAT_FLOWS_ACTIVE, STAT_FLOWS_CREATED,
+  STAT_FLOWS_EVICTED, STAT_FLOWS_REUSED, STAT_FLOWS_TIMED_OUT, STAT_FRAGMENTS, STAT_HOLE_OVERFLOW, STAT_IPV4,
+  STAT_IPV6, STAT_NOW, STAT_OTHER_L4, STAT_PROCESSED, STAT_REASSEMBLY_NO_BUFFER, STAT_REASSEMBLY_OVERFLOW,
+  STAT_RECEIVED, STAT_TCP, STAT_UDP, STAT_UNHASHED, STAT_UNVERIFIED_CHECKSUM, Status, TcpState,
+} from '../../assembly/shared/abi.js';
+import { formatEndpoint } from './addr.js';
+import type { Engine, PacketBatch } from './engine.js';
+import { invalid, RssplaneError } from './errors.js';
+import { FIELD_SETS } from './fields.js';
+import { DEFAULT_RETA_SIZE, Reta } from './reta.js';
+import { programEngine, RssConfig } from './rss.js';
+
+/** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
+export interface FlowEngineOptions {
+  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 320 bytes each plus 16 of index). */
+  flows?: number;
+  /** Seconds without a packet before a flow times out (by packet timestamps), default 300. */
+  idleTimeout?: number;
+  /** Seconds a connection closed by FIN or RST lingers for stray segments, default 10. */
+  closedTimeout?: number;
+  /** `verify` (count bad ones, default), `drop` (count and drop), `off`. */
+  checksums?: 'verify' | 'drop' | 'off';
+  /** In-order stream bytes and flow events: buffers (streams at once) and bytes per stream. */
+  reassembly?: { streams: number; window: number };
+  /** Most descriptors one WASM call takes, default 8192 (sizes the record and event buffers). */
+  batchMax?: number;
+  /** This engine's core number, default 0. */
+  core?: number;
+  /** Core of each queue (queue i is served by core map[i]); default queue i -> core i % cores. */
+  queueCores?: readonly number[];
+  /** Cores for the default queue map, default 1. */
+  cores?: number;
+  /**
+   * Keep records of split flows (directions on two cores) as raw bytes for `takeHalves()`
+   * instead of decoding them: a multi-core run merges each pair with `mergeHalves`.
+   */
+  splitHalves?: boolean;
+}
+
+export type TcpStateName =
+  | 'LISTEN' | 'SYN_SENT' | 'SYN_RECEIVED' | 'ESTABLISHED' | 'FIN_WAIT_1' | 'FIN_WAIT_2' | 'CLOSE_WAIT'
+  | 'CLOSING' | 'LAST_ACK' | 'TIME_WAIT' | 'CLOSED';
+export type CloseReasonName = 'open' | 'fin' | 'rst' | 'timeout' | 'evicted' | 'end';
+
+const STATE_NAMES: Record<number, TcpStateName | null> = {
+  [TcpState.NONE]: null, [TcpState.LISTEN]: 'LISTEN', [TcpState.SYN_SENT]: 'SYN_SENT',
+  [TcpState.SYN_RECEIVED]: 'SYN_RECEIVED', [TcpState.ESTABLISHED]: 'ESTABLISHED',
+  [TcpState.FIN_WAIT_1]: 'FIN_WAIT_1', [TcpState.FIN_WAIT_2]: 'FIN_WAIT_2', [TcpState.CLOSE_WAIT]: 'CLOSE_WAIT',
+  [TcpState.CLOSING]: 'CLOSING', [TcpState.LAST_ACK]: 'LAST_ACK', [TcpState.TIME_WAIT]: 'TIME_WAIT',
+  [TcpState.CLOSED]: 'CLOSED',
+};
+const CLOSE_NAMES: Record<number, CloseReasonName> = {
+  [CloseReason.OPEN]: 'open', [CloseReason.FIN]: 'fin', [CloseReason.RST]: 'rst',
+  [CloseReason.TIMEOUT]: 'timeout', [CloseReason.EVICTED]: 'evicted', [CloseReason.END]: 'end',
+};
+
+/** Drop reasons by name, in DropReason order. */
+export const DROP_REASON_NAMES: readonly string[] = [
+  'link-type', 'ethernet-truncated', 'ipv4-truncated', 'ipv4-malformed', 'ipv6-truncated', 'ipv6-malformed',
+  'tcp-truncated', 'tcp-malformed', 'udp-truncated', 'udp-malformed', 'bad-checksum', 'descriptor',
+];
+if (DROP_REASON_NAMES.length !== DROP_REASONS || DROP_REASON_NAMES[DropReason.DESCRIPTOR] !== 'descriptor') {
+  throw new Error('DROP_REASON_NAMES is out of step with DropReason');
+}
+
+/** One direction of a flow; the sender is "this side". Timestamps are ns since the epoch (0: never). */
+export interface FlowDirection {
+  packets: number;
+  /** captured frame bytes */
+  bytes: number;
+  payloadBytes: number;
+  /** payload bytes of sequence space covered for the first time (UDP: all payload) */
+  uniqueBytes: number;
+  retransmits: number;
+  outOfOrder: number;
+  firstTs: bigint;
+  lastTs: bigint;
+  synTs: bigint;
+  /** first ACK without SYN after this side's SYN */
+  ackTs: bigint;
+  /** TCP state of this side (null for UDP) */
+  state: TcpStateName | null;
+  /** MSS and window scale from this side's SYN (undefined when absent) */
+  mss?: number;
+  windowScale?: number;
+  sackPermitted: boolean;
+  timestamps: boolean;
+}
+
+/** A flow as it left the table. */
+export interface FlowRecord {
+  proto: 'tcp' | 'udp';
+  family: 4 | 6;
+  /** "ADDR:PORT", IPv6 as "[ADDR]:PORT"; the client sent the first SYN, else the first packet */
+  client: string;
+  server: string;
+  clientBySyn: boolean;
+  close: CloseReasonName;
+  /** queue and core of the client-to-server direction, then of the reverse */
+  queues: [number, number];
+  cores: [number, number];
+  split: boolean;
+  reused: boolean;
+  rssHash: number;
+  lastTs: bigint;
+  /** SYN to the client's ACK of the SYN-ACK, ns, when the whole handshake was seen */
+  handshakeRtt?: bigint;
+  dirs: [FlowDirection, FlowDirection];
+}
+
+/** One flow event (reassembly on). `flow` is the table slot, stable from NEW to CLOSED. */
+export interface FlowEventRecord {
+  type: 'new' | 'established' | 'data' | 'fin' | 'rst' | 'closed';
+  /** 0: client to server */
+  direction: 0 | 1;
+  flow: number;
+  ts: bigint;
+  /** DATA: in-order stream bytes (a copy) and the stream offset of the first */
+  data?: Uint8Array;
+  offset?: number;
+}
+const EVENT_NAMES: Record<number, FlowEventRecord['type']> = {
+  [FlowEvent.NEW]: 'new', [FlowEvent.ESTABLISHED]: 'established', [FlowEvent.DATA]: 'data',
+  [FlowEvent.FIN]: 'fin', [FlowEvent.RST]: 'rst', [FlowEvent.CLOSED]: 'closed',
+};
+
+/** Counters of one engine. received = processed + dropped, always. */
+export interface FlowStats {
+  received: number;
+  processed: number;
+  dropped: number;
+  bytes: number;
+  /** by DROP_REASON_NAMES, only reasons that occurred */
+  drops: Record<string, number>;
+  /** packets per queue (processed packets; non-IP in queue 0) */
+  queues: number[];
+  unhashed: number;
+  ipv4: number;
+  ipv6: number;
+  tcp: number;
+  udp: number;
+  otherL4: number;
+  fragments: number;
+  badChecksums: { ipv4: number; tcp: number; udp: number };
+  unverifiedChecksums: number;
+  badTcpOptions: number;
+  flows: { created: number; active: number; timedOut: number; evicted: number; reused: number };
+  holeOverflow: number;
+  reassembly: { overflow: number; noBuffer: number };
+  /** latest packet timestamp, ns */
+  now: bigint;
+}
+
+const DEFAULT_FLOWS = 1 << 20;
+
+export class FlowEngine {
+  private view: DataView;
+  private pendingRecords: FlowRecord[] = [];
+  private pendingEvents: FlowEventRecord[] = [];
+  private pendingHalves: Uint8Array[] = [];
+
+  private constructor(
+    readonly engine: Engine,
+    readonly config: RssConfig,
+    readonly reta: Reta,
+    readonly core: number,
+    readonly reassembly: boolean,
+    private readonly splitHalves: boolean,
+  ) {
+    this.view = new DataView(engine.memory.buffer);
+  }
+
+  /**
+   * Programs `engine` with `config` (key, hash function, transform, table; the table defaults to
+   * `equal` over the cores) and sets up the flow table. Allocates at configuration time only.
+   * Throws RssplaneError: EINVAL for options out of range, ENOMEM when the table does not fit.
+   */
+  static create(engine: Engine, config: RssConfig, options: FlowEngineOptions = {}): FlowEngine {
+    const cores = options.cores ?? 1;
+    if (!Number.isInteger(cores) || cores < 1) invalid('cores', cores, 'expected a whole number >= 1');
+    const reta = config.reta ?? Reta.equal(DEFAULT_RETA_SIZE, cores);
+    const programmed = config.reta ? config : config.with({ reta });
+    const fields = programmed.fields;
+    // A field set names the family and whether ports count; the engine hashes each packet's own
+    // family with the same choice, so the key must cover the IPv6 input too.
+    programmed.requireKeyFor(FIELD_SETS[fields].ports ? 'ipv6-l4' : 'ipv6');
+    programEngine(engine, programmed);
+    const map = options.queueCores ?? Array.from({ length: reta.queues }, (_, q) => q % cores);
+    if (map.length < reta.queues) invalid('queue map', map.length, `the table names ${reta.queues} queues`);
+    engine.u16(QUEUE_CORE, map.length).set(map);
+    const flows = options.flows ?? DEFAULT_FLOWS;
+    if (!Number.isInteger(flows) || flows < 1 || flows > 1 << 24) invalid('flow table size', flows, 'expected 1 to 16777216 flows');
+    const ms = (s: number | undefined, fallback: number, what: string) => {
+      const v = s ?? fallback;
+      if (!(v > 0) || v * 1000 > 0xffffffff) invalid(what, v, 'expected seconds > 0 (under 49 days)');
+      return Math.round(v * 1000);
+    };
+    let bits = FIELD_SETS[fields].ports ? FlowOption.HASH_PORTS : 0;
+    const checksums = options.checksums ?? 'verify';
+    if (checksums === 'drop') bits |= FlowOption.DROP_BAD_CHECKSUM;
+    else if (checksums === 'off') bits |= FlowOption.NO_CHECKSUMS;
+    else if (checksums !== 'verify') invalid('checksums', checksums, 'expected verify, drop or off');
+    const r = options.reassembly;
+    if (r) bits |= FlowOption.REASSEMBLY;
+    const status = engine.exports.configureFlows(
+      flows, ms(options.idleTimeout, 300, 'idle timeout'), ms(options.closedTimeout, 10, 'closed timeout'), bits,
+      options.batchMax ?? 8192, r?.streams ?? 0, r?.window ?? 65536,
+    );
+    if (status === Status.BAD_SIZE) {
+      throw new RssplaneError(r ? 'EINVAL' : 'ENOMEM', r ? `bad reassembly window ${r.window} or stream count ${r.streams}` : `cannot size a flow table of ${flows} flows`);
+    }
+    if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
+    return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves));
+  }
+
+  private get dv(): DataView {
+    if (this.view.buffer !== this.engine.memory.buffer) this.view = new DataView(this.engine.memory.buffer);
+    return this.view;
+  }
+
+  private out32(field: number): number {
+    return this.dv.getUint32(FLOW_STATE + field, true);
+  }
+
+  /**
+   * Processes a batch: parse, RSS, flow update, in WASM. Records of flows that left the table and
+   * events wait in `takeRecords()` / `takeEvents()`. Calls the engine again only when an output
+   * buffer filled mid-batch.
+   */
+  process(batch: PacketBatch): void {
+    let done = 0;
+    while (done < batch.count) {
+      done += this.engine.exports.processBatch(batch.descriptors + done * 32, batch.count - done);
+      this.drain();
+    }
+  }
+
+  /**
+   * End of input: every flow still in the table leaves as `end` (`timeout` when idle past its
+   * timeout at `now`, ns; default the latest packet time this engine saw).
+   */
+  finish(now?: bigint): void {
+    this.dv.setBigUint64(FLOW_STATE + FLUSH_NOW, now ?? 0n, true);
+    while (this.engine.exports.flushFlows() > 0) this.drain();
+    this.drain();
+  }
+
+  /** Records of the flows that left the table since the last call. */
+  takeRecords(): FlowRecord[] {
+    const r = this.pendingRecords;
+    this.pendingRecords = [];
+    return r;
+  }
+
+  /** Events since the last call (reassembly on). */
+  takeEvents(): FlowEventRecord[] {
+    const e = this.pendingEvents;
+    this.pendingEvents = [];
+    return e;
+  }
+
+  /** Raw records of split flows since the last call, FLOW_RECORD bytes each (option splitHalves). */
+  takeHalves(): Uint8Array[] {
+    const h = this.pendingHalves;
+    this.pendingHalves = [];
+    return h;
+  }
+
+  /** Moves what the engine wrote to its output buffers (records, events) into the pending lists. */
+  private drain(): void {
+    const dv = this.dv;
+    const records = this.out32(OUT_RECORD_COUNT);
+    const base = this.out32(OUT_RECORDS);
+    for (let i = 0; i < records; i++) {
+      const at = base + i * FLOW_RECORD;
+      if (this.splitHalves && dv.getUint8(at + REC_FLAGS) & FlowFlag.SPLIT) this.pendingHalves.push(this.engine.bytes.slice(at, at + FLOW_RECORD));
+      else this.pendingRecords.push(decodeRecord(dv, at));
+    }
+    dv.setUint32(FLOW_STATE + OUT_RECORD_COUNT, 0, true);
+    if (this.reassembly) {
+      const events = this.out32(OUT_EVENT_COUNT);
+      const at = this.out32(OUT_EVENTS);
+      const bytes = this.engine.bytes;
+      for (let i = 0; i < events; i++) {
+        const v = at + i * FLOW_EVENT;
+        const type = EVENT_NAMES[dv.getUint8(v + EV_TYPE)]!;
+        const event: FlowEventRecord = {
+          type, direction: dv.getUint8(v + EV_DIRECTION) as 0 | 1, flow: dv.getUint32(v + EV_FLOW, true),
+          ts: dv.getBigUint64(v + EV_TS, true),
+        };
+        if (type === 'data') {
+          const p = dv.getUint32(v + EV_DATA, true);
+          event.data = bytes.slice(p, p + dv.getUint32(v + EV_LENGTH, true));
+          event.offset = Number(dv.getBigUint64(v + EV_OFFSET, true));
+        }
+        this.pendingEvents.push(event);
+      }
+      dv.setUint32(FLOW_STATE + OUT_EVENT_COUNT, 0, true);
+      dv.setUint32(FLOW_STATE + OUT_DATA_USED, 0, true);
+    }
+  }
+
+  /** Counters since configuration (or resetCounters). */
+  stats(): FlowStats {
+    const dv = this.dv;
+    const s = (i: number) => Number(dv.getBigUint64(FLOW_STATE + i * 8, true));
+    const drops: Record<string, number> = {};
+    DROP_REASON_NAMES.forEach((name, i) => {
+      const n = s(STAT_DROP + i);
+      if (n) drops[name] = n;
+    });
+    const qc = this.out32(OUT_QUEUE_COUNTS);
+    const queues = Array.from({ length: this.reta.queues }, (_, q) => Number(dv.getBigUint64(qc + q * 8, true)));
+    return {
+      received: s(STAT_RECEIVED), processed: s(STAT_PROCESSED), dropped: s(STAT_DROPPED), bytes: s(STAT_BYTES), drops, queues,
+      unhashed: s(STAT_UNHASHED), ipv4: s(STAT_IPV4), ipv6: s(STAT_IPV6), tcp: s(STAT_TCP), udp: s(STAT_UDP),
+      otherL4: s(STAT_OTHER_L4), fragments: s(STAT_FRAGMENTS),
+      badChecksums: { ipv4: s(STAT_BAD_IPV4_CHECKSUM), tcp: s(STAT_BAD_TCP_CHECKSUM), udp: s(STAT_BAD_UDP_CHECKSUM) },
+      unverifiedChecksums: s(STAT_UNVERIFIED_CHECKSUM), badTcpOptions: s(STAT_BAD_TCP_OPTIONS),
+      flows: {
+        created: s(STAT_FLOWS_CREATED), active: s(STAT_FLOWS_ACTIVE), timedOut: s(STAT_FLOWS_TIMED_OUT),
+        evicted: s(STAT_FLOWS_EVICTED), reused: s(STAT_FLOWS_REUSED),
+      },
+      holeOverflow: s(STAT_HOLE_OVERFLOW),
+      reassembly: { overflow: s(STAT_REASSEMBLY_OVERFLOW), noBuffer: s(STAT_REASSEMBLY_NO_BUFFER) },
+      now: dv.getBigUint64(FLOW_STATE + STAT_NOW * 8, true),
+    };
+  }
+}
+
+/** Decodes the FLOW_RECORD bytes at `at` (layout in assembly/shared/abi.ts). */
+export function decodeRecord(dv: DataView, at: number): FlowRecord {
+  const family = dv.getUint8(at + REC_FAMILY) as 4 | 6;
+  const a = family === 4 ? 4 : 16;
+  const bytes = new Uint8Array(dv.buffer, dv.byteOffset);
+  const addr = (off: number) => bytes.slice(at + off, at + off + a);
+  const flags = dv.getUint8(at + REC_FLAGS);
+  const tcp = dv.getUint8(at + REC_PROTO) === 6;
+  const dirs = [0, 1].map((d) => decodeDirection(dv, at + REC_DIR + d * FLOW_DIR, tcp)) as [FlowDirection, FlowDirection];
+  const record: FlowRecord = {
+    proto: tcp ? 'tcp' : 'udp',
+    family,
+    client: formatEndpoint(addr(REC_CLIENT_ADDR), dv.getUint16(at + REC_CLIENT_PORT, true)),
+    server: formatEndpoint(addr(REC_SERVER_ADDR), dv.getUint16(at + REC_SERVER_PORT, true)),
+    clientBySyn: (flags & FlowFlag.CLIENT_BY_SYN) !== 0,
+    close: CLOSE_NAMES[dv.getUint8(at + REC_CLOSE)] ?? 'end',
+    queues: [dv.getUint16(at + REC_QUEUE, true), dv.getUint16(at + REC_QUEUE_REVERSE, true)],
+    cores: [dv.getUint16(at + REC_CORE, true), dv.getUint16(at + REC_CORE_REVERSE, true)],
+    split: (flags & FlowFlag.SPLIT) !== 0,
+    reused: (flags & FlowFlag.REUSED) !== 0,
+    rssHash: dv.getUint32(at + REC_RSS_HASH, true),
+    lastTs: dv.getBigUint64(at + REC_LAST_TS, true),
+    dirs,
+  };
+  // The handshake: the client's SYN, the server's SYN-ACK after it, the client's ACK after that.
+  const [c, s] = dirs;
+  if (tcp && c.synTs && s.synTs && c.ackTs && c.synTs <= s.synTs && s.synTs <= c.ackTs) record.handshakeRtt = c.ackTs - c.synTs;
+  return record;
+}
+
+function decodeDirection(dv: DataView, b: number, tcp: boolean): FlowDirection {
+  const flags = dv.getUint16(b + DIR_FLAGS, true);
+  const mss = dv.getUint16(b + DIR_MSS, true);
+  const ws = dv.getUint8(b + DIR_WSCALE);
+  return {
+    packets: dv.getUint32(b + DIR_PACKETS, true),
+    bytes: Number(dv.getBigUint64(b + DIR_BYTES, true)),
+    payloadBytes: Number(dv.getBigUint64(b + DIR_PAYLOAD, true)),
+    uniqueBytes: Number(dv.getBigUint64(b + DIR_UNIQUE, true)),
+    retransmits: dv.getUint32(b + DIR_RETRANSMITS, true),
+    outOfOrder: dv.getUint32(b + DIR_OUT_OF_ORDER, true),
+    firstTs: dv.getBigUint64(b + DIR_FIRST_TS, true),
+    lastTs: dv.getBigUint64(b + DIR_LAST_TS, true),
+    synTs: dv.getBigUint64(b + DIR_SYN_TS, true),
+    ackTs: dv.getBigUint64(b + DIR_ACK_TS, true),
+    state: tcp ? STATE_NAMES[dv.getUint8(b + DIR_STATE)] ?? null : null,
+    ...(mss ? { mss } : {}),
+    ...(ws !== 0xff ? { windowScale: ws } : {}),
+    sackPermitted: (flags & DirFlag.SACK_PERMITTED) !== 0,
+    timestamps: (flags & DirFlag.TIMESTAMPS) !== 0,
+  };
+}
+
+/**
+ * The `--flows-out` JSON line of a record (MISSION.md): per-direction values as
+ * [client to server, server to client]; `state` is the client's, `states` both sides'.
+ */
+export function flowJson(r: FlowRecord): Record<string, unknown> {
+  const [c, s] = r.dirs;
+  const pair = (k: keyof FlowDirection) => [c[k], s[k]];
+  const ns = (t: bigint) => Number(t) / 1e9;
+  const first = c.firstTs && s.firstTs ? (c.firstTs < s.firstTs ? c.firstTs : s.firstTs) : c.firstTs || s.firstTs;
+  return {
+    proto: r.proto,
+    client: r.client,
+    server: r.server,
+    packets: pair('packets'),
+    bytes: pair('bytes'),
+    payload_bytes: pair('payloadBytes'),
+    unique_bytes: pair('uniqueBytes'),
+    retransmits: pair('retransmits'),
+    out_of_order: pair('outOfOrder'),
+    state: c.state,
+    states: [c.state, s.state],
+    close: r.close,
+    queue: r.queues[0],
+    core: r.cores[0],
+    queues: r.queues,
+    cores: r.cores,
+    split: r.split,
+    first: ns(first),
+    last: ns(r.lastTs),
+    ...(r.handshakeRtt !== undefined ? { handshake_rtt_ms: Number(r.handshakeRtt) / 1e6 } : {}),
+  };
+}
+
+/**
+ * Merges the halves of split flows (FlowEngine option splitHalves, from the engines of a
+ * multi-core run) into the records one engine would have written. Halves pair by protocol and
+ * endpoints, in order of first packet; a half without a partner (its other direction never came)
+ * is a record as it is. Uses `engine` (any engine) for the merge, which runs in WASM.
+ */
+export function mergeHalves(engine: Engine, halves: readonly Uint8Array[]): FlowRecord[] {
+  const work = engine.allocate(3 * FLOW_RECORD);
+  const [a, b, out] = [work, work + FLOW_RECORD, work + 2 * FLOW_RECORD];
+  const groups = new Map<string, Uint8Array[]>();
+  for (const h of halves) {
+    const dv = new DataView(h.buffer, h.byteOffset, FLOW_RECORD);
+    const family = dv.getUint8(REC_FAMILY);
+    const n = family === 4 ? 4 : 16;
+    const end = (addr: number, port: number) => `${Array.from(h.subarray(addr, addr + n), (x) => x.toString(16).padStart(2, '0')).join('')}.${dv.getUint16(port, true)}`;
+    const ends = [end(REC_CLIENT_ADDR, REC_CLIENT_PORT), end(REC_SERVER_ADDR, REC_SERVER_PORT)].sort();
+    const key = `${dv.getUint8(REC_PROTO)}/${ends[0]}/${ends[1]}`;
+    const g = groups.get(key);
+    if (g) g.push(h);
+    else groups.set(key, [h]);
+  }
+  const out$: FlowRecord[] = [];
+  const firstTs = (h: Uint8Array) => {
+    const dv = new DataView(h.buffer, h.byteOffset, FLOW_RECORD);
+    const t = [0, 1].map((d) => dv.getBigUint64(REC_DIR + d * FLOW_DIR + DIR_FIRST_TS, true)).filter((x) => x > 0n);
+    return t.length ? t.reduce((x, y) => (x < y ? x : y)) : 0n;
+  };
+  try {
+    for (const g of groups.values()) {
+      g.sort((x, y) => (firstTs(x) < firstTs(y) ? -1 : firstTs(x) > firstTs(y) ? 1 : 0));
+      const used = new Array<boolean>(g.length).fill(false);
+      for (let i = 0; i < g.length; i++) {
+        if (used[i]) continue;
+        used[i] = true;
+        const bytes = engine.bytes;
+        bytes.set(g[i]!, a);
+        let merged = false;
+        for (let j = i + 1; j < g.length && !merged; j++) {
+          if (used[j]) continue;
+          bytes.set(g[j]!, b);
+          if (engine.exports.mergeRecords(a, b, out) === 0) {
+            used[j] = true;
+            merged = true;
+          }
+        }
+        out$.push(decodeRecord(new DataView(engine.memory.buffer), merged ? out : a));
+      }
+    }
+  } finally {
+    engine.release(work);
+  }
+  return out$;
+}

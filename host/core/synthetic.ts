@@ -1,0 +1,71 @@
+/**
+ * Synthetic traffic (the engine's generator, assembly/gen/synthetic.ts): realistic TCP
+ * conversations, deterministic from a seed, written as complete Ethernet frames with packet
+ * descriptors straight into engine memory.
+ */
+import { PKT_DESCRIPTOR } from '../../assembly/shared/abi.js';
+import type { Engine, PacketBatch } from './engine.js';
+import { invalid } from './errors.js';
+
+export interface SyntheticOptions {
+  /** Conversations in progress at any time (default 10,000). */
+  concurrent?: number;
+  /** Conversations in all; 0 for no end (default 0). */
+  conversations?: number;
+  /** Default 1. */
+  seed?: number;
+  /** Share of IPv6 conversations, 0 to 1 (default 0.2). */
+  ipv6?: number;
+  /** Share of data segments sent twice, 0 to 1 (default 0.01). */
+  retransmit?: number;
+  /** Timestamp of the first packet, ns since the epoch (default 2026-01-01). */
+  startNs?: bigint;
+  /**
+   * This generator's share of the run: conversations i with i % parts === part (default the
+   * whole run). Shares of one run together generate exactly what one generator would.
+   */
+  part?: number;
+  parts?: number;
+}
+
+export class SyntheticSource {
+  private readonly state: number;
+  private readonly frames: number;
+  private readonly descriptors: number;
+
+  /**
+   * Allocates the generator's state and a batch buffer for `batchPackets` frames in `engine`.
+   * One generator per engine (its state is module-global in the engine).
+   */
+  constructor(private readonly engine: Engine, options: SyntheticOptions = {}, readonly batchPackets = 1024) {
+    const concurrent = options.concurrent ?? 10_000;
+    const share = (x: number | undefined, fallback: number, name: string) => {
+      const v = x ?? fallback;
+      if (!(v >= 0 && v <= 1)) invalid(name, v, 'a share from 0 to 1');
+      return Math.round(v * 1000);
+    };
+    if (!Number.isInteger(concurrent) || concurrent < 1 || concurrent > 10_000_000) invalid('concurrent conversations', concurrent, 'from 1 to 10,000,000');
+    const total = options.conversations ?? 0;
+    if (!Number.isInteger(total) || total < 0) invalid('conversations', total, 'a whole number (0 for no end)');
+    const parts = options.parts ?? 1, part = options.part ?? 0;
+    if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(part) || part < 0 || part >= parts) invalid('generator share', `${part} of ${parts}`, 'part must be 0 to parts - 1');
+    const e = engine.exports;
+    const mine = Math.ceil(concurrent / parts);
+    this.state = engine.allocate(e.genStateBytes(mine));
+    this.frames = engine.allocate(batchPackets * 1616);
+    this.descriptors = engine.allocate(batchPackets * PKT_DESCRIPTOR);
+    e.genConfigure(this.state, mine, BigInt(total), BigInt(options.seed ?? 1), share(options.ipv6, 0.2, 'IPv6 share'),
+      share(options.retransmit, 0.01, 'retransmit share'), options.startNs ?? 1_767_225_600_000_000_000n, concurrent, part, parts);
+  }
+
+  /** The next batch (at most `max` packets); count 0 once every conversation has ended. */
+  next(max = this.batchPackets): PacketBatch {
+    const count = this.engine.exports.genFill(this.frames, this.batchPackets * 1616, this.descriptors, Math.min(max, this.batchPackets));
+    return { descriptors: this.descriptors, count };
+  }
+
+  /** Conversations started so far. */
+  get conversationsStarted(): number {
+    return Number(this.engine.exports.genStarted());
+  }
+}

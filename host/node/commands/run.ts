@@ -1,0 +1,160 @@
+/**
+ * rssplane run: the data plane's main job. Packets come in (a capture, or synthetic TCP traffic by
+ * default), RSS spreads them over cores exactly as a NIC would, each core's engine tracks its
+ * flows, and the summary says where the load went and what the flows did.
+ */
+import { availableParallelism } from 'node:os';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { availableKernel } from '../../core/engine.js';
+import { invalid } from '../../core/errors.js';
+import { presetName } from '../../core/key.js';
+import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
+import { json, out } from '../io.js';
+import { explicitIn, rssConfig, rssOptions, wholeNumber, type RssFlags } from '../options.js';
+import { rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
+import { printReport } from '../runner/report.js';
+import { DEFAULT_RING } from '../runner/ring.js';
+import { runPlan, RunFailure, type Progress } from '../runner/runner.js';
+import { FlowLines } from '../sinks/flows.js';
+import { statSync } from 'node:fs';
+
+interface RunFlags extends RssFlags {
+  input: string;
+  cores?: string;
+  conversations: string;
+  concurrent: string;
+  seed: string;
+  ipv6: string;
+  retransmit: string;
+  flowsOut?: string;
+  json?: boolean;
+  flowTable: string;
+  idleTimeout: string;
+  checksums: 'verify' | 'drop' | 'off';
+  progress: boolean;
+}
+
+function share(text: string, subject: string): number {
+  const v = Number(text);
+  if (!(v >= 0 && v <= 1)) invalid(subject, text, 'a share from 0 to 1');
+  return v;
+}
+
+export function runCommand(): Command {
+  const cmd = new Command('run')
+    .summary('run packets through the data plane: RSS over cores, flows per core, a summary')
+    .description(
+      'Runs packets through one engine per core, as a NIC with RSS would feed them: each packet is\n' +
+        'parsed, hashed with the RSS key and field set, sent through the indirection table to its\n' +
+        'queue and to the core serving it (queue i -> core i % cores), and tracked there in a flow\n' +
+        'table that follows both sides of every TCP connection.\n\n' +
+        'The input is a capture (pcap or pcapng), or by default synthetic TCP traffic generated in\n' +
+        'WASM (deterministic from --seed). The summary gives packets per queue and per core with\n' +
+        'their imbalance, flows by state and close reason, split flows (connections whose two\n' +
+        'directions landed on different cores: a symmetric key has none), and drops by reason.\n' +
+        `The table defaults to equal over the cores (${DEFAULT_RETA_SIZE} entries).`,
+    );
+  rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
+    .option('--input <source>', 'a capture file (pcap or pcapng; - for stdin), or "synthetic"', 'synthetic')
+    .option('--cores <n>', `worker threads, one engine and flow table each (default: all ${availableParallelism()})`)
+    .option('--conversations <n>', 'synthetic: TCP conversations in all', '20000')
+    .option('--concurrent <n>', 'synthetic: conversations in progress at once', '10000')
+    .option('--seed <n>', 'synthetic: the seed (same seed, same traffic)', '1')
+    .option('--ipv6 <share>', 'synthetic: share of IPv6 conversations', '0.2')
+    .option('--retransmit <share>', 'synthetic: share of data segments sent twice', '0.01')
+    .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
+    .option('--flow-table <n>', 'flow table capacity per core (336 bytes a flow)', String(1 << 20))
+    .option('--idle-timeout <seconds>', 'a flow with no packet for this long (packet time) ends', '300')
+    .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
+    .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText('after', '\nExamples:\n' +
+      '  rssplane run                                          # synthetic traffic, all cores\n' +
+      '  rssplane run --key symmetric --cores 2 --json\n' +
+      '  rssplane run --input trace.pcap --reta equal:8 --flows-out flows.jsonl\n' +
+      '  rssplane run --input trace.pcapng --reta-file ethtool-x.txt --cores 4')
+    .action(async (flags: RunFlags) => {
+      const cores = wholeNumber(flags.cores, '--cores', availableParallelism());
+      if (cores > 256) invalid('--cores', flags.cores, 'at most 256');
+      const explicit = explicitIn(cmd);
+      // One queue per core unless a table was given: what a NIC set up for N cores looks like.
+      const table = flags.reta === undefined && flags.retaFile === undefined
+        ? { ...flags, reta: `equal:${cores}`, retaSize: flags.retaSize ?? String(DEFAULT_RETA_SIZE) } : flags;
+      const config = rssConfig(table, explicit);
+      const reta = config.reta as Reta;
+      const idle = Number(flags.idleTimeout);
+      if (!(idle > 0)) invalid('--idle-timeout', flags.idleTimeout, 'expected seconds > 0');
+      let source: SourcePlan;
+      if (flags.input === 'synthetic') {
+        source = {
+          kind: 'synthetic', conversations: wholeNumber(flags.conversations, '--conversations', 20000),
+          concurrent: wholeNumber(flags.concurrent, '--concurrent', 10000), seed: wholeNumber(flags.seed, '--seed', 1, 0),
+          ipv6: share(flags.ipv6, '--ipv6'), retransmit: share(flags.retransmit, '--retransmit'),
+        };
+      } else if (flags.input === 'dpdk') {
+        invalid('--input', 'dpdk', 'this build has no DPDK source yet');
+      } else {
+        if (flags.input !== '-') {
+          try {
+            if (!statSync(flags.input).isFile()) invalid('--input', flags.input, 'not a file');
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === 'ENOENT') invalid('--input', flags.input, 'no such file (or give "synthetic")');
+            throw e;
+          }
+        }
+        source = { kind: 'capture', path: flags.input };
+      }
+      const plan: RunPlan = {
+        cores, kernel: availableKernel(), rss: rssValues(config),
+        queueCores: Array.from({ length: reta.queues }, (_, q) => q % cores),
+        flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums },
+        source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
+      };
+      const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
+      const bar = flags.progress && process.stderr.isTTY ? progressBar(source) : undefined;
+      let result;
+      try {
+        result = await runPlan(plan, { onProgress: bar?.update });
+      } catch (e) {
+        bar?.stop();
+        if (e instanceof RunFailure && !e.user) {
+          process.stderr.write(`rssplane: ${e.message}\n`);
+          if (process.env.RSSPLANE_DEBUG && e.detail) process.stderr.write(`${e.detail}\n`);
+          process.exit(1);
+        }
+        throw e;
+      }
+      bar?.stop();
+      for (const w of result.warnings) process.stderr.write(`rssplane: warning: ${w}\n`);
+      if (sink) {
+        sink.write(result.records);
+        sink.close();
+      }
+      const what = source.kind === 'synthetic' ? `synthetic (${source.conversations.toLocaleString('en-US')} conversations, seed ${source.seed})` : source.path;
+      if (flags.json) {
+        json({ ...result.report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm, reta_size: reta.size, kernel: plan.kernel });
+      } else {
+        const symmetric = presetName(config.key) === 'symmetric' || presetName(config.key) === 'mtcp' || config.xfrm !== 'none';
+        printReport(result.report, what, { symmetric, wroteFlows: sink !== undefined && flags.flowsOut !== '-' });
+      }
+    });
+  return cmd;
+}
+
+/** A progress bar on stderr: capture bytes read, or conversations started. */
+function progressBar(source: SourcePlan): { update: (p: Progress) => void; stop: () => void } {
+  const capture = source.kind === 'capture' && source.path !== '-';
+  const total = capture ? statSync(source.path).size : source.kind === 'synthetic' ? source.conversations : 0;
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: capture ? '{bar} {percentage}% | {packets} packets | {mb} MB' : '{bar} {percentage}% | {packets} packets | {value}/{total} conversations',
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(total || 1, 0, { packets: 0, mb: 0 });
+  return {
+    update: (p) => bar.update(capture ? p.inputBytes : p.conversations, { packets: p.packets.toLocaleString('en-US'), mb: (p.inputBytes / 1e6).toFixed(0) }),
+    stop: () => bar.stop(),
+  };
+}

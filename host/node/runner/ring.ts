@@ -1,0 +1,171 @@
+/**
+ * Rings between threads (layout: assembly/shared/abi.ts, "rings"). A ring lives in its consumer
+ * engine's shared memory; the producer sees the same SharedArrayBuffer from its own thread.
+ * JavaScript handles slots, never packets: a producer ships a whole staged slot with two bulk
+ * copies (descriptors, then packet bytes); the consumer hands the slot to its engine in one call.
+ */
+import {
+  PKT_DESCRIPTOR, RING_CLOSED, RING_HEAD, RING_HEADER, RING_SLOT_BYTES, RING_SLOT_PACKETS, RING_SLOTS,
+  RING_TAIL, SLOT_BYTES, SLOT_COUNT, SLOT_DESCRIPTORS,
+} from '../../../assembly/shared/abi.js';
+import { RssplaneError } from '../../core/errors.js';
+
+export interface RingShape {
+  /** slots in the ring, a power of two */
+  slots: number;
+  /** packets a slot holds */
+  slotPackets: number;
+  /** bytes of a slot: header, descriptors, packet bytes */
+  slotBytes: number;
+}
+
+export const DEFAULT_RING: RingShape = { slots: 16, slotPackets: 512, slotBytes: 64 + 512 * PKT_DESCRIPTOR + 512 * 1536 };
+
+export function ringBytes(shape: RingShape): number {
+  return RING_HEADER + shape.slots * shape.slotBytes;
+}
+
+/** Why a wait ended: the thing waited for, not yet (after one poll), or the run stopped. */
+export type WaitResult = 'ready' | 'waiting' | 'stopped';
+
+/**
+ * A flag all threads of a run share: set when the run must stop. Every blocking wait in the
+ * runner checks it at least every `POLL_MS`, so no thread waits forever on a dead peer.
+ */
+export class StopFlag {
+  readonly words: Int32Array;
+  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(8)) {
+    this.words = new Int32Array(buffer, 0, 2);
+  }
+  get buffer(): SharedArrayBuffer {
+    return this.words.buffer as SharedArrayBuffer;
+  }
+  get stopped(): boolean {
+    return Atomics.load(this.words, 0) !== 0;
+  }
+  stop(): void {
+    Atomics.store(this.words, 0, 1);
+  }
+}
+
+export const POLL_MS = 50;
+
+export class Ring {
+  private readonly words: Int32Array;
+  readonly shape: RingShape;
+
+  /** The ring at byte address `base` of `memory` (a consumer engine's shared memory). */
+  constructor(readonly memory: SharedArrayBuffer, readonly base: number) {
+    this.words = new Int32Array(memory, base, RING_HEADER / 4);
+    const u32 = new Uint32Array(memory, base, RING_HEADER / 4);
+    this.shape = { slots: u32[RING_SLOTS / 4]!, slotBytes: u32[RING_SLOT_BYTES / 4]!, slotPackets: u32[RING_SLOT_PACKETS / 4]! };
+  }
+
+  /** Lays out an empty ring at `base` (RING_HEADER + slots * slotBytes bytes, zeroed here). */
+  static format(memory: SharedArrayBuffer, base: number, shape: RingShape): Ring {
+    if (shape.slots < 1 || (shape.slots & (shape.slots - 1))) throw new RssplaneError('EINVAL', `ring slots ${shape.slots} is not a power of two`);
+    if (shape.slotBytes < SLOT_DESCRIPTORS + shape.slotPackets * PKT_DESCRIPTOR + 2048) {
+      throw new RssplaneError('EINVAL', `ring slot of ${shape.slotBytes} bytes cannot hold ${shape.slotPackets} descriptors and a packet`);
+    }
+    new Uint8Array(memory, base, RING_HEADER).fill(0);
+    const u32 = new Uint32Array(memory, base, RING_HEADER / 4);
+    u32[RING_SLOTS / 4] = shape.slots;
+    u32[RING_SLOT_BYTES / 4] = shape.slotBytes;
+    u32[RING_SLOT_PACKETS / 4] = shape.slotPackets;
+    return new Ring(memory, base);
+  }
+
+  slotAddress(index: number): number {
+    return this.base + RING_HEADER + (index & (this.shape.slots - 1)) * this.shape.slotBytes;
+  }
+
+  // ---- producer ----
+
+  /**
+   * Waits (one poll at most) for a free slot: 'ready', 'waiting' (still full: do other work, such
+   * as draining your own rings, then wait again; two cores feeding each other must not both just
+   * wait), or 'stopped'.
+   */
+  waitForRoom(stop: StopFlag): WaitResult {
+    const head = Atomics.load(this.words, RING_HEAD / 4);
+    const tail = Atomics.load(this.words, RING_TAIL / 4);
+    if (((head - tail) | 0) < this.shape.slots) return 'ready';
+    if (stop.stopped) return 'stopped';
+    Atomics.wait(this.words, RING_TAIL / 4, tail, POLL_MS);
+    return ((Atomics.load(this.words, RING_HEAD / 4) - Atomics.load(this.words, RING_TAIL / 4)) | 0) < this.shape.slots ? 'ready' : 'waiting';
+  }
+
+  /**
+   * Copies the slot image at `image` in `from` (a producer engine's memory) into the next free
+   * slot and publishes it. Call after waitForRoom returned 'ready'. Empties the image.
+   */
+  publish(from: ArrayBufferLike, image: number, doorbell: Doorbell): void {
+    const src = new Uint32Array(from, image, 2);
+    const count = src[SLOT_COUNT / 4]!, bytes = src[SLOT_BYTES / 4]!;
+    const head = Atomics.load(this.words, RING_HEAD / 4);
+    const slot = this.slotAddress(head);
+    const to = new Uint8Array(this.memory);
+    const header = SLOT_DESCRIPTORS + count * PKT_DESCRIPTOR;
+    to.set(new Uint8Array(from, image, header), slot);
+    const data = SLOT_DESCRIPTORS + this.shape.slotPackets * PKT_DESCRIPTOR;
+    to.set(new Uint8Array(from, image + data, bytes), slot + data);
+    Atomics.store(this.words, RING_HEAD / 4, (head + 1) | 0);
+    src[SLOT_COUNT / 4] = 0;
+    src[SLOT_BYTES / 4] = 0;
+    doorbell.ring();
+  }
+
+  /** The producer will publish no more. */
+  close(doorbell: Doorbell): void {
+    Atomics.store(this.words, RING_CLOSED / 4, 1);
+    doorbell.ring();
+  }
+
+  // ---- consumer ----
+
+  /** Full slots waiting. */
+  get pending(): number {
+    return (Atomics.load(this.words, RING_HEAD / 4) - Atomics.load(this.words, RING_TAIL / 4)) | 0;
+  }
+
+  /** The oldest full slot's address (check `pending` first). */
+  get oldest(): number {
+    return this.slotAddress(Atomics.load(this.words, RING_TAIL / 4));
+  }
+
+  /** Releases the oldest slot to the producer. */
+  release(): void {
+    Atomics.add(this.words, RING_TAIL / 4, 1);
+    Atomics.notify(this.words, RING_TAIL / 4);
+  }
+
+  /** The producer closed the ring and every slot was taken. */
+  get finished(): boolean {
+    return Atomics.load(this.words, RING_CLOSED / 4) === 1 && this.pending === 0;
+  }
+}
+
+/**
+ * A consumer's doorbell: producers ring it after publishing; the consumer sleeps on it when all
+ * its rings are empty.
+ */
+export class Doorbell {
+  readonly word: Int32Array;
+  constructor(memory: SharedArrayBuffer, address: number) {
+    this.word = new Int32Array(memory, address, 1);
+  }
+  ring(): void {
+    Atomics.add(this.word, 0, 1);
+    Atomics.notify(this.word, 0);
+  }
+  /** The current count, to wait on after finding nothing to do. */
+  get count(): number {
+    return Atomics.load(this.word, 0);
+  }
+  /** Sleeps until rung past `seen` (or POLL_MS, to check `stop`). */
+  wait(seen: number, stop: StopFlag): WaitResult {
+    if (stop.stopped) return 'stopped';
+    Atomics.wait(this.word, 0, seen, POLL_MS);
+    return stop.stopped ? 'stopped' : 'ready';
+  }
+}

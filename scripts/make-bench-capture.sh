@@ -1,0 +1,47 @@
+#!/bin/bash
+# Builds the end-to-end benchmark capture: at least PACKETS packets (default 600000) of real TCP,
+# as one microsecond pcap. Not committed (tens of MB); made at bench time.
+#
+#   sudo scripts/make-bench-capture.sh OUT.pcap [PACKETS]
+#
+# Three captures of real traffic between two network namespaces (../shared/tools/capture-veth.sh:
+# kernel TCP, curl against Python's http.server): IPv4 with many short connections and one large
+# download, IPv4 with 1% loss (real retransmissions), and IPv4 + IPv6. They are concatenated into
+# one base trace, and the base is repeated, each copy shifted in time to start after the previous
+# one ends (editcap -t, mergecap -a), until there are PACKETS packets; the last copy is cut short.
+# A repeated connection is the same 4-tuple reused after it closed, as a busy client reuses ports.
+#
+# Needs root (network namespaces), iproute2, tcpdump, curl, python3, nftables, and Wireshark's
+# editcap, mergecap and capinfos. CAPTURE_VETH overrides the path of capture-veth.sh.
+set -euo pipefail
+out=${1:?usage: make-bench-capture.sh OUT.pcap [PACKETS]}
+packets=${2:-600000}
+here=$(cd "$(dirname "$0")" && pwd)
+veth=${CAPTURE_VETH:-$here/../../shared/tools/capture-veth.sh}
+[ -f "$veth" ] || { echo "make-bench-capture: $veth not found (set CAPTURE_VETH)" >&2; exit 2; }
+case $packets in ''|*[!0-9]*) echo "make-bench-capture: bad PACKETS \"$packets\": expected a whole number" >&2; exit 2 ;; esac
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bash "$veth" "$tmp/plain.pcap" --big 10000000 --requests 400 >/dev/null
+bash "$veth" "$tmp/loss.pcap" --loss 1 --big 8000000 --requests 60 >/dev/null
+bash "$veth" "$tmp/dual.pcap" --ipv6 --big 8000000 --requests 60 >/dev/null
+mergecap -F pcap -a -w "$tmp/base.pcap" "$tmp/plain.pcap" "$tmp/loss.pcap" "$tmp/dual.pcap"
+
+count=$(capinfos -T -r -c "$tmp/base.pcap" | cut -f2)
+# whole seconds from the first packet to the last, plus one: the shift between copies
+span=$(capinfos -T -r -u "$tmp/base.pcap" | cut -f2 | cut -d. -f1)
+span=$((span + 1))
+full=$((packets / count)) rest=$((packets % count))
+parts=()
+for i in $(seq 0 $((full - 1))); do
+  editcap -F pcap -t $((i * span)) "$tmp/base.pcap" "$tmp/copy$i.pcap"
+  parts+=("$tmp/copy$i.pcap")
+done
+if [ "$rest" -gt 0 ]; then
+  editcap -F pcap -t $((full * span)) -r "$tmp/base.pcap" "$tmp/rest.pcap" "1-$rest"
+  parts+=("$tmp/rest.pcap")
+fi
+mergecap -F pcap -a -w "$out" "${parts[@]}"
+copies=$((full + (rest > 0)))
+echo "wrote $out: $packets packets ($copies copies of a $count-packet base trace, ${span}s apart)"
