@@ -4,7 +4,6 @@
  */
 import { CORE_BYTES } from "./bitmap";
 
-// A pool's record (POOL_BYTES, heap). u32 fields; addresses of the pool's other heap buffers.
 // @ts-ignore: decorator
 @inline export const P_COUNT: usize = 0;       // local addresses
 // @ts-ignore: decorator

@@ -42,7 +42,7 @@ import { prepareSteering, releaseSteering } from "./steer";
 
 /** The table entry port p of address index a lands on (a < count, any p). */
 // @ts-ignore: decorator
-@inline export function entryOf(pool: usize, a: u32, p: u32): u32 {
+@inline function entryOf(pool: usize, a: u32, p: u32): u32 {
   const tables = <usize>load<u32>(pool, P_PORT_TABLES);
   return <u32>load<u16>(<usize>load<u32>(pool, P_BASES) + (<usize>a << 1))
     ^ <u32>load<u16>(tables + (<usize>(p >> 8) << 1))
@@ -55,7 +55,7 @@ import { prepareSteering, releaseSteering } from "./steer";
 }
 
 // @ts-ignore: decorator
-@inline export function slotOf(pool: usize, a: u32, p: u32): u32 {
+@inline function slotOf(pool: usize, a: u32, p: u32): u32 {
   return (a << load<u32>(pool, P_SHIFT)) + p - load<u32>(pool, P_PORT_BASE);
 }
 

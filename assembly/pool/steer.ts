@@ -25,7 +25,7 @@
 import { PoolStatus, SteerFlag } from "../shared/abi";
 import { CORE_L0 } from "./bitmap";
 import {
-  coreRecord, P_BASES, P_COUNT, P_DELTA, P_HI, P_LO, P_PORT_BASE, P_QUEUE_CORE, P_RETA, P_RETA_SIZE,
+  coreRecord, P_BASES, P_COUNT, P_DELTA, P_HI, P_LO, P_PORT_BASE, P_QUEUE_CORE, P_QUEUES, P_RETA, P_RETA_SIZE,
   P_SHIFT, P_STEER,
 } from "./layout";
 
@@ -186,11 +186,11 @@ function pop(heapBase: usize, n: u32): u32 {
  * return tuple lands on `queue` and that the serving core's pool has free; with
  * SteerFlag.UPWARD only ports >= hint, with ANY_STATE handed-out ports too. Returns a slot,
  * -UNREACHABLE (no port of this address can reach the queue), -EXHAUSTED (all that can are
- * taken) or -OUT_OF_RANGE (bad queue or address).
+ * taken) or -OUT_OF_RANGE (a queue the table does not name, a bad address index or hint).
  */
 export function poolSteer(pool: usize, queue: u32, a: u32, hint: u32, flags: i32): i32 {
   const size = load<u32>(pool, P_RETA_SIZE);
-  if (a >= load<u32>(pool, P_COUNT) || hint > 65535) return -PoolStatus.OUT_OF_RANGE;
+  if (a >= load<u32>(pool, P_COUNT) || hint > 65535 || queue >= load<u32>(pool, P_QUEUES)) return -PoolStatus.OUT_OF_RANGE;
   const reta = <usize>load<u32>(pool, P_RETA);
   const base = u16At(<usize>load<u32>(pool, P_BASES), a);
   const span = <usize>load<u32>(pool, S_SPAN), dim = load<u32>(pool, S_KERNEL_DIM);

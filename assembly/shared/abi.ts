@@ -27,8 +27,8 @@
  *                                          (layout: CAP_* below)
  *   0x11000   0x11fff   FLOW_STATE     flow engine counters (STAT_*), output cursors (OUT_*), the
  *                                      parsed packet's hash tuples (FLOW_TUPLE, FLOW_TUPLE_REVERSED)
- *   0x12000   0x12fff   POOL_STATE     port pools: the return tuple a pool is built from (host writes
- *                                      it before poolCreate), then the pool's scratch (steering heap)
+ *   0x12000   0x12fff   POOL_STATE     port pools: the return tuple a pool is built from, written by
+ *                                      the host before poolCreate (POOL_TUPLE); pools live in the heap
  *   0x13000   0x1ffff   reserved for later fixed regions
  *   0x20000   ...       MEMORY_BASE: compiler static data, then the heap (configuration-time buffers)
  */

@@ -94,6 +94,8 @@ export class PortPool {
   private readonly texts: string[] = [];
   private readonly corePools: CorePool[];
   private handle: number;
+  /** @internal Where poolList writes slots: LIST_CHUNK u32, made with the pool. */
+  readonly listBuffer: number;
 
   private constructor(readonly config: RssConfig, readonly engine: Engine, handle: number, o: Required<PortPoolOptions> & { src: Uint8Array; dst: Uint8Array }) {
     this.handle = handle;
@@ -107,6 +109,7 @@ export class PortPool {
     this.shift = engine.exports.poolSlotShift(handle);
     this.portBase = engine.exports.poolPortBase(handle);
     this.corePools = Array.from({ length: o.cores }, (_, c) => new CorePool(this, c));
+    this.listBuffer = engine.allocate(LIST_CHUNK * 4);
   }
 
   /**
@@ -247,7 +250,10 @@ export class PortPool {
 
   /** Releases the pool's engine memory; the pool is unusable afterwards. */
   destroy(): void {
-    if (this.handle) this.engine.exports.poolDestroy(this.handle);
+    if (this.handle) {
+      this.engine.exports.poolDestroy(this.handle);
+      this.engine.release(this.listBuffer);
+    }
     this.handle = 0;
   }
 
@@ -365,15 +371,10 @@ export class CorePool {
     const engine = this.pool.engine;
     let from = 0;
     for (;;) {
-      // One chunk at a time, copied out: the caller may alloc or free between items.
-      const out = engine.allocate(LIST_CHUNK * 4);
-      let slots: Uint32Array;
-      try {
-        const n = engine.exports.poolList(this.pool.live(), this.core, from, which, out, LIST_CHUNK);
-        slots = engine.u32(out, n).slice();
-      } finally {
-        engine.release(out);
-      }
+      // One chunk at a time, copied out: the caller may alloc or free (or list) between items.
+      const out = this.pool.listBuffer;
+      const n = engine.exports.poolList(this.pool.live(), this.core, from, which, out, LIST_CHUNK);
+      const slots = engine.u32(out, n).slice();
       for (const s of slots) yield this.pool.decode(s);
       if (slots.length < LIST_CHUNK) return;
       from = slots[slots.length - 1]! + 1;
