@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { availableKernel } from '../../core/engine.js';
-import { invalid } from '../../core/errors.js';
+import { invalid, RssplaneError } from '../../core/errors.js';
 import { presetName } from '../../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
 import { json, out } from '../io.js';
@@ -17,6 +17,7 @@ import { printReport } from '../runner/report.js';
 import { DEFAULT_RING } from '../runner/ring.js';
 import { runPlan, RunFailure, type Progress } from '../runner/runner.js';
 import { FlowLines } from '../sinks/flows.js';
+import { closePort, initEal, loadDpdk, native, setUpPort, splitEal, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
 import { statSync } from 'node:fs';
 
 interface RunFlags extends RssFlags {
@@ -33,6 +34,10 @@ interface RunFlags extends RssFlags {
   idleTimeout: string;
   checksums: 'verify' | 'drop' | 'off';
   progress: boolean;
+  eal?: string;
+  port: string;
+  rxQueues?: string;
+  dpdkIdle: string;
 }
 
 function share(text: string, subject: string): number {
@@ -52,17 +57,26 @@ export function runCommand(): Command {
         'The input is a capture (pcap or pcapng), or by default synthetic TCP traffic generated in\n' +
         'WASM (deterministic from --seed). The summary gives packets per queue and per core with\n' +
         'their imbalance, flows by state and close reason, split flows (connections whose two\n' +
-        'directions landed on different cores: a symmetric key has none), and drops by reason.\n' +
+        'directions landed on different cores: a symmetric key has none), and drops by reason.\n\n' +
+        'With --input dpdk, packets come from a DPDK port (--eal gives EAL its arguments, --port picks\n' +
+        'the port): each core polls its receive queues straight into its engine\'s memory. A port that\n' +
+        'does RSS is programmed with the key and table, which are then read back from it and used;\n' +
+        'a port without RSS (net_pcap, net_ring...) is spread by software RSS. The input ends when\n' +
+        'the queues stay empty for --dpdk-idle ms (net_pcap: the files are read), or on Ctrl-C.\n' +
         `The table defaults to equal over the cores (${DEFAULT_RETA_SIZE} entries).`,
     );
   rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
-    .option('--input <source>', 'a capture file (pcap or pcapng; - for stdin), or "synthetic"', 'synthetic')
+    .option('--input <source>', 'a capture file (pcap or pcapng; - for stdin), "synthetic", or "dpdk" (a DPDK port: --eal, --port)', 'synthetic')
     .option('--cores <n>', `worker threads, one engine and flow table each (default: all ${availableParallelism()})`)
     .option('--conversations <n>', 'synthetic: TCP conversations in all', '20000')
     .option('--concurrent <n>', 'synthetic: conversations in progress at once', '10000')
     .option('--seed <n>', 'synthetic: the seed (same seed, same traffic)', '1')
     .option('--ipv6 <share>', 'synthetic: share of IPv6 conversations', '0.2')
     .option('--retransmit <share>', 'synthetic: share of data segments sent twice', '0.01')
+    .option('--eal <args>', 'dpdk: DPDK EAL arguments, quoted as one (e.g. "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap")')
+    .option('--port <n>', 'dpdk: the port to receive on', '0')
+    .option('--rx-queues <n>', 'dpdk: receive queues (default: the table\'s queues with RSS; without, one per core, net_pcap one per file)')
+    .option('--dpdk-idle <ms>', 'dpdk: a core ends its input when its queues stay empty this long; 0: only Ctrl-C (default: 300 for net_pcap files, else 0)', 'auto')
     .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
     .option('--flow-table <n>', 'flow table capacity per core (336 bytes a flow)', String(1 << 20))
     .option('--idle-timeout <seconds>', 'a flow with no packet for this long (packet time) ends', '300')
@@ -73,7 +87,9 @@ export function runCommand(): Command {
       '  rssplane run                                          # synthetic traffic, all cores\n' +
       '  rssplane run --key symmetric --cores 2 --json\n' +
       '  rssplane run --input trace.pcap --reta equal:8 --flows-out flows.jsonl\n' +
-      '  rssplane run --input trace.pcapng --reta-file ethtool-x.txt --cores 4')
+      '  rssplane run --input trace.pcapng --reta-file ethtool-x.txt --cores 4\n' +
+      '  rssplane run --input dpdk --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap"\n' +
+      '  rssplane run --input dpdk --eal "-a 0000:3b:00.0" --key symmetric --cores 8')
     .action(async (flags: RunFlags) => {
       const cores = wholeNumber(flags.cores, '--cores', availableParallelism());
       if (cores > 256) invalid('--cores', flags.cores, 'at most 256');
@@ -81,11 +97,15 @@ export function runCommand(): Command {
       // One queue per core unless a table was given: what a NIC set up for N cores looks like.
       const table = flags.reta === undefined && flags.retaFile === undefined
         ? { ...flags, reta: `equal:${cores}`, retaSize: flags.retaSize ?? String(DEFAULT_RETA_SIZE) } : flags;
-      const config = rssConfig(table, explicit);
-      const reta = config.reta as Reta;
+      let config = rssConfig(table, explicit);
       const idle = Number(flags.idleTimeout);
       if (!(idle > 0)) invalid('--idle-timeout', flags.idleTimeout, 'expected seconds > 0');
       let source: SourcePlan;
+      let dpdk: DpdkAddon | undefined;
+      let port: DpdkPort | undefined;
+      if (flags.input !== 'dpdk') {
+        for (const o of ['eal', 'rxQueues']) if (explicit(o)) invalid(`--${o === 'eal' ? 'eal' : 'rx-queues'}`, (flags as unknown as Record<string, string>)[o], 'only with --input dpdk');
+      }
       if (flags.input === 'synthetic') {
         source = {
           kind: 'synthetic', conversations: wholeNumber(flags.conversations, '--conversations', 20000),
@@ -93,7 +113,16 @@ export function runCommand(): Command {
           ipv6: share(flags.ipv6, '--ipv6'), retransmit: share(flags.retransmit, '--retransmit'),
         };
       } else if (flags.input === 'dpdk') {
-        invalid('--input', 'dpdk', 'this build has no DPDK source yet');
+        dpdk = loadDpdk();
+        port = openPort(dpdk, flags, config, cores);
+        config = port.config;
+        const queueCores = Array.from({ length: (config.reta as Reta).queues }, (_, q) => q % cores);
+        source = {
+          kind: 'dpdk', port: port.port, deviceTimestamps: port.deviceTimestamps,
+          // With device RSS receive queue q is RSS queue q: its core polls it. Without, any core will do.
+          pollCores: Array.from({ length: port.rxQueues }, (_, q) => (port!.rss === 'device' ? queueCores[q] ?? q % cores : q % cores)),
+          idleMs: flags.dpdkIdle === 'auto' ? (port.deviceTimestamps ? 300 : 0) : wholeNumber(flags.dpdkIdle, '--dpdk-idle', 0, 0),
+        };
       } else {
         if (flags.input !== '-') {
           try {
@@ -105,6 +134,7 @@ export function runCommand(): Command {
         }
         source = { kind: 'capture', path: flags.input };
       }
+      const reta = config.reta as Reta;
       const plan: RunPlan = {
         cores, kernel: availableKernel(), rss: rssValues(config),
         queueCores: Array.from({ length: reta.queues }, (_, q) => q % cores),
@@ -113,9 +143,17 @@ export function runCommand(): Command {
       };
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
       const bar = flags.progress && process.stderr.isTTY ? progressBar(source) : undefined;
+      for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
+      // Ctrl-C ends a live port's input and the run reports what it saw; a second one quits.
+      const ending = new AbortController();
+      const onInterrupt = () => {
+        if (ending.signal.aborted) process.exit(130);
+        ending.abort();
+      };
+      if (port) process.on('SIGINT', onInterrupt);
       let result;
       try {
-        result = await runPlan(plan, { onProgress: bar?.update });
+        result = await runPlan(plan, { onProgress: bar?.update, endInput: ending.signal });
       } catch (e) {
         bar?.stop();
         if (e instanceof RunFailure && !e.user) {
@@ -126,29 +164,73 @@ export function runCommand(): Command {
         throw e;
       }
       bar?.stop();
+      process.off('SIGINT', onInterrupt);
+      const device = port && dpdk ? finishPort(dpdk, port) : undefined;
       for (const w of result.warnings) process.stderr.write(`rssplane: warning: ${w}\n`);
       if (sink) {
         sink.write(result.records);
         sink.close();
       }
-      const what = source.kind === 'synthetic' ? `synthetic (${source.conversations.toLocaleString('en-US')} conversations, seed ${source.seed})` : source.path;
+      const what = source.kind === 'synthetic' ? `synthetic (${source.conversations.toLocaleString('en-US')} conversations, seed ${source.seed})`
+        : source.kind === 'dpdk' ? `DPDK port ${port!.port} (${port!.info.driver}, ${port!.rxQueues} receive queue${port!.rxQueues > 1 ? 's' : ''}, ${port!.rss} RSS)`
+        : source.path;
       if (flags.json) {
-        json({ ...result.report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm, reta_size: reta.size, kernel: plan.kernel });
+        json({
+          ...result.report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm,
+          reta_size: reta.size, kernel: plan.kernel, ...(device ? { dpdk: device } : {}),
+        });
       } else {
         const symmetric = presetName(config.key) === 'symmetric' || presetName(config.key) === 'mtcp' || config.xfrm !== 'none';
         printReport(result.report, what, { symmetric, wroteFlows: sink !== undefined && flags.flowsOut !== '-' });
+        if (device) {
+          const n = (x: number) => x.toLocaleString('en-US');
+          out(`DPDK port ${device.port}: received ${n(device.ipackets)}, missed ${n(device.imissed)} (no free descriptor), errors ${n(device.ierrors)}, no mbuf ${n(device.rx_nombuf)}`);
+        }
       }
     });
   return cmd;
 }
 
-/** A progress bar on stderr: capture bytes read, or conversations started. */
+/**
+ * EAL from --eal, then the port from --port, configured for the run: what `run --input dpdk`
+ * receives on. Bad EAL arguments and a missing port are the user's mistakes (exit 2, one line).
+ */
+function openPort(dpdk: DpdkAddon, flags: RunFlags, config: ReturnType<typeof rssConfig>, cores: number): DpdkPort {
+  if (flags.eal === undefined) invalid('--eal', '', 'give DPDK its EAL arguments, e.g. --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=trace.pcap"');
+  const { notes } = initEal(dpdk, splitEal(flags.eal));
+  const number = wholeNumber(flags.port, '--port', 0, 0);
+  const count = native(() => dpdk.portCount());
+  try {
+    native(() => dpdk.portInfo(number));
+  } catch (e) {
+    if (!(e instanceof RssplaneError) || e.code !== 'ENODEV') throw e;
+    const why = count ? `EAL found ${count} port${count > 1 ? 's' : ''}` : `EAL found no port (${notes.at(-1) ?? 'give a --vdev, or bind a NIC to vfio-pci'})`;
+    throw new RssplaneError('ENODEV', `bad --port "${number}": no such DPDK port; ${why}`, '--port');
+  }
+  const rxQueues = flags.rxQueues === undefined ? undefined : wholeNumber(flags.rxQueues, '--rx-queues', 1);
+  return setUpPort(dpdk, number, config, { cores, rxQueues });
+}
+
+/** The port's counters, then the port and EAL closed: the run is over. */
+function finishPort(dpdk: DpdkAddon, port: DpdkPort) {
+  const s = native(() => dpdk.stats(port.port));
+  closePort(dpdk, port.port);
+  dpdk.cleanup();
+  return {
+    port: port.port, driver: port.info.driver, rx_queues: port.rxQueues, rss: port.rss,
+    ipackets: s.ipackets, imissed: s.imissed, ierrors: s.ierrors, rx_nombuf: s.rxNombuf, queue_ipackets: s.queueIpackets,
+  };
+}
+
+/** A progress bar on stderr: capture bytes read, conversations started, or packets from a port. */
 function progressBar(source: SourcePlan): { update: (p: Progress) => void; stop: () => void } {
   const capture = source.kind === 'capture' && source.path !== '-';
   const total = capture ? statSync(source.path).size : source.kind === 'synthetic' ? source.conversations : 0;
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
-    format: capture ? '{bar} {percentage}% | {packets} packets | {mb} MB' : '{bar} {percentage}% | {packets} packets | {value}/{total} conversations',
+    format: capture ? '{bar} {percentage}% | {packets} packets | {mb} MB'
+      : source.kind === 'dpdk' ? '{packets} packets (Ctrl-C ends the input)'
+      : '{bar} {percentage}% | {packets} packets | {value}/{total} conversations',
     hideCursor: true,
     clearOnComplete: true,
   }, cliProgress.Presets.shades_classic);

@@ -42,7 +42,19 @@ export interface CapturePlan {
   path: string;
 }
 
-export type SourcePlan = SyntheticPlan | CapturePlan;
+/** A DPDK port, set up by the controller (sources/dpdk.ts) before the threads start. */
+export interface DpdkPlan {
+  kind: 'dpdk';
+  port: number;
+  /** the core polling each receive queue of the port */
+  pollCores: number[];
+  /** a core ends its input when its queues have been empty this long, ms (0: only Ctrl-C) */
+  idleMs: number;
+  /** the driver stamps packets with their time (net_pcap: the capture's), microseconds */
+  deviceTimestamps: boolean;
+}
+
+export type SourcePlan = SyntheticPlan | CapturePlan | DpdkPlan;
 
 export interface RunPlan {
   cores: number;

@@ -30,7 +30,8 @@ export type WaitResult = 'ready' | 'waiting' | 'stopped';
 
 /**
  * A flag all threads of a run share: set when the run must stop. Every blocking wait in the
- * runner checks it at least every `POLL_MS`, so no thread waits forever on a dead peer.
+ * runner checks it at least every `POLL_MS`, so no thread waits forever on a dead peer. Its
+ * second word ends a live source's input without stopping the run.
  */
 export class StopFlag {
   readonly words: Int32Array;
@@ -45,6 +46,13 @@ export class StopFlag {
   }
   stop(): void {
     Atomics.store(this.words, 0, 1);
+  }
+  /** A live source (a DPDK port) takes no more input; what it has goes through (Ctrl-C). */
+  get inputEnded(): boolean {
+    return Atomics.load(this.words, 1) !== 0;
+  }
+  endInput(): void {
+    Atomics.store(this.words, 1, 1);
   }
 }
 

@@ -26,6 +26,8 @@ export interface RunOptions {
   /** called every `progressMs` while the run goes */
   onProgress?: (p: Progress) => void;
   progressMs?: number;
+  /** aborted: live sources (DPDK) take no more input, and the run ends as if they had run dry */
+  endInput?: AbortSignal;
 }
 
 export interface RunResult {
@@ -108,6 +110,8 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   const dispatcher = plan.source.kind === 'capture' && plan.cores > 1;
   const control = ControlBlock.create(plan.cores + 1);
   const stop = new StopFlag();
+  options.endInput?.addEventListener('abort', () => stop.endInput(), { once: true });
+  if (options.endInput?.aborted) stop.endInput();
   let failure: { thread: Thread; message: FromWorker & { type: 'failed' } } | undefined;
   const onFailure = (thread: Thread, message: FromWorker & { type: 'failed' }) => {
     failure ??= { thread, message };

@@ -1,6 +1,7 @@
 /**
  * One thread of a run: a core (a flow engine fed by its rings, and with synthetic traffic also a
- * generator of its share of the conversations) or the dispatcher (reads one capture for all cores).
+ * generator of its share of the conversations, with a DPDK port the poller of its receive queues)
+ * or the dispatcher (reads one capture for all cores).
  *
  * Handshake with the controller (runner.ts):
  *   controller -> worker  workerData: role, plan, compiled module, control block, stop flag
@@ -20,6 +21,7 @@ import { FlowEngine, type FlowRecord, type FlowStats } from '../../core/flows.js
 import { FlowTally } from './report.js';
 import { SyntheticSource } from '../../core/synthetic.js';
 import { readCapture, type CaptureFile } from '../sources/capture.js';
+import { DpdkReceiver } from '../sources/dpdk.js';
 import { ControlBlock, Counter, producersOf, rssConfigOf, ThreadState, type Role, type RunPlan } from './plan.js';
 import { Doorbell, Ring, ringBytes, StopFlag } from './ring.js';
 
@@ -187,8 +189,17 @@ async function runCore(core: number): Promise<CoreResult> {
   let synthetic: SyntheticSource | undefined;
   let shipper: Shipper | undefined;
   let capture: CaptureFile | undefined;
+  let receiver: DpdkReceiver | undefined;
   const batchPackets = 1024;
-  if (plan.source.kind === 'synthetic') {
+  if (plan.source.kind === 'dpdk') {
+    // This core polls its receive queues into a slot of its own memory and, like a synthetic
+    // generator, keeps its own packets and ships the rest by software RSS. When the device did
+    // RSS (its hash in the descriptor), every packet is already on its core and none is shipped.
+    const s = plan.source;
+    const queues = s.pollCores.flatMap((c, q) => (c === core ? [q] : []));
+    if (queues.length) receiver = new DpdkReceiver(engine, s.port, queues, plan.ring, s.deviceTimestamps);
+    if (plan.cores > 1) shipper = new Shipper(engine, plan, core, plan.ring.slotPackets);
+  } else if (plan.source.kind === 'synthetic') {
     const s = plan.source;
     synthetic = new SyntheticSource(engine, {
       concurrent: s.concurrent, conversations: s.conversations, seed: s.seed, ipv6: s.ipv6, retransmit: s.retransmit,
@@ -255,6 +266,25 @@ async function runCore(core: number): Promise<CoreResult> {
       process(shipper ? shipper.steer(batch, drainRings) : batch);
       drainRings();
     }
+    shipper?.close(drainRings);
+  } else if (receiver && plan.source.kind === 'dpdk') {
+    const idleMs = plan.source.idleMs;
+    let lastPacket = performance.now();
+    for (;;) {
+      if (stop.stopped) throw new Stopped();
+      if (stop.inputEnded) break;
+      const batch = receiver.next();
+      if (batch.count) {
+        process(shipper ? shipper.steer(batch, drainRings) : batch);
+        lastPacket = performance.now();
+      } else if (idleMs > 0 && performance.now() - lastPacket > idleMs) {
+        break;
+      }
+      drainRings();
+    }
+    receiver.close();
+    shipper?.close(drainRings);
+  } else {
     shipper?.close(drainRings);
   }
   // The rings: until every producer has closed its ring and every slot is processed.
