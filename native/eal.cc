@@ -189,7 +189,7 @@ uint16_t portArg(const Napi::CallbackInfo &info, size_t i) {
   if (!rte_eth_dev_is_valid_port(static_cast<uint16_t>(port))) {
     unsigned n = rte_eth_dev_count_avail();
     fail(env, ENODEV, "no DPDK port " + std::to_string(port) + ": " +
-                          (n ? "the ports are 0 to " + std::to_string(n - 1) : std::string("EAL found no ports (give a --vdev, or bind a NIC to vfio-pci)")));
+                          (n ? "EAL found " + std::to_string(n) + (n > 1 ? " ports" : " port") : std::string("EAL found no port (give a --vdev, or bind a NIC to vfio-pci)")));
   }
   return static_cast<uint16_t>(port);
 }

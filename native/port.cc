@@ -140,6 +140,13 @@ Napi::Value Configure(const Napi::CallbackInfo &info) {
     if (r != 0) fail(env, -r, "cannot set up transmit queue " + std::to_string(q) + " of " + where + ": " + rte_strerror(-r));
   }
 
+  // Some drivers take the key only through rss_hash_update, not at configure: offer it there too.
+  // Whatever the device ends up with is read back by rssConf; this only asks.
+  if (rss && !key.empty()) {
+    struct rte_eth_rss_conf update = conf.rx_adv_conf.rss_conf;
+    rte_eth_dev_rss_hash_update(port, &update);
+  }
+
   bool retaProgrammed = false;
   if (rss && dev.reta_size > 0 && o.Has("reta") && o.Get("reta").IsTypedArray()) {
     Napi::Uint16Array table = o.Get("reta").As<Napi::Uint16Array>();

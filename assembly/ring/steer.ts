@@ -8,7 +8,8 @@
  * call, and the hashes go back to their packets. The hash and queue are written into each
  * descriptor (PKT_HASH, PKT_QUEUE, PacketFlag.HASHED), so the receiving core's flow engine uses
  * them instead of hashing again. Packets RSS cannot hash (not IP, or malformed) go to queue 0, as
- * on a NIC; the core that gets them counts or drops them.
+ * on a NIC; the core that gets them counts or drops them. Packets already HASHED (by a NIC) are
+ * steered by their hash without being hashed again.
  */
 import { FieldSet, IPV6_L4_INPUT, PacketFlag, PKT_DESCRIPTOR, PKT_FLAGS, PKT_HASH, PKT_QUEUE } from "../shared/abi";
 import * as packet from "../wire/packet";
@@ -47,9 +48,17 @@ export function steerBatch(descriptors: usize, count: u32, cores: usize, ports: 
   const counts = workspace;
   memory.fill(counts, 0, SETS * 4);
 
-  // 1. Parse; sort each hash input into its field set's buffer.
+  // 1. Parse; sort each hash input into its field set's buffer. A packet that arrived with a
+  // hash (a NIC's RSS, whose key and table the host read back and programmed here) keeps it: it
+  // goes where the device sent it, and its engine uses the same hash.
   for (let i: u32 = 0; i < count; i++) {
     const d = descriptors + <usize>i * PKT_DESCRIPTOR;
+    if (load<u16>(d + PKT_FLAGS) & PacketFlag.HASHED) {
+      const queue = queueOf(load<u32>(d + PKT_HASH));
+      store<u16>(d + PKT_QUEUE, <u16>queue);
+      store<u16>(cores + (<usize>i << 1), <u16>coreOf(queue));
+      continue;
+    }
     if (packet.parsePacket(d, false) != packet.PARSED || packet.family == 0) {
       store<u16>(d + PKT_QUEUE, 0);
       store<u16>(cores + (<usize>i << 1), <u16>coreOf(0));

@@ -204,7 +204,7 @@ function openPort(dpdk: DpdkAddon, flags: RunFlags, config: ReturnType<typeof rs
     native(() => dpdk.portInfo(number));
   } catch (e) {
     if (!(e instanceof RssplaneError) || e.code !== 'ENODEV') throw e;
-    const why = count ? `EAL found ${count} port${count > 1 ? 's' : ''}` : `EAL found no port (${notes.at(-1) ?? 'give a --vdev, or bind a NIC to vfio-pci'})`;
+    const why = count ? `EAL found ${count} port${count > 1 ? 's' : ''}` : `EAL found no port (${notes[0] ?? 'give a --vdev, or bind a NIC to vfio-pci'})`;
     throw new RssplaneError('ENODEV', `bad --port "${number}": no such DPDK port; ${why}`, '--port');
   }
   const rxQueues = flags.rxQueues === undefined ? undefined : wholeNumber(flags.rxQueues, '--rx-queues', 1);

@@ -114,15 +114,15 @@ let addon: DpdkAddon | undefined;
 
 /**
  * The addon, loaded once per thread. It sits next to the bundles (dist/rssplane_dpdk.node);
- * RSSPLANE_DPDK_ADDON names another. Throws ENOTSUP, saying what to install, when it was not built.
+ * RSSPLANE_DPDK_ADDON names another (and only that one). Throws ENOTSUP, saying what to install, when it was not built.
  */
 export function loadDpdk(): DpdkAddon {
   if (addon) return addon;
-  const candidates = [
-    process.env.RSSPLANE_DPDK_ADDON,
+  const override = process.env.RSSPLANE_DPDK_ADDON;
+  const candidates = override ? [override] : [
     fileURLToPath(new URL('./rssplane_dpdk.node', import.meta.url)),
     fileURLToPath(new URL('../../../dist/rssplane_dpdk.node', import.meta.url)),
-  ].filter((p): p is string => Boolean(p));
+  ];
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new RssplaneError('ENOTSUP', `this rssplane was built without DPDK (no libdpdk at install time): ${INSTALL}`, 'dpdk');
   const loaded = createRequire(import.meta.url)(path) as DpdkAddon;
@@ -207,7 +207,10 @@ export function initEal(dpdk: DpdkAddon, user: readonly string[]): { ports: numb
   const r = native(() => dpdk.ealInit(args, quiet), '--eal');
   if (process.env.RSSPLANE_DEBUG) process.stderr.write(r.log);
   if (!r.ok) throw new RssplaneError('EINVAL', `bad --eal "${user.join(' ')}": ${ealProblem(r.log, r.error ?? r.code ?? 'failed')}`, '--eal');
-  const notes = r.log.split('\n').filter((l) => /fail|couldn't|cannot|unable|error/i.test(l)).map((l) => l.trim());
+  // What went wrong with a device, most specific first: "Couldn't open a.pcap: ..." before
+  // "failed to initialize net_pcap0" before "Bus (vdev) probe failed."
+  const notes = r.log.split('\n').filter((l) => /fail|couldn't|cannot|unable|error/i.test(l))
+    .map((l) => l.trim().replace(/^(EAL: |\w+\(\): )/, ''));
   return { ports: r.ports ?? 0, notes };
 }
 
