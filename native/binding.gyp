@@ -9,7 +9,7 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O2", "<!@(pkg-config --cflags libdpdk)"],
+      "cflags_cc": ["-std=c++17", "-O3", "<!@(pkg-config --cflags libdpdk)"],
       "libraries": ["<!@(pkg-config --libs libdpdk)"]
     }
   ]

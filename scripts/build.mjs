@@ -17,6 +17,8 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: ['host/node/cli.ts'], outfile: 'dist/cli.js', platform: 'node', packages: 'external' }),
   // Worker threads of the runner: loaded by dist/cli.js from beside it.
   esbuild.build({ ...common, entryPoints: { 'runner-worker': 'host/node/runner/worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
+  // bench dpdk's per-core threads.
+  esbuild.build({ ...common, entryPoints: { 'bench-dpdk-worker': 'host/node/bench/dpdk-worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
 ]);
 chmodSync('dist/cli.js', 0o755);
 

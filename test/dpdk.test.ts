@@ -47,12 +47,12 @@ describeWithDependency('libdpdk-dev', haveDpdk(), 'the DPDK shim', () => {
     const vdev = `net_pcap0,${CAPTURES.map((c) => `rx_pcap=${fixture(c)}`).join(',')}`;
     const expected: string[] = [];
     let packets = 0;
-    const queues = [0, 0, 0, 0];
+    const queues: number[] = [0, 0, 0, 0];
     for (const c of CAPTURES) {
       const one = run(['--input', fixture(c), '--reta', 'equal:4', '--cores', '1'], `input-${c}`);
       expected.push(...one.records);
       packets += one.summary.packets;
-      one.summary.queues.forEach((q: { queue: number; packets: number }) => (queues[q.queue] += q.packets));
+      one.summary.queues.forEach((q: { queue: number; packets: number }) => (queues[q.queue] = queues[q.queue]! + q.packets));
     }
     for (const cores of [1, 2]) {
       const d = run(['--input', 'dpdk', '--eal', `${EAL} --vdev ${vdev}`, '--reta', 'equal:4', '--cores', String(cores)], `dpdk-${cores}`);
@@ -147,6 +147,22 @@ describeWithDependency('libdpdk-dev', haveDpdk(), 'the DPDK shim', () => {
     expect(s.received).toBe(s.processed + s.dropped);
     expect(s.unhashed).toBe(s.processed); // net_null's packets are zeros: not IP, queue 0, as a NIC does
     expect(s.dpdk).toMatchObject({ driver: 'net_null', rx_queues: 2, rss: 'device' });
+  });
+});
+
+describeWithDependency('libdpdk-dev', haveDpdk(), 'bench dpdk', () => {
+  it('--json has pps_per_core (into the rings) and pps_per_core_engine, from net_null\'s packets', () => {
+    const r = rssplane(['bench', 'dpdk', '--cores', '2', '--packets', '200000', '--rounds', '1', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const b = JSON.parse(r.stdout);
+    expect(b).toMatchObject({ bench: 'dpdk', cores: 2, port: { driver: 'net_null', imissed: 0, rx_nombuf: 0 } });
+    expect(b.pps_per_core).toBeGreaterThan(0);
+    expect(b.pps_per_core_engine).toBeGreaterThan(0);
+    expect(b.rounds_pps_per_core).toHaveLength(1);
+    expect(b.rounds_pps_per_core[0]).toHaveLength(2);
+    // Every round of every core took at least its packets from the port (warm-up rounds too).
+    expect(b.port.ipackets).toBeGreaterThanOrEqual(2 * 2 * 2 * 200000);
   });
 });
 

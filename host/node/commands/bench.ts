@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
 import { benchFlows } from '../bench/flows.js';
 import { benchCapture } from '../bench/capture.js';
+import { benchDpdk, DEFAULT_BENCH_EAL } from '../bench/dpdk.js';
 import { benchPipeline } from '../bench/pipeline.js';
 import { benchPorts } from '../bench/ports.js';
 import { benchToeplitz } from '../bench/toeplitz.js';
@@ -94,6 +95,36 @@ export function benchCommand(): Command {
       });
       if (flags.json) return json(result);
       out(`pipeline  1 core ${result.pps_1core.toLocaleString('en-US')} pps, ${result.cores} cores ${result.pps_all.toLocaleString('en-US')} pps (${result.speedup}x), median of ${flags.rounds}`);
+    });
+
+  bench
+    .command('dpdk')
+    .description(
+      'Packets per second per core from a DPDK port straight into each core\'s WASM ring (the\n' +
+        'shim\'s RxQueue.fill into the next free slot, taken as a consumer takes it), and on through\n' +
+        'the flow engine. One thread, receive queue, engine and ring per core, all cores at once;\n' +
+        'the two modes alternate round by round. The default port is net_null: 64-byte packets as\n' +
+        'fast as a port can give them (their bytes are zeros, so the engine parses the Ethernet\n' +
+        'header and counts them unhashed: the figure is the receive path, not TCP tracking).')
+    .option('--eal <args>', 'EAL arguments', DEFAULT_BENCH_EAL)
+    .option('--port <n>', 'the port', '0')
+    .option('--cores <n>', 'cores, one receive queue each (default: all)')
+    .option('--packets <n>', 'packets per core per round', '10000000')
+    .option('--rounds <n>', 'rounds of each mode (the figures are medians)', '5')
+    .option('--anchor <binary>', 'also run the native peer (test/native/dpdk_rx.c, built) between rounds: one core, in C')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  rssplane bench dpdk --json\n  rssplane bench dpdk --cores 1 --packets 20000000 --rounds 7 --json\n' +
+      '  cc -O3 test/native/dpdk_rx.c $(pkg-config --cflags --libs libdpdk) -o /tmp/dpdk_rx\n' +
+      '  rssplane bench dpdk --cores 1 --anchor /tmp/dpdk_rx --json')
+    .action(async (flags: { eal: string; port: string; cores?: string; packets: string; rounds: string; anchor?: string; json?: boolean }) => {
+      const result = await benchDpdk({
+        eal: flags.eal, port: wholeNumber(flags.port, '--port', 0, 0),
+        cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1),
+        packets: wholeNumber(flags.packets, '--packets', 10_000_000), rounds: wholeNumber(flags.rounds, '--rounds', 5), anchor: flags.anchor,
+      });
+      if (flags.json) return json(result);
+      out(`dpdk  into the rings ${result.mpps_per_core} Mpps per core, through the engine ${result.mpps_per_core_engine} Mpps per core (${result.cores} cores, ${result.port.driver}, median of ${flags.rounds})`);
+      if (result.anchor_pps) out(`C     ${(result.anchor_pps / 1e6).toFixed(2)} Mpps (one core; ratio ${result.ratio_vs_anchor})`);
     });
 
   bench
