@@ -5,12 +5,13 @@
  * process, so every case runs in a child process: the CLI, or test/native/dpdk-calls.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { CLI, expectUsageError, rssplane } from './helpers/cli.js';
+import { runWithRecords } from './helpers/run.js';
 import { describeWithDependency, haveDpdk } from './helpers/deps.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rssplane-dpdk-'));
@@ -19,24 +20,7 @@ const ADDON = fileURLToPath(new URL('../dist/rssplane_dpdk.node', import.meta.ur
 const EAL = '--no-huge -m 256 --no-pci';
 const CAPTURES = ['ipv4.pcap', 'ipv4-loss.pcap', 'ipv6.pcap'];
 
-/** Records without where they ran (core, cores, split): what a flow did, not which core saw it. */
-function records(path: string): string[] {
-  return readFileSync(path, 'utf8').trim().split('\n').map((l) => {
-    const r = JSON.parse(l);
-    delete r.core;
-    delete r.cores;
-    delete r.split;
-    return JSON.stringify(r);
-  });
-}
-
-function run(args: string[], name: string) {
-  const out = join(dir, `${name}.jsonl`);
-  const r = rssplane(['run', ...args, '--flows-out', out, '--json', '--no-progress']);
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return { summary: JSON.parse(r.stdout), records: records(out) };
-}
+const run = (args: string[], name: string) => runWithRecords(dir, args, name);
 
 describeWithDependency('libdpdk-dev', haveDpdk(), 'the DPDK shim', () => {
   it('was built by npm ci, next to the bundles', () => {
@@ -56,7 +40,7 @@ describeWithDependency('libdpdk-dev', haveDpdk(), 'the DPDK shim', () => {
     }
     for (const cores of [1, 2]) {
       const d = run(['--input', 'dpdk', '--eal', `${EAL} --vdev ${vdev}`, '--reta', 'equal:4', '--cores', String(cores)], `dpdk-${cores}`);
-      expect(d.records.sort()).toEqual([...expected].sort());
+      expect(d.records).toEqual([...expected].sort());
       expect(d.summary.packets).toBe(packets);
       expect(d.summary.queues.map((q: { packets: number }) => q.packets)).toEqual(queues);
       expect(d.summary.dpdk).toMatchObject({ port: 0, driver: 'net_pcap', rx_queues: 3, rss: 'software', ipackets: packets, imissed: 0, rx_nombuf: 0 });

@@ -3,33 +3,17 @@
  * core and on several, received = processed + dropped on every core, failures reported and never
  * a hang.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectUsageError, rssplane } from './helpers/cli.js';
+import { runWithRecords } from './helpers/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rssplane-run-'));
 const fixture = (name: string) => new URL(`./fixtures/captures/${name}`, import.meta.url).pathname;
 
-/** Records without where they ran (core, cores, split): what a flow did, not which core saw it. */
-function records(path: string): string[] {
-  return readFileSync(path, 'utf8').trim().split('\n').map((l) => {
-    const r = JSON.parse(l);
-    delete r.core;
-    delete r.cores;
-    delete r.split;
-    return JSON.stringify(r);
-  }).sort();
-}
-
-function run(args: string[], name: string) {
-  const out = join(dir, `${name}.jsonl`);
-  const r = rssplane(['run', ...args, '--flows-out', out, '--json', '--no-progress']);
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return { summary: JSON.parse(r.stdout), records: records(out) };
-}
+const run = (args: string[], name: string) => runWithRecords(dir, args, name);
 
 describe('the same flows on one core and on several', () => {
   it('synthetic traffic, Microsoft key (flows split across cores, then merged): cores 1, 2, 3 agree', () => {
