@@ -164,8 +164,7 @@ describeWithDependency('libdpdk-dev', haveDpdk(), 'DPDK mistakes: one line, exit
     expect(r.stderr).toMatch(/no such DPDK port; EAL found no port \(Couldn't open .*missing\.pcap/);
   });
 
-  it('DPDK options without --input dpdk, and --input dpdk without --eal', () => {
-    expectUsageError(rssplane(['run', '--eal', '--no-huge']), '--eal');
+  it('--input dpdk without --eal, and more receive queues than the port has', () => {
     expectUsageError(rssplane(['run', '--input', 'dpdk']), '--eal');
     expectUsageError(rssplane(['run', '--input', 'dpdk', '--eal', `${EAL} --vdev net_null0`, '--rx-queues', '2000']), '--rx-queues');
   });
@@ -175,4 +174,10 @@ it('without the addon, --input dpdk says in one line what to install', () => {
   const none = { env: { RSSPLANE_DPDK_ADDON: join(dir, 'none.node') } };
   expectUsageError(rssplane(['run', '--input', 'dpdk', '--eal', '--no-huge'], none), 'apt-get install libdpdk-dev');
   expectUsageError(rssplane(['dpdk', 'info', '--eal', '--no-huge'], none), 'built without DPDK');
+});
+
+it('DPDK options without --input dpdk are refused', () => {
+  expectUsageError(rssplane(['run', '--eal', '--no-huge']), '--eal');
+  expectUsageError(rssplane(['run', '--port', '1', '--conversations', '10']), '--port');
+  expectUsageError(rssplane(['run', '--input', 'synthetic', '--rx-queues', '2']), '--rx-queues');
 });

@@ -104,7 +104,8 @@ export function runCommand(): Command {
       let dpdk: DpdkAddon | undefined;
       let port: DpdkPort | undefined;
       if (flags.input !== 'dpdk') {
-        for (const o of ['eal', 'rxQueues']) if (explicit(o)) invalid(`--${o === 'eal' ? 'eal' : 'rx-queues'}`, (flags as unknown as Record<string, string>)[o], 'only with --input dpdk');
+        const dpdkOnly: Array<[keyof RunFlags, string]> = [['eal', '--eal'], ['port', '--port'], ['rxQueues', '--rx-queues'], ['dpdkIdle', '--dpdk-idle']];
+        for (const [o, name] of dpdkOnly) if (explicit(o)) invalid(name, flags[o], 'only with --input dpdk');
       }
       if (flags.input === 'synthetic') {
         source = {
