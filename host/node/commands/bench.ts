@@ -99,13 +99,15 @@ export function benchCommand(): Command {
 
   bench
     .command('dpdk')
+    .summary('packets per second per core from a DPDK port into WASM rings, and through the engine')
     .description(
-      'Packets per second per core from a DPDK port straight into each core\'s WASM ring (the\n' +
-        'shim\'s RxQueue.fill into the next free slot, taken as a consumer takes it), and on through\n' +
-        'the flow engine. One thread, receive queue, engine and ring per core, all cores at once;\n' +
-        'the two modes alternate round by round. The default port is net_null: 64-byte packets as\n' +
-        'fast as a port can give them (their bytes are zeros, so the engine parses the Ethernet\n' +
-        'header and counts them unhashed: the figure is the receive path, not TCP tracking).')
+      'Packets per second per core from a DPDK port straight into each core\'s WASM\n' +
+        'ring (the shim\'s RxQueue.fill into the next free slot, taken as a consumer\n' +
+        'takes it), and on through the flow engine. One thread, receive queue, engine\n' +
+        'and ring per core, all cores at once; the two modes alternate round by round.\n' +
+        'The default port is net_null: 64-byte packets as fast as a port can give\n' +
+        'them (their bytes are zeros, so the engine parses the Ethernet header and\n' +
+        'counts them unhashed: the figure is the receive path, not TCP tracking).')
     .option('--eal <args>', 'EAL arguments', DEFAULT_BENCH_EAL)
     .option('--port <n>', 'the port', '0')
     .option('--cores <n>', 'cores, one receive queue each (default: all)')

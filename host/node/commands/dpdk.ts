@@ -24,14 +24,17 @@ export function dpdkCommand(): Command {
     .summary('DPDK ports: what they offer for RSS, and what they take')
     .description('DPDK ports, through the native shim (built when libdpdk-dev is installed).');
   const info = new Command('info')
+    .summary('what a port offers (queues, RSS hash types, key and table sizes), and what it takes')
     .description(
-      'Initialises DPDK\'s EAL with --eal and describes each port (or --port N): driver, queue\n' +
-        'limits, the RSS hash types it offers, its key size and indirection table size.\n\n' +
-        'With --configure N, the port is configured with N receive queues and the RSS options\n' +
-        '(--key, --fields, --reta...), started, and the key and table it really uses are read back\n' +
-        '(rte_eth_dev_rss_hash_conf_get, rte_eth_dev_rss_reta_query) and printed as `ethtool -x`\n' +
-        'prints them: what `rssplane run --input dpdk` hashes with. A port that refuses a key or\n' +
-        'has a table of another size shows it here.',
+      'Initialises DPDK\'s EAL with --eal and describes each port (or --port N):\n' +
+        'driver, queue limits, the RSS hash types it offers, its key size and its\n' +
+        'indirection table size.\n\n' +
+        'With --configure N, the port is configured with N receive queues and the\n' +
+        'RSS options (--key, --fields, --reta...), started, and the key and table it\n' +
+        'really uses are read back (rte_eth_dev_rss_hash_conf_get,\n' +
+        'rte_eth_dev_rss_reta_query) and printed as `ethtool -x` prints them: what\n' +
+        '`rssplane run --input dpdk` hashes with. A port that refuses a key, or has a\n' +
+        'table of another size, shows it here.',
     );
   rssOptions(info, { key: 'microsoft', fields: 'ipv4-l4' })
     .requiredOption('--eal <args>', 'DPDK EAL arguments, quoted as one')

@@ -58,11 +58,12 @@ export function runCommand(): Command {
         'WASM (deterministic from --seed). The summary gives packets per queue and per core with\n' +
         'their imbalance, flows by state and close reason, split flows (connections whose two\n' +
         'directions landed on different cores: a symmetric key has none), and drops by reason.\n\n' +
-        'With --input dpdk, packets come from a DPDK port (--eal gives EAL its arguments, --port picks\n' +
-        'the port): each core polls its receive queues straight into its engine\'s memory. A port that\n' +
-        'does RSS is programmed with the key and table, which are then read back from it and used;\n' +
-        'a port without RSS (net_pcap, net_ring...) is spread by software RSS. The input ends when\n' +
-        'the queues stay empty for --dpdk-idle ms (net_pcap: the files are read), or on Ctrl-C.\n' +
+        'With --input dpdk, packets come from a DPDK port (--eal: EAL\'s arguments,\n' +
+        '--port: the port): each core polls its receive queues straight into its\n' +
+        'engine\'s memory. A port that does RSS is programmed with the key and table,\n' +
+        'which are then read back from it and used; a port without RSS (net_pcap,\n' +
+        'net_ring...) is spread by software RSS. The input ends when the queues stay\n' +
+        'empty for --dpdk-idle ms (net_pcap: its files are read), or on Ctrl-C.\n' +
         `The table defaults to equal over the cores (${DEFAULT_RETA_SIZE} entries).`,
     );
   rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
