@@ -51,9 +51,18 @@ export async function benchDpdk(o: DpdkBenchOptions) {
   const workers = Array.from({ length: cores }, (_, queue) => new Worker(url, {
     workerData: { module, kernel, port, queue, cores, ring: DEFAULT_RING } satisfies DpdkBenchWorkerInput,
   }));
+  /** The worker's next message; its failure, if it fails first. Leaves no listener behind. */
   const next = (w: Worker) => new Promise<unknown>((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
+    const onMessage = (m: unknown) => {
+      w.off('error', onError);
+      resolve(m);
+    };
+    const onError = (e: Error) => {
+      w.off('message', onMessage);
+      reject(e);
+    };
+    w.once('message', onMessage);
+    w.once('error', onError);
   });
   try {
     await Promise.all(workers.map(next));
