@@ -21,7 +21,7 @@ import { FlowTally } from './report.js';
 import { SyntheticSource } from '../../core/synthetic.js';
 import { readCapture, type CaptureFile } from '../sources/capture.js';
 import { ControlBlock, Counter, producersOf, rssConfigOf, ThreadState, type Role, type RunPlan } from './plan.js';
-import { Doorbell, Ring, ringBytes, StopFlag } from './ring.js';
+import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from './ring.js';
 
 export interface WorkerInput {
   role: Role;
@@ -183,7 +183,7 @@ async function runCore(core: number): Promise<CoreResult> {
     rings[p] = engine.allocate(ringBytes(plan.ring));
     ringList.push(Ring.format(engine.sharedBuffer, rings[p]!, plan.ring));
   }
-  const doorbellAt = engine.allocate(4);
+  const doorbellAt = engine.allocate(DOORBELL_BYTES);
   let synthetic: SyntheticSource | undefined;
   let shipper: Shipper | undefined;
   let capture: CaptureFile | undefined;
