@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectUsageError, rssplane } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, expectUsageError, rssplane } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rssplane-run-'));
 const fixture = (name: string) => new URL(`./fixtures/captures/${name}`, import.meta.url).pathname;
@@ -106,5 +107,14 @@ describe('failures: reported, never a hang', () => {
     expectUsageError(rssplane(['run', '--input', junk, '--cores', '2']), junk);
     expectUsageError(rssplane(['run', '--input', join(dir, 'missing.pcap')]), 'missing.pcap');
     expectUsageError(rssplane(['run', '--cores', '0']), '--cores');
+  });
+});
+
+describe('progress', () => {
+  it('a terminal gets a progress bar on stderr (script(1) provides the terminal); stdout stays the summary', () => {
+    const r = spawnSync('script', ['-qec', `node ${CLI} run --cores 1 --conversations 6000 --concurrent 500 --json 2>/dev/tty`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\d+\/6000 conversations/);
+    expect(r.stdout).toContain('"packets":');
   });
 });
