@@ -118,3 +118,12 @@ describe('progress', () => {
     expect(r.stdout).toContain('"packets":');
   });
 });
+
+it('a capture on standard input (--input -) runs like the file, through the dispatcher too', () => {
+  const file = fixture('ipv6.pcap');
+  const expected = JSON.parse(rssplane(['run', '--input', file, '--cores', '2', '--json', '--no-progress']).stdout);
+  const piped = rssplane(['run', '--input', '-', '--cores', '2', '--json', '--no-progress'], { input: readFileSync(file) });
+  expect(piped.status).toBe(0);
+  const got = JSON.parse(piped.stdout);
+  for (const k of ['packets', 'bytes', 'queues', 'flows', 'split_flows', 'flows_by_close']) expect(got[k]).toEqual(expected[k]);
+});
