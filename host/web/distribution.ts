@@ -78,6 +78,7 @@ export class DistributionView {
   /** A capture chosen or dropped: switch to it and count. */
   private take(file: File): void {
     this.file = file;
+    byId('capture-loaded').textContent = `${file.name}, ${file.size.toLocaleString('en-US')} bytes: drop another to replace it`;
     byId<HTMLInputElement>('source-capture').checked = true;
     this.showSource();
   }
@@ -98,6 +99,7 @@ export class DistributionView {
     } catch (e) {
       if (!(e instanceof RssplaneError)) throw e;
       showFieldError('flow-count', messageOf(e));
+      byId('view-distribution').classList.add('stale');
       return undefined;
     }
     let fill = 0, hash = 0;

@@ -58,7 +58,10 @@ class App {
       },
     });
     this.distribution = new DistributionView(distributionEngine, changed);
-    this.pools = new PoolsView(poolEngine, changed);
+    this.pools = new PoolsView(poolEngine, changed, (queues) => {
+      this.settings.setEqual(queues);
+      this.changed();
+    });
     for (const t of TABS) byId(`tab-${t}`).addEventListener('click', () => this.show(t));
     byId('copy-ethtool').addEventListener('click', () => this.copyCommand());
   }
@@ -93,14 +96,18 @@ class App {
     const settings = this.settings.read();
     // The flow's own mistakes show even while a setting is bad (the field set is always valid).
     const tuple = tab === 'toeplitz' || tab === 'symmetry' ? this.flow.read(this.settings.fieldSet) : undefined;
-    if (!settings || !this.dirty.has(tab)) return;
-    this.dirty.delete(tab);
-    if (tab === 'distribution') return this.distribution.render(settings);
-    if (tab === 'pools') return this.pools.render(settings);
-    if (!tuple) {
-      this.dirty.add(tab);
+    const view = byId(`view-${tab}`);
+    byId('ethtool-command').classList.toggle('stale', !settings);
+    if (!settings || (!tuple && (tab === 'toeplitz' || tab === 'symmetry'))) {
+      view.classList.add('stale'); // the last results stay, faded, until the inputs are fixed
       return;
     }
+    if (!this.dirty.has(tab)) return;
+    this.dirty.delete(tab);
+    view.classList.remove('stale');
+    if (tab === 'distribution') return this.distribution.render(settings);
+    if (tab === 'pools') return this.pools.render(settings);
+    if (!tuple) return;
     const rss = await this.hasherFor(settings.config);
     if (tab === 'toeplitz') this.toeplitz.render(settings, tuple, rss);
     else this.symmetry.render(settings, tuple, rss);

@@ -22,7 +22,8 @@ export class PoolsView {
   private map: Uint16Array | undefined;
   private readonly canvas = byId<HTMLCanvasElement>('pool-map');
 
-  constructor(private readonly engine: Engine, onChange: () => void) {
+  /** `useEqual(n)` sets the shared table to `equal n`. */
+  constructor(private readonly engine: Engine, onChange: () => void, private readonly useEqual: (queues: number) => void) {
     for (const id of ['pool-src', 'pool-dst', 'pool-dport', 'pool-cores', 'pool-ports']) byId(id).addEventListener('input', onChange);
     this.canvas.addEventListener('mousemove', (e) => this.hover(e));
   }
@@ -48,10 +49,12 @@ export class PoolsView {
     } catch (e) {
       if (!(e instanceof RssplaneError)) throw e;
       const id = FIELD_OF[e.subject ?? ''] ?? 'pool';
+      byId('view-pools').classList.add('stale');
       showFieldError(id, e.subject === 'key' ? `${messageOf(e)} (the pools hash the ${value('pool-src').includes(':') ? 'ipv6-l4' : 'ipv4-l4'} return tuple)` : messageOf(e));
       return;
     }
     this.pool = pool;
+    byId('view-pools').classList.remove('stale');
     this.map = pool.coreMap();
     this.draw(pool, this.map);
     this.count(pool);
@@ -94,9 +97,15 @@ export class PoolsView {
     notes.push(rank < bits
       ? `From one address the port reaches only ${2 ** rank} of the ${reta.size} table entries (rank ${rank} of ${bits}): a low-rank key leaves entries, maybe whole queues, that no port can reach.`
       : `The port bits reach every one of the ${reta.size} table entries (rank ${rank}), ${thousands(65536 / 2 ** rank)} of the 65,536 ports each.`);
-    const empty = sizes.findIndex((n) => n === 0);
-    if (empty >= 0) notes.push(`Core ${empty} gets no port at all.`);
-    byId('pool-note').textContent = notes.join(' ');
+    const idle = sizes.flatMap((n, c) => (n === 0 ? [c] : []));
+    if (idle.length) notes.push(`${idle.length === 1 ? 'Core' : 'Cores'} ${idle.join(', ')} ${idle.length === 1 ? 'gets' : 'get'} no port at all.`);
+    const note = byId('pool-note');
+    note.textContent = notes.join(' ');
+    if (reta.queues !== pool.cores) {
+      const button = h('button', { type: 'button', class: 'ghost small' }, `Use equal ${pool.cores} (one queue per core)`);
+      button.addEventListener('click', () => this.useEqual(pool.cores));
+      note.append(` The table names ${reta.queues} queue${reta.queues > 1 ? 's' : ''} for ${pool.cores} cores. `, button);
+    }
   }
 
   private hover(e: MouseEvent): void {

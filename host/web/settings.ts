@@ -60,10 +60,7 @@ export class SettingsPanel {
       }
       onChange();
     });
-    this.mode.addEventListener('change', () => {
-      byId('reta-equal-field').hidden = this.mode.value !== 'equal';
-      byId('reta-weight-field').hidden = this.mode.value !== 'weight';
-    });
+    this.mode.addEventListener('change', () => this.showMode());
     for (const e of [this.fields, this.hfunc, this.xfrm, this.size, this.mode, this.start, this.queues, this.weights, this.dev]) {
       e.addEventListener('input', onChange);
     }
@@ -71,10 +68,22 @@ export class SettingsPanel {
     this.map.addEventListener('mouseleave', () => this.describeTable());
   }
 
+  private showMode(): void {
+    byId('reta-equal-field').hidden = this.mode.value !== 'equal';
+    byId('reta-weight-field').hidden = this.mode.value !== 'weight';
+  }
+
   /** Sets the key from a preset name (the symmetry view's suggestions). */
   usePreset(name: KeyPreset): void {
     this.preset.value = name;
     this.key.value = formatKey(KEY_PRESETS[name], 'colon');
+  }
+
+  /** Fills the table `equal N` (the port pools' "one queue per core"). */
+  setEqual(queues: number): void {
+    this.mode.value = 'equal';
+    this.queues.value = String(queues);
+    this.showMode();
   }
 
   setTransform(xfrm: TransformName): void {
