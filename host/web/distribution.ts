@@ -61,7 +61,9 @@ export class DistributionView {
       e.preventDefault();
       zone.classList.remove('over');
       const file = e.dataTransfer?.files[0];
-      if (file) this.take(file);
+      if (!file) return;
+      input.value = ''; // the file input would still name the previous choice
+      this.take(file);
     });
   }
 
