@@ -3,6 +3,7 @@
  * with their descriptors; local packets never move.
  */
 import { expect, it } from 'vitest';
+import '../host/node/shared-builds.js';
 import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../assembly/shared/abi.js';
 import { Engine, SyntheticSource } from '../host/core/index.js';
 import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag, type RingShape } from '../host/node/runner/ring.js';

@@ -15,7 +15,7 @@ export {
 export { Reta, DEFAULT_RETA_SIZE } from './reta.js';
 export { formatEthtool, parseEthtool, type EthtoolRss } from './ethtool.js';
 export { formatEthtoolSet, type EthtoolSet } from './ethtool.js';
-export { Engine, compileEngine, availableKernel, engineMemory, type CompiledEngine, type Kernel, type EngineExports, type PacketBatch } from './engine.js';
+export { Engine, compileEngine, availableKernel, engineMemory, registerSharedBuilds, type CompiledEngine, type Kernel, type EngineExports, type PacketBatch } from './engine.js';
 export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from './rss.js';
 export { hashSteps, type HashStep } from './analysis.js';
 export { type HashExplanation } from './rss.js';

@@ -97,6 +97,12 @@ export class RssHasher {
     this.tuple = engine.allocate(64);
   }
 
+  /** Releases the hasher's buffer in its engine (the engine itself stays usable). */
+  free(): void {
+    if (this.tuple) this.engine.release(this.tuple);
+    this.tuple = 0;
+  }
+
   /** A hasher on a fresh engine (or on `engine`, reprogramming it). */
   static async create(config: RssConfig | RssOptions = {}, engine?: Engine): Promise<RssHasher> {
     const c = config instanceof RssConfig ? config : RssConfig.from(config);

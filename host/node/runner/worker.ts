@@ -12,6 +12,7 @@
  * JavaScript here handles batches and slots; packets only ever move inside WASM or in bulk copies.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import '../shared-builds.js';
 import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
 import { Engine, engineMemory, type Kernel, type PacketBatch } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
