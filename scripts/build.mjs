@@ -1,6 +1,6 @@
 // Bundles the library (isomorphic) and the CLI with esbuild, then emits type declarations.
 import { execFileSync } from 'node:child_process';
-import { chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const common = {
@@ -19,7 +19,11 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: { 'runner-worker': 'host/node/runner/worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
   // bench dpdk's per-core threads.
   esbuild.build({ ...common, entryPoints: { 'bench-dpdk-worker': 'host/node/bench/dpdk-worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
+  // The visualizer: static files that any static server can serve (rssplane visualize does).
+  esbuild.build({ ...common, entryPoints: { app: 'host/web/main.ts' }, outdir: 'dist/web', platform: 'browser' }),
 ]);
+mkdirSync('dist/web', { recursive: true });
+for (const f of ['index.html', 'style.css']) copyFileSync(`host/web/${f}`, `dist/web/${f}`);
 chmodSync('dist/cli.js', 0o755);
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectUsageError, rssplane } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, expectUsageError, rssplane } from './helpers/cli.js';
 import { runWithRecords } from './helpers/run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rssplane-run-'));
@@ -91,4 +92,22 @@ describe('failures: reported, never a hang', () => {
     expectUsageError(rssplane(['run', '--input', join(dir, 'missing.pcap')]), 'missing.pcap');
     expectUsageError(rssplane(['run', '--cores', '0']), '--cores');
   });
+});
+
+describe('progress', () => {
+  it('a terminal gets a progress bar on stderr (script(1) provides the terminal); stdout stays the summary', () => {
+    const r = spawnSync('script', ['-qec', `node ${CLI} run --cores 1 --conversations 6000 --concurrent 500 --json 2>/dev/tty`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\d+\/6000 conversations/);
+    expect(r.stdout).toContain('"packets":');
+  });
+});
+
+it('a capture on standard input (--input -) runs like the file, through the dispatcher too', () => {
+  const file = fixture('ipv6.pcap');
+  const expected = JSON.parse(rssplane(['run', '--input', file, '--cores', '2', '--json', '--no-progress']).stdout);
+  const piped = rssplane(['run', '--input', '-', '--cores', '2', '--json', '--no-progress'], { input: readFileSync(file) });
+  expect(piped.status).toBe(0);
+  const got = JSON.parse(piped.stdout);
+  for (const k of ['packets', 'bytes', 'queues', 'flows', 'split_flows', 'flows_by_close']) expect(got[k]).toEqual(expected[k]);
 });

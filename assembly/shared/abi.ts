@@ -124,6 +124,7 @@ export const enum PacketFlag {
 //
 //   ring + 0     RING_HEAD         i32  slots published (producer)
 //   ring + 64    RING_TAIL         i32  slots released (consumer)
+//   ring + 68    RING_ROOM_WAITER  i32  1 while the producer sleeps waiting for a free slot
 //   ring + 128   RING_SLOTS        u32  slot count, a power of two
 //   ring + 132   RING_SLOT_BYTES   u32  bytes per slot
 //   ring + 136   RING_SLOT_PACKETS u32  descriptors per slot
@@ -136,6 +137,7 @@ export const enum PacketFlag {
 
 export const RING_HEAD = 0;
 export const RING_TAIL = 64;
+export const RING_ROOM_WAITER = 68;
 export const RING_SLOTS = 128;
 export const RING_SLOT_BYTES = 132;
 export const RING_SLOT_PACKETS = 136;

@@ -5,12 +5,12 @@
  * lookups skip the out-of-range guard), each with private or shared memory. Relaxed is used where
  * the runtime validates it (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the
  * rssplane CLI turns on). Shared memory (a SharedArrayBuffer) lets another thread fill an
- * engine's rings; browsers allow it only on cross-origin-isolated pages, so private is the default.
+ * engine's rings; browsers allow it only on cross-origin-isolated pages, so private is the default
+ * and the shared builds are not part of this library's bundle: the Node runner registers them
+ * (host/node/shared-builds.ts), and so can any other host that wants shared engines.
  */
 import baselineWasm from '../../build/rssplane.wasm';
 import relaxedWasm from '../../build/rssplane.relaxed.wasm';
-import sharedBaselineWasm from '../../build/rssplane.shared.wasm';
-import sharedRelaxedWasm from '../../build/rssplane.shared.relaxed.wasm';
 import { MEMORY_BASE } from '../../assembly/shared/abi.js';
 import { RssplaneError } from './errors.js';
 
@@ -83,10 +83,15 @@ export interface CompiledEngine {
   shared: boolean;
 }
 
-const BUILDS = {
-  'simd': { private: baselineWasm, shared: sharedBaselineWasm },
-  'relaxed-simd': { private: relaxedWasm, shared: sharedRelaxedWasm },
-} as const;
+const BUILDS: Record<Kernel, { private: Uint8Array<ArrayBuffer>; shared?: Uint8Array<ArrayBuffer> }> = {
+  'simd': { private: baselineWasm },
+  'relaxed-simd': { private: relaxedWasm },
+};
+
+/** Makes the shared-memory builds (build/rssplane.shared*.wasm) available to compileEngine. */
+export function registerSharedBuilds(builds: Record<Kernel, Uint8Array<ArrayBuffer>>): void {
+  for (const kernel of Object.keys(BUILDS) as Kernel[]) BUILDS[kernel].shared = builds[kernel];
+}
 
 const compiled = new Map<string, Promise<CompiledEngine>>();
 
@@ -103,7 +108,9 @@ export function compileEngine(kernel: Kernel = availableKernel(), shared = false
   const id = `${kernel}/${shared}`;
   let p = compiled.get(id);
   if (!p) {
-    p = WebAssembly.compile(BUILDS[kernel][shared ? 'shared' : 'private']).then((module) => ({ module, kernel, shared }));
+    const bytes = shared ? BUILDS[kernel].shared : BUILDS[kernel].private;
+    if (!bytes) return Promise.reject(new RssplaneError('EINVAL', 'shared-memory engines need their builds registered (registerSharedBuilds; the Node runner does it)'));
+    p = WebAssembly.compile(bytes).then((module) => ({ module, kernel, shared }));
     compiled.set(id, p);
   }
   return p;

@@ -248,6 +248,28 @@ export class PortPool {
     return new RssplaneError('EADDRNOTAVAIL', `every port of ${where} in ${this.range[0]}-${this.range[1]} that reaches queue ${queue}${options.upward ? ` at or above ${hint}` : ''} is handed out`, 'queue');
   }
 
+  /**
+   * The core owning each port of the range for one local address (default the first): entry i
+   * is the core of port `range[0] + i`. Read from each core's member list in engine memory, a
+   * chunk at a time; for maps and counts of the whole range (one port: `coreOf`).
+   */
+  coreMap(address: AddressRef = 0): Uint16Array {
+    const a = this.indexOf(address);
+    const map = new Uint16Array(this.range[1] - this.range[0] + 1);
+    const e = this.engine.exports;
+    for (let core = 0; core < this.cores; core++) {
+      for (let from = a << this.shift; ;) {
+        const n = e.poolList(this.live(), core, from, PoolListing.MEMBERS, this.listBuffer, LIST_CHUNK);
+        const slots = this.engine.u32(this.listBuffer, n);
+        let i = 0;
+        for (; i < n && slots[i]! >>> this.shift === a; i++) map[this.portBase + (slots[i]! & ((1 << this.shift) - 1)) - this.range[0]] = core;
+        if (i < n || n < LIST_CHUNK) break;
+        from = slots[n - 1]! + 1;
+      }
+    }
+    return map;
+  }
+
   /** Releases the pool's engine memory; the pool is unusable afterwards. */
   destroy(): void {
     if (this.handle) {

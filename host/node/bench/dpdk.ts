@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { compileEngine } from '../../core/engine.js';
+import '../shared-builds.js';
 import { RssplaneError } from '../../core/errors.js';
 import { DEFAULT_RING } from '../runner/ring.js';
 import { closePort, ealArguments, initEal, loadDpdk, native, splitEal } from '../sources/dpdk.js';

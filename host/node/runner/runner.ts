@@ -5,6 +5,7 @@
  * merges what they report, and stops everything if one of them dies.
  */
 import { Worker } from 'node:worker_threads';
+import '../shared-builds.js';
 import { compileEngine, Engine } from '../../core/engine.js';
 import { RssplaneError, type ErrorCode } from '../../core/errors.js';
 import { mergeHalves, type FlowRecord } from '../../core/flows.js';

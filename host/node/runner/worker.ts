@@ -13,6 +13,7 @@
  * JavaScript here handles batches and slots; packets only ever move inside WASM or in bulk copies.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import '../shared-builds.js';
 import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
 import { Engine, engineMemory, type Kernel, type PacketBatch } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
@@ -23,7 +24,7 @@ import { SyntheticSource } from '../../core/synthetic.js';
 import { readCapture, type CaptureFile } from '../sources/capture.js';
 import { DpdkReceiver } from '../sources/dpdk.js';
 import { ControlBlock, Counter, producersOf, rssConfigOf, ThreadState, type Role, type RunPlan } from './plan.js';
-import { Doorbell, Ring, ringBytes, StopFlag } from './ring.js';
+import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from './ring.js';
 
 export interface WorkerInput {
   role: Role;
@@ -185,7 +186,7 @@ async function runCore(core: number): Promise<CoreResult> {
     rings[p] = engine.allocate(ringBytes(plan.ring));
     ringList.push(Ring.format(engine.sharedBuffer, rings[p]!, plan.ring));
   }
-  const doorbellAt = engine.allocate(4);
+  const doorbellAt = engine.allocate(DOORBELL_BYTES);
   let synthetic: SyntheticSource | undefined;
   let shipper: Shipper | undefined;
   let capture: CaptureFile | undefined;
