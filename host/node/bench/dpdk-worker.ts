@@ -11,7 +11,7 @@ import { FlowEngine } from '../../core/flows.js';
 import { Reta } from '../../core/reta.js';
 import { RssConfig } from '../../core/rss.js';
 import { SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
-import { Doorbell, Ring, ringBytes, type RingShape } from '../runner/ring.js';
+import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, type RingShape } from '../runner/ring.js';
 import { loadDpdk, native } from '../sources/dpdk.js';
 
 export interface DpdkBenchWorkerInput {
@@ -30,7 +30,7 @@ const engine = await Engine.instantiate(input.module, input.kernel, engineMemory
 const config = RssConfig.from({ key: 'symmetric', fields: 'ipv4-l4', reta: Reta.equal(128, input.cores) });
 const flows = FlowEngine.create(engine, config, { cores: input.cores, core: input.queue, flows: 1 << 16 });
 const ring = Ring.format(engine.sharedBuffer, engine.allocate(ringBytes(input.ring)), input.ring);
-const bell = new Doorbell(engine.sharedBuffer, engine.allocate(4));
+const bell = new Doorbell(engine.sharedBuffer, engine.allocate(DOORBELL_BYTES));
 const dpdk = loadDpdk();
 const rx = native(() => new dpdk.RxQueue(input.port, input.queue, new Uint8Array(engine.sharedBuffer), input.ring.slotPackets, input.ring.slotBytes, false));
 const fill = (slot: number) => rx.fill(slot);
