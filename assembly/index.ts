@@ -11,7 +11,14 @@ export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
 export { genConfigure, genFill, genStarted, genStateBytes } from "./gen/synthetic";
 export { stageSlots, takeSlot } from "./ring/slot";
+export { steerBatch, steerWorkspaceBytes } from "./ring/steer";
+export { mergeRecords } from "./flow/merge";
 export { captureBegin, captureWalk } from "./capture/walk";
+export {
+  poolCreate, poolDestroy, poolSlotShift, poolPortBase, poolSize, poolAvailable, poolCoreOf, poolQueueOf,
+  poolAlloc, poolFree, poolReserve, poolList, poolBenchAllocFree,
+} from "./pool/pool";
+export { poolSteer, poolPortRank } from "./pool/steer";
 
 /**
  * Programs the RSS function: the key the host wrote at RSS_KEY (`keyLength` bytes), the hash

@@ -1,5 +1,6 @@
 /** Engine builds: kernels and memory kinds compute the same hashes. */
 import { expect, it } from 'vitest';
+import '../host/node/shared-builds.js';
 import { compileEngine, Engine, IPV4_VECTORS, RssHasher } from '../host/core/index.js';
 
 it('baseline and shared-memory engines hash the published vectors alike', async () => {

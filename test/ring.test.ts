@@ -3,9 +3,10 @@
  * with their descriptors; local packets never move.
  */
 import { expect, it } from 'vitest';
+import '../host/node/shared-builds.js';
 import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../assembly/shared/abi.js';
 import { Engine, SyntheticSource } from '../host/core/index.js';
-import { Doorbell, Ring, ringBytes, StopFlag, type RingShape } from '../host/node/runner/ring.js';
+import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag, type RingShape } from '../host/node/runner/ring.js';
 
 const shape: RingShape = { slots: 4, slotPackets: 64, slotBytes: SLOT_DESCRIPTORS + 64 * PKT_DESCRIPTOR + 64 * 1600 };
 
@@ -25,7 +26,7 @@ it('steering 3,000 packets over 3 cores through rings delivers each core exactly
     const base = c.allocate(ringBytes(shape));
     return Ring.format(c.sharedBuffer, base, shape);
   });
-  const bells = consumers.map((c) => new Doorbell(c.sharedBuffer, c.allocate(4)));
+  const bells = consumers.map((c) => new Doorbell(c.sharedBuffer, c.allocate(DOORBELL_BYTES)));
   const source = new SyntheticSource(producer, { concurrent: 100, seed: 9 }, 256);
   // Self is core 0; cores 1 and 2 are the consumers. Images and the core array live in the producer.
   const images = [0, producer.allocate(shape.slotBytes), producer.allocate(shape.slotBytes)];

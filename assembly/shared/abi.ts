@@ -27,7 +27,8 @@
  *                                          (layout: CAP_* below)
  *   0x11000   0x11fff   FLOW_STATE     flow engine counters (STAT_*), output cursors (OUT_*), the
  *                                      parsed packet's hash tuples (FLOW_TUPLE, FLOW_TUPLE_REVERSED)
- *   0x12000   0x12fff   POOL_STATE     port pool parameters
+ *   0x12000   0x12fff   POOL_STATE     port pools: the return tuple a pool is built from, written by
+ *                                      the host before poolCreate (POOL_TUPLE); pools live in the heap
  *   0x13000   0x1ffff   reserved for later fixed regions
  *   0x20000   ...       MEMORY_BASE: compiler static data, then the heap (configuration-time buffers)
  */
@@ -123,6 +124,7 @@ export const enum PacketFlag {
 //
 //   ring + 0     RING_HEAD         i32  slots published (producer)
 //   ring + 64    RING_TAIL         i32  slots released (consumer)
+//   ring + 68    RING_ROOM_WAITER  i32  1 while the producer sleeps waiting for a free slot
 //   ring + 128   RING_SLOTS        u32  slot count, a power of two
 //   ring + 132   RING_SLOT_BYTES   u32  bytes per slot
 //   ring + 136   RING_SLOT_PACKETS u32  descriptors per slot
@@ -135,6 +137,7 @@ export const enum PacketFlag {
 
 export const RING_HEAD = 0;
 export const RING_TAIL = 64;
+export const RING_ROOM_WAITER = 68;
 export const RING_SLOTS = 128;
 export const RING_SLOT_BYTES = 132;
 export const RING_SLOT_PACKETS = 136;
@@ -534,3 +537,54 @@ export const IF_UNITS_PER_NS = 24;
 export const IF_SHIFT = 32;
 /** i64: if_tsoffset, seconds added to every timestamp */
 export const IF_OFFSET = 40;
+
+// ---- port pools (assembly/pool) ----
+//
+// A pool's own state (bitmaps per core, tables) lives in heap buffers poolCreate allocates at
+// configuration time; POOL_STATE holds only what crosses the boundary to create one.
+
+export const POOL_STATE = 0x12000;
+/** The return tuple a pool is built from, field-set input bytes in network order: source = the
+ *  peer (address, port), destination = the first local address, destination port 0. */
+export const POOL_TUPLE = POOL_STATE;
+
+/** Largest slot space per core: source addresses x the power-of-two port span (2^24 slots, so
+ *  four 64-ary bitmap levels end in one summary word and no search ever loops). */
+export const POOL_SLOTS_MAX = 1 << 24;
+
+/**
+ * What pool calls return, negated (a non-negative result is a slot or a core). The host turns
+ * each into an RssplaneError with the errno name given here.
+ */
+export const enum PoolStatus {
+  /** EADDRNOTAVAIL: no free port left (mTCP's connect() says EAGAIN) */
+  EXHAUSTED = 1,
+  /** EADDRINUSE: reserve() of a port that is handed out already */
+  IN_USE = 2,
+  /** EINVAL: address index or port outside the pool */
+  OUT_OF_RANGE = 3,
+  /** EINVAL: the port's return tuple lands on a queue another core serves */
+  OTHER_CORE = 4,
+  /** EINVAL: free() of a port that is not handed out */
+  NOT_IN_USE = 5,
+  /** EADDRNOTAVAIL: no port of this address can reach the queue (a low-rank key) */
+  UNREACHABLE = 6,
+  /** EINVAL: a parameter poolCreate cannot take (field set without ports, sizes, map) */
+  BAD_ARGUMENT = 7,
+}
+
+/** poolSteer flags. */
+export const enum SteerFlag {
+  /** only ports at or above the hint (the first one from the hint up) */
+  UPWARD = 1,
+  /** any port reaching the queue, handed out or not (the RSS answer alone) */
+  ANY_STATE = 2,
+}
+
+/** poolList: which ports of a core. */
+export const enum PoolListing {
+  /** ports free to hand out */
+  FREE = 0,
+  /** every port of the core's pool, handed out or not */
+  MEMBERS = 1,
+}

@@ -97,3 +97,31 @@ export function analyze(config: RssConfig, columns: Uint32Array, fields: FieldSe
   if (rank < 32) reason += `; only ${2 ** rank} distinct hashes (rank ${rank} of 32)`;
   return { fields, symmetric, rank, distinctHashes: 2 ** rank, reason };
 }
+
+/** One set input bit of a hash, taken apart (see `hashSteps`). */
+export interface HashStep {
+  /** input bit, 0 = the most significant bit of byte 0 (network order) */
+  bit: number;
+  /** column[bit]: for Toeplitz the 32-bit key window starting at key bit `bit` */
+  column: number;
+  /** XOR of the columns of this bit and every set bit before it */
+  running: number;
+}
+
+/**
+ * The hash of `input` (the field set's bytes after any input transform, network order) as the
+ * XOR of the columns of its set bits, in bit order: the linearity the engine's tables rely on,
+ * spelt out one bit at a time. `columns[b]` is the hash of bit b alone (RssHasher.columns()).
+ * The last step's `running` is the hash (0 when no bit is set).
+ */
+export function hashSteps(columns: Uint32Array, input: Uint8Array): { steps: HashStep[]; hash: number } {
+  const steps: HashStep[] = [];
+  let running = 0;
+  for (let bit = 0; bit < input.length * 8; bit++) {
+    if (!((input[bit >> 3]! >> (7 - (bit & 7))) & 1)) continue;
+    const column = columns[bit]!;
+    running = (running ^ column) >>> 0;
+    steps.push({ bit, column, running });
+  }
+  return { steps, hash: running };
+}

@@ -5,12 +5,12 @@
  * lookups skip the out-of-range guard), each with private or shared memory. Relaxed is used where
  * the runtime validates it (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the
  * rssplane CLI turns on). Shared memory (a SharedArrayBuffer) lets another thread fill an
- * engine's rings; browsers allow it only on cross-origin-isolated pages, so private is the default.
+ * engine's rings; browsers allow it only on cross-origin-isolated pages, so private is the default
+ * and the shared builds are not part of this library's bundle: the Node runner registers them
+ * (host/node/shared-builds.ts), and so can any other host that wants shared engines.
  */
 import baselineWasm from '../../build/rssplane.wasm';
 import relaxedWasm from '../../build/rssplane.relaxed.wasm';
-import sharedBaselineWasm from '../../build/rssplane.shared.wasm';
-import sharedRelaxedWasm from '../../build/rssplane.shared.relaxed.wasm';
 import { MEMORY_BASE } from '../../assembly/shared/abi.js';
 import { RssplaneError } from './errors.js';
 
@@ -36,6 +36,9 @@ export interface EngineExports {
   stageSlots(descriptors: number, count: number, cores: number, self: number, local: number, localCount: number,
     images: number, slotPackets: number, slotBytes: number): number;
   takeSlot(slot: number, slotPackets: number): number;
+  steerBatch(descriptors: number, count: number, cores: number, ports: number, workspace: number, max: number): void;
+  steerWorkspaceBytes(max: number): number;
+  mergeRecords(a: number, b: number, out: number): number;
   // flow engine (assembly/flow/engine.ts)
   configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
   processBatch(descriptors: number, count: number): number;
@@ -45,6 +48,22 @@ export interface EngineExports {
   // capture files (assembly/capture/walk.ts)
   captureBegin(chunk: number, length: number): number;
   captureWalk(chunk: number, length: number, out: number, max: number): number;
+  // port pools (assembly/pool); slots, cores and statuses as PoolStatus in abi.ts describes them
+  poolCreate(fields: number, count: number, lo: number, hi: number, cores: number, queues: number): number;
+  poolDestroy(pool: number): void;
+  poolSlotShift(pool: number): number;
+  poolPortBase(pool: number): number;
+  poolSize(pool: number, core: number): number;
+  poolAvailable(pool: number, core: number): number;
+  poolCoreOf(pool: number, address: number, port: number): number;
+  poolQueueOf(pool: number, address: number, port: number): number;
+  poolAlloc(pool: number, core: number): number;
+  poolFree(pool: number, core: number, address: number, port: number): number;
+  poolReserve(pool: number, core: number, address: number, port: number): number;
+  poolList(pool: number, core: number, from: number, which: number, out: number, max: number): number;
+  poolBenchAllocFree(pool: number, core: number, pairs: number, ring: number, window: number): number;
+  poolSteer(pool: number, queue: number, address: number, hint: number, flags: number): number;
+  poolPortRank(pool: number): number;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';
@@ -64,10 +83,15 @@ export interface CompiledEngine {
   shared: boolean;
 }
 
-const BUILDS = {
-  'simd': { private: baselineWasm, shared: sharedBaselineWasm },
-  'relaxed-simd': { private: relaxedWasm, shared: sharedRelaxedWasm },
-} as const;
+const BUILDS: Record<Kernel, { private: Uint8Array<ArrayBuffer>; shared?: Uint8Array<ArrayBuffer> }> = {
+  'simd': { private: baselineWasm },
+  'relaxed-simd': { private: relaxedWasm },
+};
+
+/** Makes the shared-memory builds (build/rssplane.shared*.wasm) available to compileEngine. */
+export function registerSharedBuilds(builds: Record<Kernel, Uint8Array<ArrayBuffer>>): void {
+  for (const kernel of Object.keys(BUILDS) as Kernel[]) BUILDS[kernel].shared = builds[kernel];
+}
 
 const compiled = new Map<string, Promise<CompiledEngine>>();
 
@@ -99,7 +123,8 @@ export function compileEngine(kernel: Kernel = availableKernel(), shared = false
   const id = `${kernel}/${shared}`;
   let p = compiled.get(id);
   if (!p) {
-    const bytes = BUILDS[kernel][shared ? 'shared' : 'private'];
+    const bytes = shared ? BUILDS[kernel].shared : BUILDS[kernel].private;
+    if (!bytes) return Promise.reject(new RssplaneError('EINVAL', 'shared-memory engines need their builds registered (registerSharedBuilds; the Node runner does it)'));
     p = compileNow(bytes).then((module) => ({ module, kernel, shared }));
     compiled.set(id, p);
   }

@@ -16,7 +16,13 @@ export type ErrorCode =
   /** a file or device is missing */
   | 'ENOENT'
   /** the WebAssembly engine failed an internal check */
-  | 'EFAULT';
+  | 'EFAULT'
+  /** no such device (a DPDK port that EAL did not find) */
+  | 'ENODEV'
+  /** not available in this build or on this device (DPDK support not built) */
+  | 'ENOTSUP'
+  /** a device call failed for a reason of its own */
+  | 'EIO';
 
 export class RssplaneError extends Error {
   override readonly name = 'RssplaneError';

@@ -113,3 +113,37 @@ function* section(lines: string[], from: number): Generator<[string, boolean]> {
 function firstLine(text: string): string {
   return text.split('\n', 1)[0]!.slice(0, 60);
 }
+
+/** What `ethtool -X DEV ...` sets: the table as ethtool fills it, and optionally key and functions. */
+export interface EthtoolSet {
+  dev: string;
+  /** `equal N`: entry i is start + i % N */
+  equal?: number;
+  /** `weight W0 W1 ...`: queue j gets entries in proportion to Wj (give this or `equal`) */
+  weights?: readonly number[];
+  /** `start S`: the first queue the table names (0 is left out) */
+  start?: number;
+  /** `hkey 6d:5a:...` */
+  key?: Uint8Array;
+  hfunc?: HashFunctionName;
+  /** `xfrm symmetric-xor` (ethtool 6.8+); `none` is left out */
+  xfrm?: TransformName;
+}
+
+/**
+ * The `ethtool -X` command line that programs a device as described, in the man page's order:
+ * `ethtool -X eth0 hkey 6d:5a:... start 2 weight 4 2 1 1 hfunc toeplitz xfrm symmetric-xor`.
+ * The table's size is the device's own (`ethtool -x` shows it); ethtool cannot change it.
+ * Throws EINVAL unless exactly one of `equal` and `weights` is given.
+ */
+export function formatEthtoolSet(set: EthtoolSet): string {
+  if ((set.equal === undefined) === (set.weights === undefined)) invalid('ethtool -X table', JSON.stringify(set), 'give equal or weights');
+  const words = ['ethtool', '-X', set.dev];
+  if (set.key) words.push('hkey', formatKey(set.key, 'colon'));
+  if (set.start) words.push('start', String(set.start));
+  if (set.equal !== undefined) words.push('equal', String(set.equal));
+  else words.push('weight', ...set.weights!.map(String));
+  if (set.hfunc) words.push('hfunc', set.hfunc);
+  if (set.xfrm && set.xfrm !== 'none') words.push('xfrm', set.xfrm);
+  return words.join(' ');
+}

@@ -50,6 +50,11 @@ export interface FlowEngineOptions {
   queueCores?: readonly number[];
   /** Cores for the default queue map, default 1. */
   cores?: number;
+  /**
+   * Keep records of split flows (directions on two cores) as raw bytes for `takeHalves()`
+   * instead of decoding them: a multi-core run merges each pair with `mergeHalves`.
+   */
+  splitHalves?: boolean;
 }
 
 export type TcpStateName =
@@ -172,6 +177,7 @@ export class FlowEngine {
   private view: DataView;
   private pendingRecords: FlowRecord[] = [];
   private pendingEvents: FlowEventRecord[] = [];
+  private pendingHalves: Uint8Array[] = [];
 
   private constructor(
     readonly engine: Engine,
@@ -179,6 +185,7 @@ export class FlowEngine {
     readonly reta: Reta,
     readonly core: number,
     readonly reassembly: boolean,
+    private readonly splitHalves: boolean,
   ) {
     this.view = new DataView(engine.memory.buffer);
   }
@@ -223,7 +230,7 @@ export class FlowEngine {
       throw new RssplaneError(r ? 'EINVAL' : 'ENOMEM', r ? `bad reassembly window ${r.window} or stream count ${r.streams}` : `cannot size a flow table of ${flows} flows`);
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
-    return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r));
+    return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves));
   }
 
   private get dv(): DataView {
@@ -272,13 +279,24 @@ export class FlowEngine {
     return e;
   }
 
-  /** Raw record bytes since the last call, FLOW_RECORD each (for merging halves, tools). */
+  /** Raw records of split flows since the last call, FLOW_RECORD bytes each (option splitHalves). */
+  takeHalves(): Uint8Array[] {
+    const h = this.pendingHalves;
+    this.pendingHalves = [];
+    return h;
+  }
+
+  /** Moves what the engine wrote to its output buffers (records, events) into the pending lists. */
   private drain(): void {
     const dv = this.dv;
     const records = this.out32(OUT_RECORD_COUNT);
     const base = this.out32(OUT_RECORDS);
     const bytes = this.engine.bytes;
-    for (let i = 0; i < records; i++) this.pendingRecords.push(decodeRecord(dv, base + i * FLOW_RECORD, bytes));
+    for (let i = 0; i < records; i++) {
+      const at = base + i * FLOW_RECORD;
+      if (this.splitHalves && dv.getUint8(at + REC_FLAGS) & FlowFlag.SPLIT) this.pendingHalves.push(bytes.slice(at, at + FLOW_RECORD));
+      else this.pendingRecords.push(decodeRecord(dv, at, bytes));
+    }
     dv.setUint32(FLOW_STATE + OUT_RECORD_COUNT, 0, true);
     if (this.reassembly) {
       const events = this.out32(OUT_EVENT_COUNT);
@@ -420,4 +438,58 @@ export function flowJson(r: FlowRecord): Record<string, unknown> {
     last: ns(r.lastTs),
     ...(r.handshakeRtt !== undefined ? { handshake_rtt_ms: Number(r.handshakeRtt) / 1e6 } : {}),
   };
+}
+
+/**
+ * Merges the halves of split flows (FlowEngine option splitHalves, from the engines of a
+ * multi-core run) into the records one engine would have written. Halves pair by protocol and
+ * endpoints, in order of first packet; a half without a partner (its other direction never came)
+ * is a record as it is. Uses `engine` (any engine) for the merge, which runs in WASM.
+ */
+export function mergeHalves(engine: Engine, halves: readonly Uint8Array[]): FlowRecord[] {
+  const work = engine.allocate(3 * FLOW_RECORD);
+  const [a, b, out] = [work, work + FLOW_RECORD, work + 2 * FLOW_RECORD];
+  const groups = new Map<string, Uint8Array[]>();
+  for (const h of halves) {
+    const dv = new DataView(h.buffer, h.byteOffset, FLOW_RECORD);
+    const family = dv.getUint8(REC_FAMILY);
+    const n = family === 4 ? 4 : 16;
+    const end = (addr: number, port: number) => `${Array.from(h.subarray(addr, addr + n), (x) => x.toString(16).padStart(2, '0')).join('')}.${dv.getUint16(port, true)}`;
+    const ends = [end(REC_CLIENT_ADDR, REC_CLIENT_PORT), end(REC_SERVER_ADDR, REC_SERVER_PORT)].sort();
+    const key = `${dv.getUint8(REC_PROTO)}/${ends[0]}/${ends[1]}`;
+    const g = groups.get(key);
+    if (g) g.push(h);
+    else groups.set(key, [h]);
+  }
+  const out$: FlowRecord[] = [];
+  const firstTs = (h: Uint8Array) => {
+    const dv = new DataView(h.buffer, h.byteOffset, FLOW_RECORD);
+    const t = [0, 1].map((d) => dv.getBigUint64(REC_DIR + d * FLOW_DIR + DIR_FIRST_TS, true)).filter((x) => x > 0n);
+    return t.length ? t.reduce((x, y) => (x < y ? x : y)) : 0n;
+  };
+  try {
+    for (const g of groups.values()) {
+      g.sort((x, y) => (firstTs(x) < firstTs(y) ? -1 : firstTs(x) > firstTs(y) ? 1 : 0));
+      const used = new Array<boolean>(g.length).fill(false);
+      for (let i = 0; i < g.length; i++) {
+        if (used[i]) continue;
+        used[i] = true;
+        const bytes = engine.bytes;
+        bytes.set(g[i]!, a);
+        let merged = false;
+        for (let j = i + 1; j < g.length && !merged; j++) {
+          if (used[j]) continue;
+          bytes.set(g[j]!, b);
+          if (engine.exports.mergeRecords(a, b, out) === 0) {
+            used[j] = true;
+            merged = true;
+          }
+        }
+        out$.push(decodeRecord(new DataView(engine.memory.buffer), merged ? out : a));
+      }
+    }
+  } finally {
+    engine.release(work);
+  }
+  return out$;
 }

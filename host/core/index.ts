@@ -14,14 +14,22 @@ export {
 } from './fields.js';
 export { Reta, DEFAULT_RETA_SIZE } from './reta.js';
 export { formatEthtool, parseEthtool, type EthtoolRss } from './ethtool.js';
-export { Engine, compileEngine, availableKernel, engineMemory, type CompiledEngine, type Kernel, type EngineExports, type PacketBatch } from './engine.js';
+export { formatEthtoolSet, type EthtoolSet } from './ethtool.js';
+export { Engine, compileEngine, availableKernel, engineMemory, registerSharedBuilds, type CompiledEngine, type Kernel, type EngineExports, type PacketBatch } from './engine.js';
 export { RssConfig, RssHasher, HashBatch, programEngine, type RssOptions } from './rss.js';
+export { hashSteps, type HashStep } from './analysis.js';
+export { type HashExplanation } from './rss.js';
+export { fillRandom } from './random.js';
 export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } from './analysis.js';
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
 export { SyntheticSource, type SyntheticOptions } from './synthetic.js';
 export {
-  FlowEngine, decodeRecord, flowJson, DROP_REASON_NAMES,
+  FlowEngine, decodeRecord, flowJson, mergeHalves, DROP_REASON_NAMES,
   type FlowEngineOptions, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
   type TcpStateName, type CloseReasonName,
 } from './flows.js';
 export { CaptureReader, type CaptureOptions, type CaptureSummary } from './capture.js';
+export {
+  PortPool, CorePool, defaultQueueCore, DEFAULT_PORT_RANGE,
+  type AddressRef, type PoolPort, type PortPoolOptions, type SteerOptions,
+} from './pool.js';

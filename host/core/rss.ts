@@ -5,8 +5,8 @@
  * indirection table. Hashing, dispatch, port pools and the visualizer all take an RssConfig, so
  * they cannot disagree about where a flow lands.
  */
-import { INPUT_MAX, RETA, RSS_COLUMNS, RSS_KEY, Status } from '../../assembly/shared/abi.js';
-import { analyze, type KeyAnalysis } from './analysis.js';
+import { INPUT_MAX, RETA, RSS_COLUMNS, RSS_KEY, Status, TUPLE_TMP } from '../../assembly/shared/abi.js';
+import { analyze, hashSteps, type HashStep, type KeyAnalysis } from './analysis.js';
 import { Engine } from './engine.js';
 import { invalid, RssplaneError } from './errors.js';
 import {
@@ -97,6 +97,12 @@ export class RssHasher {
     this.tuple = engine.allocate(64);
   }
 
+  /** Releases the hasher's buffer in its engine (the engine itself stays usable). */
+  free(): void {
+    if (this.tuple) this.engine.release(this.tuple);
+    this.tuple = 0;
+  }
+
   /** A hasher on a fresh engine (or on `engine`, reprogramming it). */
   static async create(config: RssConfig | RssOptions = {}, engine?: Engine): Promise<RssHasher> {
     const c = config instanceof RssConfig ? config : RssConfig.from(config);
@@ -120,6 +126,22 @@ export class RssHasher {
       encodeTuple(fields, tuple, input);
     }
     return this.engine.exports.hashTuple(this.tuple, FIELD_SETS[fields].id) >>> 0;
+  }
+
+  /**
+   * One tuple's hash taken apart for display: the input bytes as given and as hashed (after the
+   * input transform), and each set bit's column with the running XOR (`hashSteps`). The engine
+   * hashes and transforms; the steps' last running XOR is checked against its hash.
+   */
+  explain(tuple: Tuple | Uint8Array, fields: FieldSetName = this.config.fields): HashExplanation {
+    const hash = this.hash(tuple, fields);
+    const length = FIELD_SETS[fields].inputLength;
+    const input = this.engine.bytes.slice(this.tuple, this.tuple + length);
+    // hashTuple leaves the transformed input in TUPLE_TMP (assembly/rss/hash.ts), only when it transforms.
+    const hashed = this.config.xfrm === 'none' ? input : this.engine.bytes.slice(TUPLE_TMP, TUPLE_TMP + length);
+    const { steps, hash: folded } = hashSteps(this.columns(), hashed);
+    if (folded !== hash) throw new RssplaneError('EFAULT', `engine hash 0x${hash.toString(16)} differs from its columns' XOR 0x${folded.toString(16)}`);
+    return { fields, input, hashed, steps, hash };
   }
 
   /** The queue a hash (or a tuple's hash) lands on; needs a table in the config. */
@@ -167,6 +189,18 @@ export class RssHasher {
   }
 }
 
+/** What `RssHasher.explain` returns: one hash, bit by bit. Bytes in network order. */
+export interface HashExplanation {
+  fields: FieldSetName;
+  /** the field set's input bytes: src, dst[, sport, dport] */
+  input: Uint8Array;
+  /** the bytes hashed: `input` after the input transform (the same bytes when there is none) */
+  hashed: Uint8Array;
+  /** every set bit of `hashed`, in order, with its column and the running XOR */
+  steps: HashStep[];
+  hash: number;
+}
+
 /**
  * Tuples and hashes in engine memory. The views stay valid until the engine allocates again
  * (memory growth replaces the buffer); re-read them after creating other buffers.
@@ -178,7 +212,7 @@ export class HashBatch {
 
   constructor(
     private readonly engine: Engine,
-    private readonly config: RssConfig,
+    private config: RssConfig,
     readonly capacity: number,
     readonly fields: FieldSetName,
   ) {
@@ -211,6 +245,18 @@ export class HashBatch {
     } finally {
       this.engine.release(counts);
     }
+  }
+
+  /**
+   * Programs the engine with `config` (same field set) and makes it this batch's, leaving the
+   * tuples in place: the same flows under another key (`run` again) or another table
+   * (`queueCounts` again). Other users of the engine see the new programming too.
+   */
+  reprogram(config: RssConfig): void {
+    if (config.fields !== this.fields) invalid('field set', config.fields, `this batch holds ${this.fields} tuples`);
+    config.requireKeyFor(this.fields);
+    programEngine(this.engine, config);
+    this.config = config;
   }
 
   /** Hashes the first `count` tuples: one call into the engine (SIMD groups of 16, scalar tail). */

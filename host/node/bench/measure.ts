@@ -35,9 +35,6 @@ export function machine() {
   };
 }
 
-/** Fills `bytes` with random data (crypto's generator, in the 64 KiB pieces it accepts). */
-export function fillRandom(bytes: Uint8Array): void {
-  for (let i = 0; i < bytes.length; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(i + 65536, bytes.length)));
-}
+export { fillRandom } from '../../core/random.js';
 
 export const round = (x: number, digits = 1) => Number(x.toFixed(digits));

@@ -6,6 +6,9 @@ import type { Kernel } from '../../core/engine.js';
 import { benchFlows } from '../bench/flows.js';
 import { benchCapture } from '../bench/capture.js';
 import { benchRun, PEERS } from '../bench/run.js';
+import { benchDpdk, DEFAULT_BENCH_EAL } from '../bench/dpdk.js';
+import { benchPipeline } from '../bench/pipeline.js';
+import { benchPorts } from '../bench/ports.js';
 import { benchToeplitz } from '../bench/toeplitz.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
@@ -34,6 +37,7 @@ export function benchCommand(): Command {
       out(`toeplitz  ${result.mhash_per_s} Mhash/s (${result.kernel}, median of ${flags.rounds}), scalar path ${result.scalar_mhash_per_s} Mhash/s`);
       if (result.anchor_mhash_per_s) out(`native    ${JSON.stringify(result.anchor_mhash_per_s)}\nratio     ${JSON.stringify(result.ratio_vs_anchor)}`);
     });
+
   bench
     .command('flows')
     .description('Packets per second on one core through parse + RSS hash + flow update, from packets\nalready in WASM memory: TCP conversations built before the clock starts, all open at once.')
@@ -108,6 +112,85 @@ export function benchCommand(): Command {
         out(`  ${tool.padEnd(10)} ${s.toFixed(3)} s${speedup !== undefined ? `   speedup ${speedup} (its seconds over ours)` : ''}`);
       }
       if (result.fastest_peer) out(`target (3x the faster peer, ${result.fastest_peer}): ${result.target_met ? 'met' : 'not met'} (${result.speedup_vs_fastest}x)`);
+    });
+
+  bench
+    .command('pipeline')
+    .description('Packets per second end to end from the synthetic source (generated, steered by software\nRSS, tracked per core), on one core and on all cores; rounds interleaved.')
+    .option('--conversations <n>', 'synthetic conversations per round (about 136 packets each)', '20000')
+    .option('--rounds <n>', 'rounds of each (the figures are medians)', '5')
+    .option('--cores <n>', 'cores for the "all" figure (default: all)')
+    .option('--key <key>', 'RSS key', 'symmetric')
+    .option('--json', 'print JSON')
+    .action(async (flags: { conversations: string; rounds: string; cores?: string; key: string; json?: boolean }) => {
+      const result = await benchPipeline({
+        conversations: wholeNumber(flags.conversations, '--conversations', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 5),
+        cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1), key: flags.key,
+      });
+      if (flags.json) return json(result);
+      out(`pipeline  1 core ${result.pps_1core.toLocaleString('en-US')} pps, ${result.cores} cores ${result.pps_all.toLocaleString('en-US')} pps (${result.speedup}x), median of ${flags.rounds}`);
+    });
+
+  bench
+    .command('dpdk')
+    .summary('packets per second per core from a DPDK port into WASM rings, and through the engine')
+    .description(
+      'Packets per second per core from a DPDK port straight into each core\'s WASM\n' +
+        'ring (the shim\'s RxQueue.fill into the next free slot, taken as a consumer\n' +
+        'takes it), and on through the flow engine. One thread, receive queue, engine\n' +
+        'and ring per core, all cores at once; the two modes alternate round by round.\n' +
+        'The default port is net_null: 64-byte packets as fast as a port can give\n' +
+        'them (their bytes are zeros, so the engine parses the Ethernet header and\n' +
+        'counts them unhashed: the figure is the receive path, not TCP tracking).')
+    .option('--eal <args>', 'EAL arguments', DEFAULT_BENCH_EAL)
+    .option('--port <n>', 'the port', '0')
+    .option('--cores <n>', 'cores, one receive queue each (default: all)')
+    .option('--packets <n>', 'packets per core per round', '10000000')
+    .option('--rounds <n>', 'rounds of each mode (the figures are medians)', '5')
+    .option('--anchor <binary>', 'also run the native peer (test/native/dpdk_rx.c, built) between rounds: one core, in C')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  rssplane bench dpdk --json\n  rssplane bench dpdk --cores 1 --packets 20000000 --rounds 7 --json\n' +
+      '  cc -O3 test/native/dpdk_rx.c $(pkg-config --cflags --libs libdpdk) -o /tmp/dpdk_rx\n' +
+      '  rssplane bench dpdk --cores 1 --anchor /tmp/dpdk_rx --json')
+    .action(async (flags: { eal: string; port: string; cores?: string; packets: string; rounds: string; anchor?: string; json?: boolean }) => {
+      const result = await benchDpdk({
+        eal: flags.eal, port: wholeNumber(flags.port, '--port', 0, 0),
+        cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1),
+        packets: wholeNumber(flags.packets, '--packets', 10_000_000), rounds: wholeNumber(flags.rounds, '--rounds', 5), anchor: flags.anchor,
+      });
+      if (flags.json) return json(result);
+      out(`dpdk  into the rings ${result.mpps_per_core} Mpps per core, through the engine ${result.mpps_per_core_engine} Mpps per core (${result.cores} cores, ${result.port.driver}, median of ${flags.rounds})`);
+      if (result.anchor_pps) out(`C     ${(result.anchor_pps / 1e6).toFixed(2)} Mpps (one core; ratio ${result.ratio_vs_anchor})`);
+    });
+
+  bench
+    .command('ports')
+    .description(
+      'Build the RSS-aligned port pools of 16 cores (one local address, ports 1025-65535, Microsoft\n' +
+        'key, equal:16 over 128 entries), and run alloc + free pairs on one core in one WASM call.\n' +
+        'With --anchor, the native peer (test/native/ports_mtcp.c: mTCP\'s method, a Toeplitz per\n' +
+        'port and a mutex-guarded free list) runs between rounds, and its per-core counts must match.')
+    .option('--rounds <n>', 'timed rounds (the figures are their medians)', '21')
+    .option('--pairs <n>', 'alloc + free pairs per round', '10000000')
+    .option('--window <n>', 'ports held while pairs run (a power of two)', '1024')
+    .addOption(new Option('--kernel <kernel>', 'force a kernel (default: the best this runtime validates)').choices(['simd', 'relaxed-simd']))
+    .option('--anchor <binary>', 'also run the native peer, built from test/native/ports_mtcp.c, and report ratios')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  rssplane bench ports --json\n' +
+      '  cc -O3 test/native/ports_mtcp.c $(pkg-config --cflags --libs libdpdk) -lpthread -o /tmp/ports_mtcp\n' +
+      '  rssplane bench ports --anchor /tmp/ports_mtcp --json')
+    .action(async (flags: { rounds: string; pairs: string; window: string; kernel?: Kernel; anchor?: string; json?: boolean }) => {
+      const result = await benchPorts({
+        rounds: wholeNumber(flags.rounds, '--rounds', 21),
+        pairs: wholeNumber(flags.pairs, '--pairs', 10_000_000),
+        window: wholeNumber(flags.window, '--window', 1024),
+        kernel: flags.kernel,
+        anchor: flags.anchor,
+      });
+      if (flags.json) return json(result);
+      out(`build       ${result.build_ms} ms median (16 cores, one address, ports 1025-65535)`);
+      out(`alloc+free  ${(Number(result.alloc_free_per_s) / 1e6).toFixed(1)} million pairs/s (one core, ${flags.window} ports held)`);
+      if (result.anchor) out(`native peer ${JSON.stringify(result.anchor)}\nratio       ${JSON.stringify(result.ratio_vs_anchor)}`);
     });
   return bench;
 }

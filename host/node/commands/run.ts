@@ -1,157 +1,244 @@
 /**
- * rssplane run: packets in, RSS as the NIC computes it, flows tracked per core, a summary out.
- * This issue runs one core on a capture file; the engine calls (FlowEngine.process per batch,
- * finish at the end) are the ones a per-core runner makes on each core.
+ * rssplane run: the data plane's main job. Packets come in (a capture, or synthetic TCP traffic by
+ * default), RSS spreads them over cores exactly as a NIC would, each core's engine tracks its
+ * flows, and the summary says where the load went and what the flows did.
  */
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
-import { invalid } from '../../core/errors.js';
-import { Engine } from '../../core/engine.js';
-import type { PacketBatch } from '../../core/engine.js';
-import { FlowEngine, type FlowRecord, type FlowStats } from '../../core/flows.js';
+import cliProgress from 'cli-progress';
+import { availableKernel } from '../../core/engine.js';
+import { invalid, RssplaneError } from '../../core/errors.js';
 import { presetName } from '../../core/key.js';
+import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
 import { json, out } from '../io.js';
 import { explicitIn, rssConfig, rssOptions, wholeNumber, type RssFlags } from '../options.js';
+import { rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
+import { printReport } from '../runner/report.js';
+import { DEFAULT_RING } from '../runner/ring.js';
+import { runPlan, RunFailure, type Progress } from '../runner/runner.js';
 import { FlowLines } from '../sinks/flows.js';
-
-/**
- * A packet source: descriptor batches in `engine`'s memory, each valid until the next is asked
- * for, and what it has to say at the end. host/node/sources/capture.ts's readCapture is one.
- */
-export type OpenSource = (engine: Engine, path: string) => Iterable<PacketBatch> & { readonly summary?: { warnings: string[] } };
+import { closePort, initEal, loadDpdk, native, setUpPort, splitEal, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
+import { statSync } from 'node:fs';
 
 interface RunFlags extends RssFlags {
-  input?: string;
+  input: string;
+  cores?: string;
+  conversations: string;
+  concurrent: string;
+  seed: string;
+  ipv6: string;
+  retransmit: string;
   flowsOut?: string;
   json?: boolean;
-  flowTable?: string;
-  idleTimeout?: string;
+  flowTable: string;
+  idleTimeout: string;
   checksums: 'verify' | 'drop' | 'off';
+  progress: boolean;
+  eal?: string;
+  port: string;
+  rxQueues?: string;
+  dpdkIdle: string;
 }
 
-/** What the run saw, per flow: counted as records leave the engines. */
-class FlowTally {
-  tcp = 0;
-  udp = 0;
-  split = 0;
-  byState: Record<string, number> = {};
-  byClose: Record<string, number> = {};
-
-  add(records: readonly FlowRecord[]): void {
-    for (const r of records) {
-      if (r.proto === 'udp') { this.udp++; continue; }
-      this.tcp++;
-      if (r.split) this.split++;
-      const state = `${r.dirs[0].state}/${r.dirs[1].state}`;
-      this.byState[state] = (this.byState[state] ?? 0) + 1;
-      this.byClose[r.close] = (this.byClose[r.close] ?? 0) + 1;
-    }
-  }
+function share(text: string, subject: string): number {
+  const v = Number(text);
+  if (!(v >= 0 && v <= 1)) invalid(subject, text, 'a share from 0 to 1');
+  return v;
 }
 
-/** The command, reading `--input` through `openSource` (cli.ts passes readCapture). */
-export function runCommand(openSource: OpenSource): Command {
+export function runCommand(): Command {
   const cmd = new Command('run')
-    .summary('run packets through the data plane: RSS per packet, flows per core, a summary')
+    .summary('run packets through the data plane: RSS over cores, flows per core, a summary')
     .description(
-      'Reads a capture (pcap or pcapng; Ethernet or raw IP) and runs every packet through the\n' +
-        'engine: parsed, hashed with the RSS key and field set, sent to its queue through the\n' +
-        'indirection table, and tracked in a flow table (TCP states as an observer sees both\n' +
-        'sides). Prints packets per queue and their imbalance (max/mean), flows by state and close\n' +
-        'reason, split flows (connections whose two directions land on different cores), drops by\n' +
-        'reason. The table defaults to equal:1 (one queue, one core).',
+      'Runs packets through one engine per core, as a NIC with RSS would feed them: each packet is\n' +
+        'parsed, hashed with the RSS key and field set, sent through the indirection table to its\n' +
+        'queue and to the core serving it (queue i -> core i % cores), and tracked there in a flow\n' +
+        'table that follows both sides of every TCP connection.\n\n' +
+        'The input is a capture (pcap or pcapng), or by default synthetic TCP traffic generated in\n' +
+        'WASM (deterministic from --seed). The summary gives packets per queue and per core with\n' +
+        'their imbalance, flows by state and close reason, split flows (connections whose two\n' +
+        'directions landed on different cores: a symmetric key has none), and drops by reason.\n\n' +
+        'With --input dpdk, packets come from a DPDK port (--eal: EAL\'s arguments,\n' +
+        '--port: the port): each core polls its receive queues straight into its\n' +
+        'engine\'s memory. A port that does RSS is programmed with the key and table,\n' +
+        'which are then read back from it and used; a port without RSS (net_pcap,\n' +
+        'net_ring...) is spread by software RSS. The input ends when the queues stay\n' +
+        'empty for --dpdk-idle ms (net_pcap: its files are read), or on Ctrl-C.\n' +
+        `The table defaults to equal over the cores (${DEFAULT_RETA_SIZE} entries).`,
     );
   rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
-    .option('--input <file>', 'capture file (pcap or pcapng)')
+    .option('--input <source>', 'a capture file (pcap or pcapng; - for stdin), "synthetic", or "dpdk" (a DPDK port: --eal, --port)', 'synthetic')
+    .option('--cores <n>', `worker threads, one engine and flow table each (default: all ${availableParallelism()})`)
+    .option('--conversations <n>', 'synthetic: TCP conversations in all', '20000')
+    .option('--concurrent <n>', 'synthetic: conversations in progress at once', '10000')
+    .option('--seed <n>', 'synthetic: the seed (same seed, same traffic)', '1')
+    .option('--ipv6 <share>', 'synthetic: share of IPv6 conversations', '0.2')
+    .option('--retransmit <share>', 'synthetic: share of data segments sent twice', '0.01')
+    .option('--eal <args>', 'dpdk: DPDK EAL arguments, quoted as one (e.g. "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap")')
+    .option('--port <n>', 'dpdk: the port to receive on', '0')
+    .option('--rx-queues <n>', 'dpdk: receive queues (default: the table\'s queues with RSS; without, one per core, net_pcap one per file)')
+    .option('--dpdk-idle <ms>', 'dpdk: a core ends its input when its queues stay empty this long; 0: only Ctrl-C (default: 300 for net_pcap files, else 0)', 'auto')
     .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
-    .option('--flow-table <n>', 'flow table capacity (320 bytes a flow)', '1048576')
-    .option('--idle-timeout <seconds>', 'a flow with no packet for this long (capture time) ends', '300')
+    .option('--flow-table <n>', 'flow table capacity per core (336 bytes a flow)', String(1 << 20))
+    .option('--idle-timeout <seconds>', 'a flow with no packet for this long (packet time) ends', '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
+    .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nExamples:\n' +
-      '  rssplane run --input trace.pcap\n' +
-      '  rssplane run --input trace.pcap --key symmetric --reta equal:4 --json\n' +
-      '  rssplane run --input trace.pcapng --reta-file ethtool-x.txt --flows-out flows.jsonl')
+      '  rssplane run                                          # synthetic traffic, all cores\n' +
+      '  rssplane run --key symmetric --cores 2 --json\n' +
+      '  rssplane run --input trace.pcap --reta equal:8 --flows-out flows.jsonl\n' +
+      '  rssplane run --input trace.pcapng --reta-file ethtool-x.txt --cores 4\n' +
+      '  rssplane run --input dpdk --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap"\n' +
+      '  rssplane run --input dpdk --eal "-a 0000:3b:00.0" --key symmetric --cores 8')
     .action(async (flags: RunFlags) => {
-      if (flags.input === undefined) invalid('--input', '', 'give a capture file (the synthetic source comes with the per-core runner)');
-      const config = rssConfig(flags, explicitIn(cmd));
+      const cores = wholeNumber(flags.cores, '--cores', availableParallelism());
+      if (cores > 256) invalid('--cores', flags.cores, 'at most 256');
+      const explicit = explicitIn(cmd);
+      // One queue per core unless a table was given: what a NIC set up for N cores looks like.
+      const table = flags.reta === undefined && flags.retaFile === undefined
+        ? { ...flags, reta: `equal:${cores}`, retaSize: flags.retaSize ?? String(DEFAULT_RETA_SIZE) } : flags;
+      let config = rssConfig(table, explicit);
       const idle = Number(flags.idleTimeout);
       if (!(idle > 0)) invalid('--idle-timeout', flags.idleTimeout, 'expected seconds > 0');
-      const engine = await Engine.create();
-      const flows = FlowEngine.create(engine, config, {
-        flows: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums,
-      });
-      const capture = openSource(engine, flags.input);
-      const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
-      const tally = new FlowTally();
-      const take = () => {
-        const records = flows.takeRecords();
-        tally.add(records);
-        sink?.write(records);
-      };
-      const t0 = performance.now();
-      for (const batch of capture) {
-        flows.process(batch);
-        take();
+      let source: SourcePlan;
+      let dpdk: DpdkAddon | undefined;
+      let port: DpdkPort | undefined;
+      if (flags.input !== 'dpdk') {
+        const dpdkOnly: Array<[keyof RunFlags, string]> = [['eal', '--eal'], ['port', '--port'], ['rxQueues', '--rx-queues'], ['dpdkIdle', '--dpdk-idle']];
+        for (const [o, name] of dpdkOnly) if (explicit(o)) invalid(name, flags[o], 'only with --input dpdk');
       }
-      flows.finish();
-      take();
-      const seconds = (performance.now() - t0) / 1000;
-      sink?.close();
-      const summary = capture.summary;
-      for (const w of summary?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
-      const stats = flows.stats();
-      const report = summarize(stats, tally, seconds, flows.core);
-      if (flags.json) return json({ ...report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, reta_size: flows.reta.size });
-      printSummary(report, flags.input, sink !== undefined && flags.flowsOut !== '-');
+      if (flags.input === 'synthetic') {
+        source = {
+          kind: 'synthetic', conversations: wholeNumber(flags.conversations, '--conversations', 20000),
+          concurrent: wholeNumber(flags.concurrent, '--concurrent', 10000), seed: wholeNumber(flags.seed, '--seed', 1, 0),
+          ipv6: share(flags.ipv6, '--ipv6'), retransmit: share(flags.retransmit, '--retransmit'),
+        };
+      } else if (flags.input === 'dpdk') {
+        dpdk = loadDpdk();
+        port = openPort(dpdk, flags, config, cores);
+        config = port.config;
+        const queueCores = Array.from({ length: (config.reta as Reta).queues }, (_, q) => q % cores);
+        source = {
+          kind: 'dpdk', port: port.port, deviceTimestamps: port.deviceTimestamps,
+          // With device RSS receive queue q is RSS queue q: its core polls it. Without, any core will do.
+          pollCores: Array.from({ length: port.rxQueues }, (_, q) => (port!.rss === 'device' ? queueCores[q] ?? q % cores : q % cores)),
+          idleMs: flags.dpdkIdle === 'auto' ? (port.deviceTimestamps ? 300 : 0) : wholeNumber(flags.dpdkIdle, '--dpdk-idle', 0, 0),
+        };
+      } else {
+        if (flags.input !== '-') {
+          try {
+            if (!statSync(flags.input).isFile()) invalid('--input', flags.input, 'not a file');
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === 'ENOENT') invalid('--input', flags.input, 'no such file (or give "synthetic")');
+            throw e;
+          }
+        }
+        source = { kind: 'capture', path: flags.input };
+      }
+      const reta = config.reta as Reta;
+      const plan: RunPlan = {
+        cores, kernel: availableKernel(), rss: rssValues(config),
+        queueCores: Array.from({ length: reta.queues }, (_, q) => q % cores),
+        flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums },
+        source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
+      };
+      const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
+      const bar = flags.progress && process.stderr.isTTY ? progressBar(source) : undefined;
+      for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
+      // Ctrl-C ends a live port's input and the run reports what it saw; a second one quits.
+      const ending = new AbortController();
+      const onInterrupt = () => {
+        if (ending.signal.aborted) process.exit(130);
+        ending.abort();
+      };
+      if (port) process.on('SIGINT', onInterrupt);
+      let result;
+      try {
+        result = await runPlan(plan, { onProgress: bar?.update, endInput: ending.signal });
+      } catch (e) {
+        bar?.stop();
+        if (e instanceof RunFailure && !e.user) {
+          process.stderr.write(`rssplane: ${e.message}\n`);
+          if (process.env.RSSPLANE_DEBUG && e.detail) process.stderr.write(`${e.detail}\n`);
+          process.exit(1);
+        }
+        throw e;
+      }
+      bar?.stop();
+      process.off('SIGINT', onInterrupt);
+      const device = port && dpdk ? finishPort(dpdk, port) : undefined;
+      for (const w of result.warnings) process.stderr.write(`rssplane: warning: ${w}\n`);
+      if (sink) {
+        sink.write(result.records);
+        sink.close();
+      }
+      const what = source.kind === 'synthetic' ? `synthetic (${source.conversations.toLocaleString('en-US')} conversations, seed ${source.seed})`
+        : source.kind === 'dpdk' ? `DPDK port ${port!.port} (${port!.info.driver}, ${port!.rxQueues} receive queue${port!.rxQueues > 1 ? 's' : ''}, ${port!.rss} RSS)`
+        : source.path;
+      if (flags.json) {
+        json({
+          ...result.report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm,
+          reta_size: reta.size, kernel: plan.kernel, ...(device ? { dpdk: device } : {}),
+        });
+      } else {
+        const symmetric = presetName(config.key) === 'symmetric' || presetName(config.key) === 'mtcp' || config.xfrm !== 'none';
+        printReport(result.report, what, { symmetric, wroteFlows: sink !== undefined && flags.flowsOut !== '-' });
+        if (device) {
+          const n = (x: number) => x.toLocaleString('en-US');
+          out(`DPDK port ${device.port}: received ${n(device.ipackets)}, missed ${n(device.imissed)} (no free descriptor), errors ${n(device.ierrors)}, no mbuf ${n(device.rx_nombuf)}`);
+        }
+      }
     });
   return cmd;
 }
 
-function summarize(stats: FlowStats, tally: FlowTally, seconds: number, core: number) {
-  const total = stats.queues.reduce((a, b) => a + b, 0);
-  const mean = total / stats.queues.length;
+/**
+ * EAL from --eal, then the port from --port, configured for the run: what `run --input dpdk`
+ * receives on. Bad EAL arguments and a missing port are the user's mistakes (exit 2, one line).
+ */
+function openPort(dpdk: DpdkAddon, flags: RunFlags, config: ReturnType<typeof rssConfig>, cores: number): DpdkPort {
+  if (flags.eal === undefined) invalid('--eal', '', 'give DPDK its EAL arguments, e.g. --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=trace.pcap"');
+  const { notes } = initEal(dpdk, splitEal(flags.eal));
+  const number = wholeNumber(flags.port, '--port', 0, 0);
+  const count = native(() => dpdk.portCount());
+  try {
+    native(() => dpdk.portInfo(number));
+  } catch (e) {
+    if (!(e instanceof RssplaneError) || e.code !== 'ENODEV') throw e;
+    const why = count ? `EAL found ${count} port${count > 1 ? 's' : ''}` : `EAL found no port (${notes[0] ?? 'give a --vdev, or bind a NIC to vfio-pci'})`;
+    throw new RssplaneError('ENODEV', `bad --port "${number}": no such DPDK port; ${why}`, '--port');
+  }
+  const rxQueues = flags.rxQueues === undefined ? undefined : wholeNumber(flags.rxQueues, '--rx-queues', 1);
+  return setUpPort(dpdk, number, config, { cores, rxQueues });
+}
+
+/** The port's counters, then the port and EAL closed: the run is over. */
+function finishPort(dpdk: DpdkAddon, port: DpdkPort) {
+  const s = native(() => dpdk.stats(port.port));
+  closePort(dpdk, port.port);
+  dpdk.cleanup();
   return {
-    packets: stats.received,
-    bytes: stats.bytes,
-    seconds: Number(seconds.toFixed(3)),
-    pps: Math.round(stats.received / seconds),
-    queues: stats.queues.map((packets, queue) => ({ queue, packets, share: total ? Number((packets / total).toFixed(4)) : 0 })),
-    imbalance: mean ? Number((Math.max(...stats.queues) / mean).toFixed(3)) : 0,
-    cores: [{ core, packets: stats.processed, dropped: stats.dropped }],
-    flows: tally.tcp,
-    udp_flows: tally.udp,
-    split_flows: tally.split,
-    flows_by_state: tally.byState,
-    flows_by_close: tally.byClose,
-    received: stats.received,
-    processed: stats.processed,
-    dropped: stats.dropped,
-    drops: stats.drops,
-    unhashed: stats.unhashed,
-    fragments: stats.fragments,
-    bad_checksums: stats.badChecksums,
-    flow_table: { created: stats.flows.created, timed_out: stats.flows.timedOut, evicted: stats.flows.evicted, reused: stats.flows.reused },
+    port: port.port, driver: port.info.driver, rx_queues: port.rxQueues, rss: port.rss,
+    ipackets: s.ipackets, imissed: s.imissed, ierrors: s.ierrors, rx_nombuf: s.rxNombuf, queue_ipackets: s.queueIpackets,
   };
 }
 
-function printSummary(r: ReturnType<typeof summarize>, input: string, wroteFlows: boolean): void {
-  const n = (x: number) => x.toLocaleString('en-US');
-  out(`${input}: ${n(r.packets)} packets, ${n(r.bytes)} bytes in ${r.seconds} s (${n(r.pps)} packets/s, one core)`);
-  out(`received ${n(r.received)} = processed ${n(r.processed)} + dropped ${n(r.dropped)}`);
-  out('');
-  out('queue   packets      share');
-  for (const q of r.queues) out(`${String(q.queue).padStart(5)}   ${n(q.packets).padStart(11)}  ${(q.share * 100).toFixed(1).padStart(5)}%`);
-  out(`imbalance (max/mean): ${r.imbalance}`);
-  out('');
-  out(`TCP flows ${n(r.flows)}, UDP flows ${n(r.udp_flows)}, split flows ${n(r.split_flows)}`);
-  const sorted = (o: Record<string, number>) => Object.entries(o).sort((a, b) => b[1] - a[1]);
-  out(`  by close:  ${sorted(r.flows_by_close).map(([k, v]) => `${k} ${n(v)}`).join(', ') || '-'}`);
-  out(`  by state (client/server):`);
-  for (const [k, v] of sorted(r.flows_by_state)) out(`    ${k.padEnd(28)} ${n(v)}`);
-  const drops = sorted(r.drops);
-  out(`drops: ${drops.length ? drops.map(([k, v]) => `${k} ${n(v)}`).join(', ') : 'none'}`);
-  const bad = r.bad_checksums;
-  if (bad.ipv4 + bad.tcp + bad.udp) out(`bad checksums (counted, not dropped unless --checksums drop): IPv4 ${bad.ipv4}, TCP ${bad.tcp}, UDP ${bad.udp}`);
-  if (r.unhashed) out(`not IP (queue 0, unhashed): ${n(r.unhashed)}`);
-  if (wroteFlows) out('flow records written to --flows-out');
+/** A progress bar on stderr: capture bytes read, conversations started, or packets from a port. */
+function progressBar(source: SourcePlan): { update: (p: Progress) => void; stop: () => void } {
+  const capture = source.kind === 'capture' && source.path !== '-';
+  const total = capture ? statSync(source.path).size : source.kind === 'synthetic' ? source.conversations : 0;
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: capture ? '{bar} {percentage}% | {packets} packets | {mb} MB'
+      : source.kind === 'dpdk' ? '{packets} packets (Ctrl-C ends the input)'
+      : '{bar} {percentage}% | {packets} packets | {value}/{total} conversations',
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(total || 1, 0, { packets: 0, mb: 0 });
+  return {
+    update: (p) => bar.update(capture ? p.inputBytes : p.conversations, { packets: p.packets.toLocaleString('en-US'), mb: (p.inputBytes / 1e6).toFixed(0) }),
+    stop: () => bar.stop(),
+  };
 }

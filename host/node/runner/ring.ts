@@ -5,8 +5,8 @@
  * copies (descriptors, then packet bytes); the consumer hands the slot to its engine in one call.
  */
 import {
-  PKT_DESCRIPTOR, RING_CLOSED, RING_HEAD, RING_HEADER, RING_SLOT_BYTES, RING_SLOT_PACKETS, RING_SLOTS,
-  RING_TAIL, SLOT_BYTES, SLOT_COUNT, SLOT_DESCRIPTORS,
+  PKT_DESCRIPTOR, RING_CLOSED, RING_HEAD, RING_HEADER, RING_ROOM_WAITER, RING_SLOT_BYTES, RING_SLOT_PACKETS,
+  RING_SLOTS, RING_TAIL, SLOT_BYTES, SLOT_COUNT, SLOT_DESCRIPTORS,
 } from '../../../assembly/shared/abi.js';
 import { RssplaneError } from '../../core/errors.js';
 
@@ -25,12 +25,13 @@ export function ringBytes(shape: RingShape): number {
   return RING_HEADER + shape.slots * shape.slotBytes;
 }
 
-/** Why a wait ended: the thing waited for, or the run was stopped (a thread died, or Ctrl-C). */
-export type WaitResult = 'ready' | 'stopped';
+/** Why a wait ended: the thing waited for, not yet (after one poll), or the run stopped. */
+export type WaitResult = 'ready' | 'waiting' | 'stopped';
 
 /**
  * A flag all threads of a run share: set when the run must stop. Every blocking wait in the
- * runner checks it at least every `POLL_MS`, so no thread waits forever on a dead peer.
+ * runner checks it at least every `POLL_MS`, so no thread waits forever on a dead peer. Its
+ * second word ends a live source's input without stopping the run.
  */
 export class StopFlag {
   readonly words: Int32Array;
@@ -45,6 +46,13 @@ export class StopFlag {
   }
   stop(): void {
     Atomics.store(this.words, 0, 1);
+  }
+  /** A live source (a DPDK port) takes no more input; what it has goes through (Ctrl-C). */
+  get inputEnded(): boolean {
+    return Atomics.load(this.words, 1) !== 0;
+  }
+  endInput(): void {
+    Atomics.store(this.words, 1, 1);
   }
 }
 
@@ -81,15 +89,22 @@ export class Ring {
 
   // ---- producer ----
 
-  /** Waits until a slot is free; 'stopped' if the run stops first. */
+  /**
+   * Waits (one poll at most) for a free slot: 'ready', 'waiting' (still full: do other work, such
+   * as draining your own rings, then wait again; two cores feeding each other must not both just
+   * wait), or 'stopped'.
+   */
   waitForRoom(stop: StopFlag): WaitResult {
-    for (;;) {
-      const head = Atomics.load(this.words, RING_HEAD / 4);
-      const tail = Atomics.load(this.words, RING_TAIL / 4);
-      if (((head - tail) | 0) < this.shape.slots) return 'ready';
-      if (stop.stopped) return 'stopped';
-      Atomics.wait(this.words, RING_TAIL / 4, tail, POLL_MS);
-    }
+    const head = Atomics.load(this.words, RING_HEAD / 4);
+    const tail = Atomics.load(this.words, RING_TAIL / 4);
+    if (((head - tail) | 0) < this.shape.slots) return 'ready';
+    if (stop.stopped) return 'stopped';
+    // Say we sleep, then sleep only if tail has not moved since we read it: a release that
+    // came in between either changed tail (no sleep) or saw the flag (and notifies).
+    Atomics.store(this.words, RING_ROOM_WAITER / 4, 1);
+    Atomics.wait(this.words, RING_TAIL / 4, tail, POLL_MS);
+    Atomics.store(this.words, RING_ROOM_WAITER / 4, 0);
+    return ((Atomics.load(this.words, RING_HEAD / 4) - Atomics.load(this.words, RING_TAIL / 4)) | 0) < this.shape.slots ? 'ready' : 'waiting';
   }
 
   /**
@@ -112,6 +127,21 @@ export class Ring {
     doorbell.ring();
   }
 
+  /**
+   * Lets `fill` write the next free slot where it lies (the DPDK shim receives straight into it)
+   * and publishes it when `fill` returns a count above 0. Call after waitForRoom said 'ready'.
+   * Returns the count.
+   */
+  produce(fill: (slot: number) => number, doorbell: Doorbell): number {
+    const head = Atomics.load(this.words, RING_HEAD / 4);
+    const count = fill(this.slotAddress(head));
+    if (count > 0) {
+      Atomics.store(this.words, RING_HEAD / 4, (head + 1) | 0);
+      doorbell.ring();
+    }
+    return count;
+  }
+
   /** The producer will publish no more. */
   close(doorbell: Doorbell): void {
     Atomics.store(this.words, RING_CLOSED / 4, 1);
@@ -130,10 +160,10 @@ export class Ring {
     return this.slotAddress(Atomics.load(this.words, RING_TAIL / 4));
   }
 
-  /** Releases the oldest slot to the producer. */
+  /** Releases the oldest slot to the producer (waking it only if it sleeps for room). */
   release(): void {
     Atomics.add(this.words, RING_TAIL / 4, 1);
-    Atomics.notify(this.words, RING_TAIL / 4);
+    if (Atomics.load(this.words, RING_ROOM_WAITER / 4)) Atomics.notify(this.words, RING_TAIL / 4);
   }
 
   /** The producer closed the ring and every slot was taken. */
@@ -143,26 +173,34 @@ export class Ring {
 }
 
 /**
- * A consumer's doorbell: producers ring it after publishing; the consumer sleeps on it when all
- * its rings are empty.
+ * A consumer's doorbell (two i32: a count, and 1 while the consumer sleeps): producers ring it
+ * after publishing; the consumer sleeps on it when all its rings are empty. A ring wakes the
+ * consumer only when it sleeps, so a busy consumer costs its producers no system call.
  */
+export const DOORBELL_BYTES = 8;
+
 export class Doorbell {
   readonly word: Int32Array;
   constructor(memory: SharedArrayBuffer, address: number) {
-    this.word = new Int32Array(memory, address, 1);
+    this.word = new Int32Array(memory, address, 2);
   }
   ring(): void {
     Atomics.add(this.word, 0, 1);
-    Atomics.notify(this.word, 0);
+    if (Atomics.load(this.word, 1)) Atomics.notify(this.word, 0);
   }
   /** The current count, to wait on after finding nothing to do. */
   get count(): number {
     return Atomics.load(this.word, 0);
   }
-  /** Sleeps until rung past `seen` (or POLL_MS, to check `stop`). */
+  /**
+   * Sleeps until rung past `seen` (or POLL_MS, to check `stop`). Read `seen` before looking at the
+   * rings: a ring that came after is then either in `count` (no sleep) or sees the flag.
+   */
   wait(seen: number, stop: StopFlag): WaitResult {
     if (stop.stopped) return 'stopped';
+    Atomics.store(this.word, 1, 1);
     Atomics.wait(this.word, 0, seen, POLL_MS);
+    Atomics.store(this.word, 1, 0);
     return stop.stopped ? 'stopped' : 'ready';
   }
 }

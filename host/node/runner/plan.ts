@@ -1,0 +1,131 @@
+/**
+ * A run's plan: everything the controller tells each thread, as plain values that cross
+ * postMessage. The RSS configuration travels as its values (key bytes, names, table) and is
+ * rebuilt into the same RssConfig on every thread: one source of truth, N copies of it.
+ */
+import type { Kernel } from '../../core/engine.js';
+import type { FieldSetName, HashFunctionName, TransformName } from '../../core/fields.js';
+import { Reta } from '../../core/reta.js';
+import { RssConfig } from '../../core/rss.js';
+import type { RingShape } from './ring.js';
+
+export interface RssValues {
+  key: Uint8Array;
+  fields: FieldSetName;
+  hfunc: HashFunctionName;
+  xfrm: TransformName;
+  table: Uint16Array;
+}
+
+export function rssValues(config: RssConfig): RssValues {
+  if (!config.reta) throw new Error('a run needs an indirection table');
+  return { key: config.key, fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm, table: config.reta.table };
+}
+
+export function rssConfigOf(v: RssValues): RssConfig {
+  return RssConfig.from({ key: v.key, fields: v.fields, hfunc: v.hfunc, xfrm: v.xfrm, reta: new Reta(new Uint16Array(v.table)) });
+}
+
+export interface SyntheticPlan {
+  kind: 'synthetic';
+  /** conversations in the whole run (every core's share together) */
+  conversations: number;
+  /** conversations in progress at once, across the run */
+  concurrent: number;
+  seed: number;
+  ipv6: number;
+  retransmit: number;
+}
+
+export interface CapturePlan {
+  kind: 'capture';
+  path: string;
+}
+
+/** A DPDK port, set up by the controller (sources/dpdk.ts) before the threads start. */
+export interface DpdkPlan {
+  kind: 'dpdk';
+  port: number;
+  /** the core polling each receive queue of the port */
+  pollCores: number[];
+  /** a core ends its input when its queues have been empty this long, ms (0: only Ctrl-C) */
+  idleMs: number;
+  /** the driver stamps packets with their time (net_pcap: the capture's), microseconds */
+  deviceTimestamps: boolean;
+}
+
+export type SourcePlan = SyntheticPlan | CapturePlan | DpdkPlan;
+
+export interface RunPlan {
+  cores: number;
+  kernel: Kernel;
+  rss: RssValues;
+  /** core serving each queue */
+  queueCores: number[];
+  flows: { capacity: number; idleTimeout: number; checksums: 'verify' | 'drop' | 'off' };
+  source: SourcePlan;
+  ring: RingShape;
+  /** collect flow records (for --flows-out); split halves are always collected, to merge them */
+  records: boolean;
+}
+
+/** Worker-thread roles: a core runs a flow engine; the dispatcher reads one input for all cores. */
+export type Role = { kind: 'core'; core: number } | { kind: 'dispatcher' };
+
+/** Threads that produce into core `core`'s rings, in ring order. */
+export function producersOf(plan: RunPlan, core: number): string[] {
+  if (plan.cores === 1) return [];
+  if (plan.source.kind === 'capture') return ['dispatcher'];
+  return Array.from({ length: plan.cores }, (_, c) => c).filter((c) => c !== core).map((c) => `core ${c}`);
+}
+
+// ---- the control block: one row of counters per thread, in a SharedArrayBuffer ----
+// Threads write their own row as they go; the controller reads every row for progress, and a row
+// outlives its thread, so a thread that dies is still reported with what it had done.
+
+export const enum Counter {
+  /** ThreadState */
+  STATE = 0,
+  /** packets the engine took (processed + dropped) */
+  RECEIVED = 1,
+  PROCESSED = 2,
+  DROPPED = 3,
+  /** capture bytes read (the thread that reads the input) */
+  INPUT_BYTES = 4,
+  /** conversations started (synthetic) */
+  CONVERSATIONS = 5,
+  /** packets sent to other cores' rings */
+  SENT = 6,
+}
+export const COUNTERS = 8;
+
+export const enum ThreadState {
+  STARTING = 0,
+  RUNNING = 1,
+  /** input exhausted, waiting for the finishing time */
+  DRAINED = 2,
+  DONE = 3,
+  FAILED = 4,
+}
+
+export class ControlBlock {
+  readonly cells: Float64Array;
+  constructor(readonly buffer: SharedArrayBuffer, readonly threads: number) {
+    this.cells = new Float64Array(buffer, 0, threads * COUNTERS);
+  }
+  static create(threads: number): ControlBlock {
+    return new ControlBlock(new SharedArrayBuffer(threads * COUNTERS * 8), threads);
+  }
+  get(thread: number, c: Counter): number {
+    return this.cells[thread * COUNTERS + c]!;
+  }
+  set(thread: number, c: Counter, value: number): void {
+    this.cells[thread * COUNTERS + c] = value;
+  }
+  /** Sum of a counter over threads. */
+  total(c: Counter): number {
+    let s = 0;
+    for (let t = 0; t < this.threads; t++) s += this.get(t, c);
+    return s;
+  }
+}

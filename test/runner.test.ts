@@ -1,0 +1,113 @@
+/**
+ * The per-core runner (rssplane run), end to end through the built CLI: same flow records on one
+ * core and on several, received = processed + dropped on every core, failures reported and never
+ * a hang.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { CLI, expectUsageError, rssplane } from './helpers/cli.js';
+import { runWithRecords } from './helpers/run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rssplane-run-'));
+const fixture = (name: string) => new URL(`./fixtures/captures/${name}`, import.meta.url).pathname;
+
+const run = (args: string[], name: string) => runWithRecords(dir, args, name);
+
+describe('the same flows on one core and on several', () => {
+  it('synthetic traffic, Microsoft key (flows split across cores, then merged): cores 1, 2, 3 agree', () => {
+    const args = ['--reta', 'equal:6', '--conversations', '1500', '--concurrent', '300', '--seed', '42'];
+    const one = run([...args, '--cores', '1'], 's1');
+    for (const cores of [2, 3]) {
+      const many = run([...args, '--cores', String(cores)], `s${cores}`);
+      expect(many.records).toEqual(one.records);
+      expect(many.summary.queues).toEqual(one.summary.queues);
+      expect(many.summary.packets).toBe(one.summary.packets);
+      expect(many.summary.flows).toBe(1500);
+      expect(many.summary.split_flows).toBeGreaterThan(300); // about (cores-1)/cores of them
+      expect(many.summary.cores.length).toBe(cores);
+    }
+    expect(one.summary.split_flows).toBe(0);
+  });
+
+  it('a symmetric key keeps both directions on one core: no split flows', () => {
+    const r = run(['--key', 'symmetric', '--cores', '3', '--conversations', '800', '--concurrent', '200'], 'sym');
+    expect(r.summary.split_flows).toBe(0);
+    expect(r.summary.flows).toBe(800);
+  });
+
+  it.each(['ipv4-loss.pcap', 'ipv6.pcap', 'ipv4.pcapng'])('capture %s through the dispatcher: cores 1 and 2 agree', (file) => {
+    const one = run(['--input', fixture(file), '--reta', 'equal:4', '--cores', '1'], `${file}-1`);
+    const two = run(['--input', fixture(file), '--reta', 'equal:4', '--cores', '2'], `${file}-2`);
+    expect(two.records).toEqual(one.records);
+    expect(two.summary.queues).toEqual(one.summary.queues);
+  });
+});
+
+describe('the summary (MISSION.md fields) and its accounting', () => {
+  it('--json has packets, bytes, queues, cores, flows, split_flows; received = processed + dropped per core', () => {
+    const { summary: s } = run(['--cores', '2', '--conversations', '500', '--concurrent', '100'], 'shape');
+    for (const k of ['packets', 'bytes', 'queues', 'cores', 'flows', 'split_flows']) expect(s).toHaveProperty(k);
+    expect(s.queues.every((q: { queue: number; packets: number }) => Number.isInteger(q.queue) && q.packets >= 0)).toBe(true);
+    let processed = 0;
+    for (const c of s.cores) {
+      expect(c.received).toBe(c.packets + c.dropped);
+      processed += c.packets;
+    }
+    expect(processed + s.dropped).toBe(s.packets);
+    expect(s.queues.reduce((n: number, q: { packets: number }) => n + q.packets, 0)).toBe(s.packets - s.dropped);
+  });
+
+  it('the human summary shows the cores, and why split flows matter', () => {
+    const r = rssplane(['run', '--cores', '2', '--conversations', '300', '--concurrent', '100', '--no-progress']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^core\s+packets\s+share/m);
+    expect(r.stdout).toContain('A symmetric key (--key symmetric)');
+    expect(r.stderr).toBe(''); // no progress bar when stderr is not a terminal
+  });
+});
+
+describe('failures: reported, never a hang', () => {
+  it('a core that throws: exit 1, the core named with what it had done, the others stopped', () => {
+    const t0 = Date.now();
+    const r = rssplane(['run', '--cores', '2', '--conversations', '20000', '--no-progress'], { env: { RSSPLANE_FAULT: 'core 1 throw 2000' } });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^rssplane: core 1 failed: injected fault \(RSSPLANE_FAULT\); it had taken [\d,]+ packets \(processed [\d,]+, dropped 0\)/);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it('a core whose thread dies outright: exit 1, named', () => {
+    const r = rssplane(['run', '--cores', '3', '--conversations', '20000', '--no-progress'], { env: { RSSPLANE_FAULT: 'core 2 exit 1000' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^rssplane: core 2 failed: exited with status 3/);
+  });
+
+  it('a file that is not a capture is the user\'s mistake: exit 2, one line', () => {
+    const junk = join(dir, 'junk.pcap');
+    writeFileSync(junk, 'this is not a capture, just text in a file\n');
+    expectUsageError(rssplane(['run', '--input', junk, '--cores', '2']), junk);
+    expectUsageError(rssplane(['run', '--input', join(dir, 'missing.pcap')]), 'missing.pcap');
+    expectUsageError(rssplane(['run', '--cores', '0']), '--cores');
+  });
+});
+
+describe('progress', () => {
+  it('a terminal gets a progress bar on stderr (script(1) provides the terminal); stdout stays the summary', () => {
+    const r = spawnSync('script', ['-qec', `node ${CLI} run --cores 1 --conversations 6000 --concurrent 500 --json 2>/dev/tty`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\d+\/6000 conversations/);
+    expect(r.stdout).toContain('"packets":');
+  });
+});
+
+it('a capture on standard input (--input -) runs like the file, through the dispatcher too', () => {
+  const file = fixture('ipv6.pcap');
+  const expected = JSON.parse(rssplane(['run', '--input', file, '--cores', '2', '--json', '--no-progress']).stdout);
+  const piped = rssplane(['run', '--input', '-', '--cores', '2', '--json', '--no-progress'], { input: readFileSync(file) });
+  expect(piped.status).toBe(0);
+  const got = JSON.parse(piped.stdout);
+  for (const k of ['packets', 'bytes', 'queues', 'flows', 'split_flows', 'flows_by_close']) expect(got[k]).toEqual(expected[k]);
+});
