@@ -1,6 +1,7 @@
 /**
- * bench run: `rssplane run --input F` end to end against the issue's peers, `tcptrace -l -n F`
- * and `ndpiReader -i F -q`, each a fresh process on the same capture, rounds interleaved (one
+ * bench run: `rssplane run --input F --cores 1` end to end against the issue's peers,
+ * `tcptrace -l -n F` and `ndpiReader -i F -q` (each of which runs on one core), each a fresh
+ * process on the same capture, rounds interleaved (one
  * round runs every tool once) so that a busy machine weighs on all of them alike. The figure is
  * the median of the rounds' wall-clock seconds; a ratio is the median over rounds of the peer's
  * seconds over ours in the same round. Process start is counted for every tool: that is what
@@ -35,10 +36,10 @@ export const PEERS: Record<string, (input: string) => Tool> = {
   ndpiReader: (input) => ({ name: 'ndpiReader', command: 'ndpiReader', args: ['-i', input, '-q'], package: 'libndpi-bin' }),
 };
 
-/** This very command (the built dist/cli.js), as a user starts it. */
+/** This very command (the built dist/cli.js), as a user starts it, on one core as the issue asks. */
 function ourselves(input: string): Tool {
   const cli = fileURLToPath(import.meta.url);
-  return { name: 'rssplane', command: process.execPath, args: [cli, 'run', '--input', input, '--json'], package: 'rssplane' };
+  return { name: 'rssplane', command: process.execPath, args: [cli, 'run', '--input', input, '--cores', '1', '--json'], package: 'rssplane' };
 }
 
 interface Timing {

@@ -84,14 +84,15 @@ export function benchCommand(): Command {
   bench
     .command('run')
     .summary('rssplane run --input end to end against tcptrace and ndpiReader, rounds interleaved')
-    .description('Wall-clock seconds of `rssplane run --input F --json`, `tcptrace -l -n F` and\n' +
-      '`ndpiReader -i F -q` on the same capture, each a fresh process (start-up counted), one\n' +
-      'round running each tool once, after an untimed round that warms the page cache. Prints\n' +
-      'the median seconds of each tool and, per peer, the median over rounds of its seconds over\n' +
-      'ours (speedup; issue 4 asks for 3 against the faster peer).\n\n' +
+    .description('Wall-clock seconds of `rssplane run --input F --cores 1 --json`,\n' +
+      '`tcptrace -l -n F` and `ndpiReader -i F -q` on the same capture, one core\n' +
+      'each, each a fresh process (start-up counted). One round runs each tool\n' +
+      'once, after an untimed round that warms the page cache. Prints each tool\'s\n' +
+      'median seconds and, per peer, the median over rounds of its seconds over\n' +
+      'ours: the speedup (issue 4 asks for 3 against the faster peer).\n\n' +
       'Examples:\n' +
-      '  sudo scripts/make-bench-capture.sh /tmp/bench.pcap 5000000    # real traffic, 5M packets\n' +
-      '  editcap -s 128 /tmp/bench.pcap /tmp/bench-s128.pcap            # the same, snapped\n' +
+      '  sudo scripts/make-bench-capture.sh /tmp/bench.pcap 5000000\n' +
+      '  editcap -s 128 /tmp/bench.pcap /tmp/bench-s128.pcap\n' +
       '  rssplane bench run --input /tmp/bench.pcap --rounds 7 --json\n' +
       '  rssplane bench run --input /tmp/bench-s128.pcap --peers ndpiReader')
     .requiredOption('--input <file>', 'the capture (pcap or pcapng)')
