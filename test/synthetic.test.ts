@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { Engine, SyntheticSource } from '../host/core/index.js';
+import { Engine, FlowEngine, RssConfig, RssHasher, SyntheticSource } from '../host/core/index.js';
 import { commandWorks, describeWithDependency } from './helpers/deps.js';
 import { pcapHeader, pcapRecords } from './helpers/pcap.js';
 
@@ -73,9 +73,11 @@ describeWithDependency('tshark', commandWorks('tshark', ['--version']), 'synthet
 
 it('shares of a run generate exactly the packets one generator would, conversation for conversation', async () => {
   // Group each generator's frames by conversation (the TCP 4-tuple and family, read from the frame).
-  const byConversation = async (part: number, parts: number) => {
+  const byConversation = async (part: number, parts: number, split: 'rss' | 'number' = 'number') => {
     const engine = await Engine.create();
-    const source = new SyntheticSource(engine, { concurrent: 64, conversations: 300, seed: 5, part, parts }, 256);
+    // The run's RSS (one queue per share), as a runner's core engine has it programmed.
+    if (split === 'rss') FlowEngine.create(engine, RssConfig.from({ key: 'microsoft', reta: `equal:${parts}` }), { cores: parts, core: part, flows: 16 });
+    const source = new SyntheticSource(engine, { concurrent: 64, conversations: 300, seed: 5, part, parts, split }, 256);
     const out = new Map<string, string[]>();
     for (let b = source.next(); b.count; b = source.next()) {
       const d = new DataView(engine.memory.buffer, b.descriptors, b.count * 32);
@@ -95,8 +97,38 @@ it('shares of a run generate exactly the packets one generator would, conversati
     return out;
   };
   const whole = await byConversation(0, 1);
-  const shares = [await byConversation(0, 3), await byConversation(1, 3), await byConversation(2, 3)];
   expect(whole.size).toBe(300);
-  expect(shares.reduce((n, s) => n + s.size, 0)).toBe(300);
-  for (const s of shares) for (const [key, packets] of s) expect(packets).toEqual(whole.get(key));
+  for (const split of ['number', 'rss'] as const) {
+    const shares = [await byConversation(0, 3, split), await byConversation(1, 3, split), await byConversation(2, 3, split)];
+    expect(shares.reduce((n, s) => n + s.size, 0)).toBe(300);
+    for (const s of shares) for (const [key, packets] of s) expect(packets).toEqual(whole.get(key));
+  }
+});
+
+it('split by RSS: each share holds the conversations whose client-to-server packets its core receives', async () => {
+  const config = RssConfig.from({ key: 'microsoft', reta: 'equal:3' });
+  const hasher = await RssHasher.create(config);
+  for (const part of [0, 1, 2]) {
+    const engine = await Engine.create();
+    FlowEngine.create(engine, config, { cores: 3, core: part, flows: 16 });
+    const source = new SyntheticSource(engine, { concurrent: 32, conversations: 200, seed: 8, part, parts: 3, split: 'rss' }, 256);
+    let syns = 0;
+    for (let b = source.next(); b.count; b = source.next()) {
+      const d = new DataView(engine.memory.buffer, b.descriptors, b.count * 32);
+      for (let i = 0; i < b.count; i++) {
+        const frame = new Uint8Array(engine.memory.buffer, d.getUint32(i * 32, true), d.getUint32(i * 32 + 4, true));
+        const v6 = frame[12] === 0x86 && frame[13] === 0xdd;
+        const ip = frame.subarray(14);
+        const tcp = ip.subarray(v6 ? 40 : 20);
+        if ((tcp[13]! & 0x12) !== 0x02) continue; // client SYNs: the client-to-server direction
+        syns++;
+        const a = v6 ? 16 : 4;
+        const tuple = new Uint8Array(2 * a + 4);
+        tuple.set(ip.subarray(v6 ? 8 : 12, (v6 ? 8 : 12) + 2 * a));
+        tuple.set(tcp.subarray(0, 4), 2 * a);
+        expect(hasher.queue(hasher.hash(tuple, v6 ? 'ipv6-l4' : 'ipv4-l4')) % 3).toBe(part);
+      }
+    }
+    expect(syns).toBe(source.conversationsStarted);
+  }
 });

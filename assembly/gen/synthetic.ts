@@ -14,12 +14,18 @@
  *
  * Conversation i is the same wherever it is generated: its random numbers come from its own state
  * seeded by (seed, i), and its timestamps from its own clock, starting at i times a fixed spacing.
- * A run split over N threads gives thread t the conversations i = t, t + N, t + 2N, ...: together
- * they generate exactly the conversations one thread would, packet for packet; only the
- * interleaving between conversations differs.
+ * A run split over N threads gives each thread a share of the conversations: together they
+ * generate exactly the conversations one thread would, packet for packet; only the interleaving
+ * between conversations differs. The split is by RSS: thread t generates the conversations whose
+ * client-to-server packets the programmed key and table send to core t, as traffic arriving on
+ * a NIC's queues would be split (the packets each core's steering then sends elsewhere, such as
+ * the replies under an asymmetric key, still cross). A generator without RSS programmed splits by
+ * conversation number instead (i = t, t + N, ...).
  */
-import { LinkType, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE, PKT_TIMESTAMP, PKT_WIRELEN } from "../shared/abi";
+import { FieldSet, LinkType, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE, PKT_TIMESTAMP, PKT_WIRELEN } from "../shared/abi";
 import { below, chance, mix, next } from "./random";
+import { hashTuple } from "../rss/hash";
+import { coreOf, queueOf } from "../rss/reta";
 
 // ---- frame layout (offsets within each header) ----
 const ETH_DST = 0, ETH_SRC = 6, ETH_TYPE = 12, ETH_HEADER = 14;
@@ -63,9 +69,11 @@ const F_RANDOM = 72;     // u64: this conversation's random state
 const F_CLOCK = 80;      // u64: this conversation's time, ns
 const FLOW_SLOT = 96;
 
-/** The generator state starts with the scheduler's own random state (which slot goes next). */
+/** The generator state starts with the scheduler's own random state (which slot goes next), then
+ *  room for one conversation's RSS hash input. */
 const G_SCHEDULER = 0;
-const STATE_HEADER = 16;
+const G_TUPLE = 16;
+const STATE_HEADER = 64;
 
 const enum Phase { SYN = 0, SYN_ACK = 1, ACK = 2, REQUEST = 3, RESPONSE = 4, CLIENT_ACK = 5, CLOSE_1 = 6, CLOSE_2 = 7, CLOSE_3 = 8, DONE = 9 }
 const enum Close { CLIENT_FIN = 0, SERVER_FIN = 1, CLIENT_RST = 2, SERVER_RST = 3 }
@@ -83,6 +91,10 @@ let retransmitPerMille: u32 = 0;
 let startNs: u64 = 0;
 let spacingNs: u64 = 0;
 let started: u64 = 0;
+/** Split by RSS: keep conversation ids whose client-to-server core is `part` (else by number). */
+let byRss = false;
+let rssPorts = false;
+let part_: u32 = 0;
 
 /** Bytes of state for `flows` concurrent conversations (the host allocates them). */
 export function genStateBytes(flows: u32): usize {
@@ -97,7 +109,7 @@ export function genStateBytes(flows: u32): usize {
  */
 export function genConfigure(
   buffer: usize, flows: u32, total: u64, seedValue: u64, ipv6: u32, retransmit: u32, start: u64,
-  runConcurrent: u32, part: u32, parts: u32,
+  runConcurrent: u32, part: u32, parts: u32, splitByRss: bool, ports: bool,
 ): void {
   state = buffer;
   slots = buffer + STATE_HEADER;
@@ -109,8 +121,11 @@ export function genConfigure(
   // Conversations last about 30 ms: spacing starts by 30 ms / concurrency keeps about that many
   // in progress at any time, so the stream stays close to time order.
   spacingNs = max<u64>(1, 30000000 / <u64>max<u32>(runConcurrent, 1));
-  nextId = part;
-  step_ = max<u32>(parts, 1);
+  byRss = splitByRss && parts > 1;
+  rssPorts = ports;
+  part_ = part;
+  nextId = byRss ? 0 : part;
+  step_ = byRss ? 1 : max<u32>(parts, 1);
   lastId = total == 0 ? u64.MAX_VALUE : total;
   started = 0;
   active = 0;
@@ -118,7 +133,7 @@ export function genConfigure(
   for (let i: u32 = 0; i < flows; i++) {
     const f = slots + <usize>i * FLOW_SLOT;
     memory.fill(f, 0, FLOW_SLOT);
-    if (nextId < lastId) newConversation(f);
+    newConversation(f);
   }
 }
 
@@ -127,11 +142,36 @@ export function genStarted(): u64 {
   return started;
 }
 
-function newConversation(f: usize): void {
-  const id = nextId;
-  nextId += step_;
-  started++;
-  active++;
+/** Starts the next conversation of this generator's share in slot `f`; false if none is left. */
+function newConversation(f: usize): bool {
+  while (nextId < lastId) {
+    const id = nextId;
+    nextId += step_;
+    build(f, id);
+    if (byRss && rssCore(f) != part_) continue;
+    started++;
+    active++;
+    store<u8>(f, 1, F_ACTIVE);
+    return true;
+  }
+  return false;
+}
+
+/** The core the client-to-server packets of conversation `f` land on: hash, table, queue map. */
+function rssCore(f: usize): u32 {
+  const t = state + G_TUPLE;
+  const v6 = load<u8>(f, F_FAMILY) == 6;
+  const a: usize = v6 ? 16 : 4;
+  memory.copy(t, f + F_CLIENT_ADDRESS, a);
+  memory.copy(t + a, f + F_SERVER_ADDRESS, a);
+  store<u16>(t + 2 * a, bswap<u16>(load<u16>(f, F_CLIENT_PORT)));
+  store<u16>(t + 2 * a + 2, bswap<u16>(load<u16>(f, F_SERVER_PORT)));
+  const fields = v6 ? (rssPorts ? FieldSet.IPV6_L4 : FieldSet.IPV6) : (rssPorts ? FieldSet.IPV4_L4 : FieldSet.IPV4);
+  return coreOf(queueOf(hashTuple(t, fields)));
+}
+
+/** Conversation `id`, drawn from its own random state, into slot `f` (not yet active). */
+function build(f: usize, id: u64): void {
   const r = f + F_RANDOM;
   store<u64>(r, mix(runSeed ^ mix(id)) | 1);
   store<u64>(f, startNs + id * spacingNs + <u64>below(r, <u32>spacingNs), F_CLOCK);
@@ -150,7 +190,6 @@ function newConversation(f: usize): void {
   store<u16>(f, <u16>next(r), F_SERVER_WORD);
   store<u16>(f, <u16>next(r), F_IP_ID);
   store<u16>(f, 0, F_RETRANSMIT_LENGTH);
-  store<u8>(f, 1, F_ACTIVE);
   const server = below(r, 64) + 1;
   const client = f + F_CLIENT_ADDRESS, srv = f + F_SERVER_ADDRESS;
   memory.fill(client, 0, 32);
@@ -402,7 +441,7 @@ function step(p: usize, f: usize): i32 {
   if (load<u8>(f, F_PHASE) == Phase.DONE) {
     active--;
     store<u8>(f, 0, F_ACTIVE);
-    if (nextId < lastId) newConversation(f);
+    newConversation(f);
   }
   return n;
 }

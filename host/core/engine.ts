@@ -30,7 +30,7 @@ export interface EngineExports {
   relaxedSimd(): number;
   genStateBytes(flows: number): number;
   genConfigure(state: number, flows: number, total: bigint, seed: bigint, ipv6PerMille: number, retransmitPerMille: number, startNs: bigint,
-    runConcurrent: number, part: number, parts: number): void;
+    runConcurrent: number, part: number, parts: number, splitByRss: number, ports: number): void;
   genFill(buffer: number, bytes: number, descriptors: number, max: number): number;
   genStarted(): bigint;
   stageSlots(descriptors: number, count: number, cores: number, self: number, local: number, localCount: number,

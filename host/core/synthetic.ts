@@ -21,11 +21,19 @@ export interface SyntheticOptions {
   /** Timestamp of the first packet, ns since the epoch (default 2026-01-01). */
   startNs?: bigint;
   /**
-   * This generator's share of the run: conversations i with i % parts === part (default the
-   * whole run). Shares of one run together generate exactly what one generator would.
+   * This generator's share of the run (default the whole run). Shares of one run together
+   * generate exactly what one generator would, whatever the split.
    */
   part?: number;
   parts?: number;
+  /**
+   * How a run is split: `rss` gives share p the conversations whose client-to-server packets the
+   * engine's programmed RSS (key, table, queue map) sends to core p, as a NIC's queues would
+   * split the traffic; `number` (the default) gives it conversations i with i % parts === p.
+   * With `rss`, `ports` says whether the field set hashes ports (default true).
+   */
+  split?: 'rss' | 'number';
+  ports?: boolean;
 }
 
 export class SyntheticSource {
@@ -55,7 +63,8 @@ export class SyntheticSource {
     this.frames = engine.allocate(batchPackets * 1616);
     this.descriptors = engine.allocate(batchPackets * PKT_DESCRIPTOR);
     e.genConfigure(this.state, mine, BigInt(total), BigInt(options.seed ?? 1), share(options.ipv6, 0.2, 'IPv6 share'),
-      share(options.retransmit, 0.01, 'retransmit share'), options.startNs ?? 1_767_225_600_000_000_000n, concurrent, part, parts);
+      share(options.retransmit, 0.01, 'retransmit share'), options.startNs ?? 1_767_225_600_000_000_000n, concurrent, part, parts,
+      options.split === 'rss' ? 1 : 0, options.ports === false ? 0 : 1);
   }
 
   /** The next batch (at most `max` packets); count 0 once every conversation has ended. */

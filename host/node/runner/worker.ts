@@ -204,7 +204,7 @@ async function runCore(core: number): Promise<CoreResult> {
     const s = plan.source;
     synthetic = new SyntheticSource(engine, {
       concurrent: s.concurrent, conversations: s.conversations, seed: s.seed, ipv6: s.ipv6, retransmit: s.retransmit,
-      part: core, parts: plan.cores,
+      part: core, parts: plan.cores, split: 'rss', ports: FIELD_SETS[plan.rss.fields].ports,
     }, batchPackets);
     if (plan.cores > 1) shipper = new Shipper(engine, plan, core, batchPackets);
   } else if (plan.cores === 1) {
