@@ -46,6 +46,8 @@ export async function benchPipeline(o: PipelineBenchOptions) {
     pps_all: Math.round(median(many)),
     cores: all,
     speedup: round(median(many) / median(one), 2),
+    // Each round runs one core, then all: the ratio within a round cancels the host's slow drift.
+    speedup_paired: round(median(many.map((m, i) => m / one[i]!)), 2),
     rounds_pps_1core: one,
     rounds_pps_all: many,
     packets_per_round: packets,

@@ -129,7 +129,7 @@ export function benchCommand(): Command {
         cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1), key: flags.key,
       });
       if (flags.json) return json(result);
-      out(`pipeline  1 core ${result.pps_1core.toLocaleString('en-US')} pps, ${result.cores} cores ${result.pps_all.toLocaleString('en-US')} pps (${result.speedup}x), median of ${flags.rounds}`);
+      out(`pipeline  1 core ${result.pps_1core.toLocaleString('en-US')} pps, ${result.cores} cores ${result.pps_all.toLocaleString('en-US')} pps (${result.speedup}x; ${result.speedup_paired}x round by round), median of ${flags.rounds}`);
     });
 
   bench
