@@ -59,7 +59,7 @@ export function steerBatch(descriptors: usize, count: u32, cores: usize, ports: 
       store<u16>(cores + (<usize>i << 1), <u16>coreOf(queue));
       continue;
     }
-    if (packet.parsePacket(d, false) != packet.PARSED || packet.family == 0) {
+    if (packet.parsePacket(d, false, false) != packet.PARSED || packet.family == 0) {
       store<u16>(d + PKT_QUEUE, 0);
       store<u16>(cores + (<usize>i << 1), <u16>coreOf(0));
       continue;

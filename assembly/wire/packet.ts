@@ -54,9 +54,10 @@ export const PARSED = -1;
 /**
  * Parses the packet of descriptor `d`. Returns PARSED, or the DropReason that makes it unusable.
  * With `verify`, checksums are checked and the bad* flags set (they never cause a drop here).
+ * Without `options`, TCP options are left unread (steering needs the tuple, not the options).
  */
 // @ts-ignore: decorator
-@inline export function parsePacket(d: usize, verify: bool): i32 {
+@inline export function parsePacket(d: usize, verify: bool, options: bool = true): i32 {
   const data = <usize>load<u32>(d + PKT_DATA);
   const caplen = load<u32>(d + PKT_CAPLEN);
   const wirelen = load<u32>(d + PKT_WIRELEN);
@@ -141,7 +142,7 @@ export const PARSED = -1;
     payloadLength = segmentLength - header;
     payload = transport + header;
     payloadCaptured = segmentCaptured - header;
-    badTcpOptions = !tcp.parseOptions(transport);
+    if (options) badTcpOptions = !tcp.parseOptions(transport);
   } else if (protocol == PROTOCOL_UDP) {
     const status = udp.check(transport, segmentCaptured, segmentLength);
     if (status == udp.TRUNCATED) return DropReason.UDP_TRUNCATED;

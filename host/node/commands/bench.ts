@@ -98,12 +98,14 @@ export function benchCommand(): Command {
     .requiredOption('--input <file>', 'the capture (pcap or pcapng)')
     .option('--rounds <n>', 'timed rounds (the figures are medians)', '5')
     .option('--peers <names>', `comma-separated, from ${Object.keys(PEERS).join(', ')}`, Object.keys(PEERS).join(','))
+    .option('--cores <n>', 'cores for rssplane (the peers run on one)', '1')
     .option('--json', 'print JSON')
-    .action((flags: { input: string; rounds: string; peers: string; json?: boolean }) => {
+    .action((flags: { input: string; rounds: string; peers: string; cores: string; json?: boolean }) => {
       const result = benchRun({
         input: flags.input,
         rounds: wholeNumber(flags.rounds, '--rounds', 5),
         peers: flags.peers.split(',').map((p) => p.trim()).filter(Boolean),
+        cores: wholeNumber(flags.cores, '--cores', 1),
       });
       if (flags.json) return json(result);
       const n = (x: number) => x.toLocaleString('en-US');

@@ -69,13 +69,17 @@ export interface RunPlan {
   records: boolean;
 }
 
-/** Worker-thread roles: a core runs a flow engine; the dispatcher reads one input for all cores. */
-export type Role = { kind: 'core'; core: number } | { kind: 'dispatcher' };
+/** A worker thread's role: core `core`, with its flow engine. */
+export type Role = { kind: 'core'; core: number };
 
-/** Threads that produce into core `core`'s rings, in ring order. */
+/**
+ * Threads that produce into core `core`'s rings, in ring order. A capture is read by core 0,
+ * which steers it to every core (one input, read once); synthetic traffic and DPDK queues come in
+ * on every core, and each core steers what it gets to the others.
+ */
 export function producersOf(plan: RunPlan, core: number): string[] {
   if (plan.cores === 1) return [];
-  if (plan.source.kind === 'capture') return ['dispatcher'];
+  if (plan.source.kind === 'capture') return core === 0 ? [] : ['core 0'];
   return Array.from({ length: plan.cores }, (_, c) => c).filter((c) => c !== core).map((c) => `core ${c}`);
 }
 

@@ -1,8 +1,8 @@
 /**
  * The per-core runner's controller: one worker thread per core (each with its own engine and flow
- * table), a dispatcher thread when one input feeds several cores, rings between them, and the
- * controller here, which never touches a packet: it sets the threads up, watches their counters,
- * merges what they report, and stops everything if one of them dies.
+ * table), rings between them (the core that reads an input steers its packets to the others), and
+ * the controller here, which never touches a packet: it sets the threads up, watches their
+ * counters, merges what they report, and stops everything if one of them dies.
  */
 import { Worker } from 'node:worker_threads';
 import '../shared-builds.js';
@@ -108,8 +108,7 @@ class Thread {
 export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<RunResult> {
   const url = options.workerUrl ?? new URL('./runner-worker.js', import.meta.url);
   const { module, kernel } = await compileEngine(plan.kernel, true);
-  const dispatcher = plan.source.kind === 'capture' && plan.cores > 1;
-  const control = ControlBlock.create(plan.cores + 1);
+  const control = ControlBlock.create(plan.cores);
   const stop = new StopFlag();
   options.endInput?.addEventListener('abort', () => stop.endInput(), { once: true });
   if (options.endInput?.aborted) stop.endInput();
@@ -121,7 +120,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   const spawn = (name: string, role: Role, row: number) =>
     new Thread(name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, row }, onFailure);
   const cores = Array.from({ length: plan.cores }, (_, c) => spawn(`core ${c}`, { kind: 'core', core: c }, c));
-  const threads = dispatcher ? [...cores, spawn('dispatcher', { kind: 'dispatcher' }, plan.cores)] : cores;
+  const threads = cores;
 
   const ticker = options.onProgress ? setInterval(() => options.onProgress!({
     packets: control.total(Counter.RECEIVED), inputBytes: control.total(Counter.INPUT_BYTES), conversations: control.total(Counter.CONVERSATIONS),
@@ -164,7 +163,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     const seconds = (performance.now() - t0) / 1000;
     await Promise.all(threads.map((t) => t.worker.terminate()));
 
-    const coreResults = results.slice(0, plan.cores) as CoreResult[];
+    const coreResults = results as CoreResult[];
     const tally = FlowTally.create();
     const records: FlowRecord[] = [];
     for (const r of coreResults) {

@@ -1,7 +1,7 @@
 /**
- * One thread of a run: a core (a flow engine fed by its rings, and with synthetic traffic also a
- * generator of its share of the conversations, with a DPDK port the poller of its receive queues)
- * or the dispatcher (reads one capture for all cores).
+ * One thread of a run: a core, with its flow engine. It takes packets from its input (its share of
+ * the synthetic conversations, its DPDK receive queues, or for core 0 the capture), keeps those RSS
+ * sends to it, ships the rest to the other cores' rings, and processes what they ship to it.
  *
  * Handshake with the controller (runner.ts):
  *   controller -> worker  workerData: role, plan, compiled module, control block, stop flag
@@ -71,7 +71,7 @@ function injectFault(core: number, received: number): void {
   if (fault[2] === 'exit') process.exit(3);
   throw new Error('injected fault (RSSPLANE_FAULT)');
 }
-const control = new ControlBlock(input.control, input.plan.cores + 1);
+const control = new ControlBlock(input.control, input.plan.cores);
 const stop = new StopFlag(input.stop);
 const row = input.row;
 const messages: Message[] = [];
@@ -171,6 +171,9 @@ class Shipper {
 
 class Stopped extends Error {}
 
+/** Packets a capture reader's core steers per call (its steering buffers are sized for this). */
+const STEER_BATCH = 8192;
+
 async function runCore(core: number): Promise<CoreResult> {
   const plan = input.plan;
   const engine = await Engine.instantiate(input.module, input.kernel, engineMemory(true));
@@ -207,8 +210,10 @@ async function runCore(core: number): Promise<CoreResult> {
       part: core, parts: plan.cores, split: 'rss', ports: FIELD_SETS[plan.rss.fields].ports,
     }, batchPackets);
     if (plan.cores > 1) shipper = new Shipper(engine, plan, core, batchPackets);
-  } else if (plan.cores === 1) {
+  } else if (core === 0) {
+    // One capture, read once: core 0 reads it and steers what is not its own.
     capture = readCapture(engine, plan.source.path);
+    if (plan.cores > 1) shipper = new Shipper(engine, plan, core, STEER_BATCH);
   }
   // Setup is over: other threads may now hold this memory's buffer, so it must not grow.
   const memory = engine.sharedBuffer;
@@ -260,7 +265,19 @@ async function runCore(core: number): Promise<CoreResult> {
   };
 
   if (capture) {
-    for (const batch of capture) process(batch);
+    for (const batch of capture) {
+      if (stop.stopped) throw new Stopped();
+      if (!shipper) {
+        process(batch);
+        continue;
+      }
+      for (let done = 0; done < batch.count; done += STEER_BATCH) {
+        const part = { descriptors: batch.descriptors + done * PKT_DESCRIPTOR, count: Math.min(STEER_BATCH, batch.count - done) };
+        process(shipper.steer(part, drainRings));
+      }
+      drainRings();
+    }
+    shipper?.close(drainRings);
   } else if (synthetic) {
     for (let batch = synthetic.next(); batch.count; batch = synthetic.next()) {
       if (stop.stopped) throw new Stopped();
@@ -304,46 +321,10 @@ async function runCore(core: number): Promise<CoreResult> {
   return { core, stats: flows.stats(), records, tally, halves, warnings: capture?.summary?.warnings ?? [] };
 }
 
-async function runDispatcher(): Promise<void> {
-  const plan = input.plan;
-  if (plan.source.kind !== 'capture') throw new Error('the dispatcher reads a capture');
-  const engine = await Engine.instantiate(input.module, input.kernel, engineMemory(true));
-  // The dispatcher only steers: program RSS and the queue -> core map through a flow engine's
-  // setup (its table stays tiny and unused), so steering decides exactly as the cores' engines.
-  FlowEngine.create(engine, rssConfigOf(plan.rss), { cores: plan.cores, queueCores: plan.queueCores, flows: 1 });
-  const capture = readCapture(engine, plan.source.path);
-  const shipper = new Shipper(engine, plan, -1, 8192);
-  parentPort!.postMessage({ type: 'ready', memory: engine.sharedBuffer, rings: {}, doorbell: 0 });
-  const start = await nextMessage();
-  if (start.type !== 'start') throw new Error(`expected start, got ${start.type}`);
-  shipper.connect(start.peers, 'dispatcher');
-  control.set(row, Counter.STATE, ThreadState.RUNNING);
-  let batches = 0;
-  for (const batch of capture) {
-    if (stop.stopped) throw new Stopped();
-    for (let done = 0; done < batch.count; done += 8192) {
-      shipper.steer({ descriptors: batch.descriptors + done * PKT_DESCRIPTOR, count: Math.min(8192, batch.count - done) }, () => {});
-    }
-    if ((++batches & 15) === 0) {
-      control.set(row, Counter.INPUT_BYTES, capture.progress.bytesRead);
-      control.set(row, Counter.SENT, shipper.sent);
-    }
-  }
-  shipper.close(() => {});
-  control.set(row, Counter.INPUT_BYTES, capture.progress.bytesRead);
-  control.set(row, Counter.SENT, shipper.sent);
-  control.set(row, Counter.STATE, ThreadState.DONE);
-  parentPort!.postMessage({ type: 'done', result: { warnings: capture.summary?.warnings ?? [] } });
-}
-
 try {
-  if (input.role.kind === 'core') {
-    const result = await runCore(input.role.core);
-    control.set(row, Counter.STATE, ThreadState.DONE);
-    parentPort!.postMessage({ type: 'done', result });
-  } else {
-    await runDispatcher();
-  }
+  const result = await runCore(input.role.core);
+  control.set(row, Counter.STATE, ThreadState.DONE);
+  parentPort!.postMessage({ type: 'done', result });
 } catch (e) {
   control.set(row, Counter.STATE, ThreadState.FAILED);
   if (e instanceof Stopped) {
