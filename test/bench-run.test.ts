@@ -7,10 +7,10 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { expectUsageError, rssplane } from './helpers/cli.js';
+import { median } from './helpers/median.js';
 import { commandWorks, describeWithDependency } from './helpers/deps.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/captures/${name}`, import.meta.url));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 const havePeers = commandWorks('tcptrace', ['-v']) && commandWorks('sh', ['-c', 'command -v ndpiReader']);
 

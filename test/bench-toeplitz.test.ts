@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectUsageError, rssplane } from './helpers/cli.js';
+import { median } from './helpers/median.js';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 /** Ratios are printed to two decimals (0.005) from unrounded rounds; ours are printed to one (0.05 / 100). */
 const expectRatio = (printed: number, expected: number) => expect(Math.abs(printed - expected)).toBeLessThanOrEqual(0.0056);
 const dir = mkdtempSync(join(tmpdir(), 'rssplane-bench-toeplitz-'));
