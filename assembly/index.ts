@@ -5,14 +5,16 @@
 import { RSS_KEY, KEY_MAX, Status, HashFunction, InputTransform } from "./shared/abi";
 import { buildSchedule } from "./rss/schedule";
 import { setTransform } from "./rss/hash";
+import { reserve, unreserve } from "./shared/reserve";
 
 export { hashTuple, hashBatch, hashBatchScalar } from "./rss/hash";
 export { configureReta, countQueues, queuesOf, retaSize } from "./rss/reta";
 export { coveredBytes } from "./rss/schedule";
 export { genConfigure, genFill, genStarted, genStateBytes } from "./gen/synthetic";
 export { stageSlots, takeSlot } from "./ring/slot";
-export { steerBatch, steerWorkspaceBytes } from "./ring/steer";
-export { mergeRecords } from "./flow/merge";
+export { keepLocal, steerBatch, steerWorkspaceBytes } from "./ring/steer";
+export { mergeHalves, mergeRecords, mergeWorkspaceBytes } from "./flow/merge";
+export { configureTally } from "./flow/tally";
 export { captureBegin, captureWalk } from "./capture/walk";
 export {
   poolCreate, poolDestroy, poolSlotShift, poolPortBase, poolSize, poolAvailable, poolCoreOf, poolQueueOf,
@@ -34,13 +36,13 @@ export function configureRss(keyLength: i32, hfunc: i32, xfrm: i32): i32 {
   return buildSchedule(keyLength, hfunc);
 }
 
-/** Configuration-time buffers for the host (never called on the hot path). */
+/** Configuration-time buffers for the host (never called on the hot path); 0 when they do not fit. */
 export function allocate(size: usize): usize {
-  return heap.alloc(size);
+  return reserve(size);
 }
 
 export function release(ptr: usize): void {
-  heap.free(ptr);
+  unreserve(ptr);
 }
 
 /** True in the relaxed-SIMD build. */

@@ -28,9 +28,11 @@ import { coreOf, queueOf } from "../rss/reta";
 import * as tcpHeader from "../wire/tcp";
 import * as packet from "../wire/packet";
 import { directionOf, flowKeyHash } from "./key";
-import { configureOutput, dataRoom, emitEvent, emitRecord, eventRoom, recordRoom } from "./output";
+import { configureOutput, dataRoom, emitEvent, eventRoom, recordRoom } from "./output";
 import { configureReassembly, reassemble, reassemblyWindow, releaseStream } from "./reassembly";
 import { count, setStat, stat } from "./stats";
+import { configureLeaving, flowLeaves } from "./tally";
+import { reserve } from "../shared/reserve";
 import * as table from "./table";
 import * as tcp from "./tcp";
 
@@ -65,8 +67,9 @@ export function configureFlows(flows: u32, idleMs: u32, closedMs: u32, flowOptio
   const records = batchMax * (2 + SWEEP_PER_PACKET) + EVICTION_SAMPLE;
   const events = reassembly ? batchMax * 8 + 64 : 0;
   const data = reassembly ? max<u32>(batchMax * 2048, 4 * window + (1 << 17)) : 0;
-  configureOutput(records, events, data);
-  if (!queueCounts) queueCounts = heap.alloc(QUEUES_MAX * 8);
+  if (!configureOutput(records, events, data) || !configureLeaving(flowOptions)) return Status.BAD_SIZE;
+  if (!queueCounts) queueCounts = reserve(QUEUES_MAX * 8);
+  if (!queueCounts) return Status.BAD_SIZE;
   store<u32>(FLOW_STATE + OUT_QUEUE_COUNTS, <u32>queueCounts);
   resetCounters();
   return Status.OK;
@@ -377,7 +380,7 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
 function leave(n: u32, how: u32): void {
   const e = table.entry(n);
   const fromTcp = load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP ? tcp.tcpClose(e) : CloseReason.OPEN;
-  emitRecord(e, fromTcp != CloseReason.OPEN ? fromTcp : how);
+  flowLeaves(e, fromTcp != CloseReason.OPEN ? fromTcp : how);
   if (how == CloseReason.TIMEOUT) count(STAT_FLOWS_TIMED_OUT);
   else if (how == CloseReason.EVICTED) count(STAT_FLOWS_EVICTED);
   if (reassembling()) {

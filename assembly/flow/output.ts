@@ -10,27 +10,40 @@ import {
   OUT_DATA, OUT_DATA_CAPACITY, OUT_DATA_USED, OUT_EVENT_CAPACITY, OUT_EVENT_COUNT, OUT_EVENTS,
   OUT_RECORD_CAPACITY, OUT_RECORD_COUNT, OUT_RECORDS, REC_CLOSE,
 } from "../shared/abi";
+import { reserve, unreserve } from "../shared/reserve";
 
 // @ts-ignore: decorator
 @inline function out32(field: i32): u32 { return load<u32>(<usize>FLOW_STATE + <usize>field); }
 // @ts-ignore: decorator
 @inline function set32(field: i32, v: u32): void { store<u32>(<usize>FLOW_STATE + <usize>field, v); }
 
-/** Sets up the three buffers (freeing earlier ones). */
-export function configureOutput(records: u32, events: u32, data: u32): void {
+/**
+ * Sets up the three buffers (freeing earlier ones). Returns false, with no buffer (and no room),
+ * when they cannot be had.
+ */
+export function configureOutput(records: u32, events: u32, data: u32): bool {
   for (let f = OUT_RECORDS; f <= OUT_DATA; f += 12) {
-    const p = <usize>out32(f);
-    if (p) heap.free(p);
+    unreserve(<usize>out32(f));
+    set32(f, 0);
+    set32(f + 4, 0);
+    set32(f + 8, 0);
   }
-  set32(OUT_RECORDS, <u32>heap.alloc(<usize>records * FLOW_RECORD));
+  const r = reserve(<usize>records * FLOW_RECORD);
+  const v = reserve(<usize>max<u32>(events, 1) * FLOW_EVENT);
+  const d = reserve(<usize>max<u32>(data, 16));
+  if (!r || !v || !d) {
+    unreserve(r);
+    unreserve(v);
+    unreserve(d);
+    return false;
+  }
+  set32(OUT_RECORDS, <u32>r);
   set32(OUT_RECORD_CAPACITY, records);
-  set32(OUT_RECORD_COUNT, 0);
-  set32(OUT_EVENTS, <u32>heap.alloc(<usize>max<u32>(events, 1) * FLOW_EVENT));
+  set32(OUT_EVENTS, <u32>v);
   set32(OUT_EVENT_CAPACITY, events);
-  set32(OUT_EVENT_COUNT, 0);
-  set32(OUT_DATA, <u32>heap.alloc(<usize>max<u32>(data, 16)));
+  set32(OUT_DATA, <u32>d);
   set32(OUT_DATA_CAPACITY, data);
-  set32(OUT_DATA_USED, 0);
+  return true;
 }
 
 export function recordRoom(): u32 { return out32(OUT_RECORD_CAPACITY) - out32(OUT_RECORD_COUNT); }

@@ -11,6 +11,7 @@ import {
   DIR_REASSEMBLY, DirFlag, DIR_FLAGS, DIR_ISN, FlowEvent, STAT_REASSEMBLY_NO_BUFFER, STAT_REASSEMBLY_OVERFLOW,
 } from "../shared/abi";
 import { emitEvent, takeData } from "./output";
+import { reserve, unreserve } from "../shared/reserve";
 import { count } from "./stats";
 
 // Buffer header fields.
@@ -32,14 +33,16 @@ let fresh: u32 = 0;
 
 /** `count` buffers of `bytes` (a power of two) each; 0 turns reassembly off. */
 export function configureReassembly(n: u32, bytes: u32): bool {
-  if (pool) heap.free(pool);
+  unreserve(pool);
   pool = 0;
   streams = 0;
   if (n == 0) return true;
   if (bytes < 64 || (bytes & (bytes - 1)) != 0 || bytes > (1 << 24)) return false;
   window = bytes;
   stride = <usize>(HEADER + bytes + (bytes >> 3));
-  pool = heap.alloc(<usize>n * stride);
+  if (<u64>n * <u64>stride > <u64>U32.MAX_VALUE) return false;
+  pool = reserve(<usize>n * stride);
+  if (!pool) return false;
   streams = n;
   freeHead = 0;
   fresh = 0;

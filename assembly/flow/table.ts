@@ -12,9 +12,10 @@
  * (the client-to-server one is the record's REC_RSS_HASH): a packet of a known flow takes its
  * hash from there instead of hashing its tuple again, and records keep their layout.
  */
-import { FLOW_RECORD, REC_FAMILY, REC_KEY_HASH, Status } from "../shared/abi";
+import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, REC_FAMILY, REC_KEY_HASH, Status } from "../shared/abi";
+import { reserve, unreserve } from "../shared/reserve";
 
-const SLOT = 8;
+const SLOT = FLOW_INDEX_SLOT;
 
 /** The pool as allocated, and its first entry on a cache line: an entry's header is one line. */
 let poolBlock: usize = 0;
@@ -34,23 +35,31 @@ let slotMask: u32 = 0;
  * when the memory cannot be had.
  */
 export function configureTable(flows: u32): i32 {
-  if (poolBlock) heap.free(poolBlock);
-  if (index) heap.free(index);
-  if (reverseHashes) heap.free(reverseHashes);
+  unreserve(poolBlock);
+  unreserve(index);
+  unreserve(reverseHashes);
   poolBlock = pool = index = reverseHashes = 0;
   capacity = 0;
   if (flows < 1 || flows > (1 << 24)) return Status.BAD_SIZE;
   let slots: u32 = 16;
-  while (slots < flows * 2) slots <<= 1;
+  while (slots < flows * FLOW_INDEX_LOAD) slots <<= 1;
   // The index first: the allocator grows memory for it, and memory just grown is zero already
   // (WebAssembly's grow zero-fills), so only what it reuses needs clearing. Clearing all of a
   // large index would touch each of its pages at startup.
   const top = <usize>memory.size() << 16;
   const indexBytes = <usize>slots * SLOT;
-  index = heap.alloc(indexBytes);
+  index = reserve(indexBytes);
+  reverseHashes = reserve(<usize>flows * FLOW_REVERSE_HASH);
+  poolBlock = reserve(<usize>flows * FLOW_RECORD + 64);
+  if (!index || !reverseHashes || !poolBlock) {
+    // More than the engine's memory holds (shared/reserve.ts): the caller says so.
+    unreserve(poolBlock);
+    unreserve(index);
+    unreserve(reverseHashes);
+    poolBlock = index = reverseHashes = 0;
+    return Status.BAD_SIZE;
+  }
   if (index < top) memory.fill(index, 0, min(indexBytes, top - index));
-  reverseHashes = heap.alloc(<usize>flows << 2);
-  poolBlock = heap.alloc(<usize>flows * FLOW_RECORD + 64);
   pool = (poolBlock + 63) & ~<usize>63;
   capacity = flows;
   slotMask = slots - 1;

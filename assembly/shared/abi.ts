@@ -293,6 +293,12 @@ export const enum FlowOption {
   NO_CHECKSUMS = 4,
   /** the RSS field set includes ports (ipv4-l4, ipv6-l4) */
   HASH_PORTS = 8,
+  /** copy each flow that leaves the table out as a record (OUT_RECORDS); without it flows are
+   *  only counted (OUT_TALLY), and nothing per flow crosses to the host */
+  RECORDS = 16,
+  /** a flow whose directions land on two cores (FlowFlag.SPLIT) leaves as a raw half in
+   *  OUT_RECORDS, uncounted: the run merges the halves of all cores and counts them then */
+  SPLIT_HALVES = 32,
 }
 
 /** RFC 9293 connection states, as an observer tracks each side. NONE: UDP, or nothing seen. */
@@ -588,3 +594,47 @@ export const enum PoolListing {
   /** every port of the core's pool, handed out or not */
   MEMBERS = 1,
 }
+
+// ---- what leaves the flow table, counted in WASM (assembly/flow/tally.ts) ----
+//
+// Every flow that leaves an engine's table is counted as it leaves: TCP and UDP flows, split
+// flows, TCP flows by close reason and by both sides' states. The host reads the tally once, at
+// the end of a run; it copies records out of OUT_RECORDS only when it asked for them
+// (FlowOption.RECORDS: --flows-out, or a later consumer). Split flows' halves (FlowOption
+// SPLIT_HALVES) are counted when mergeHalves has made them whole. The tally is a heap buffer
+// allocated by configureFlows (or configureTally, for an engine that only merges), announced at
+// FLOW_STATE + OUT_TALLY: TALLY_COUNTERS u64 counters, counter i at byte i * 8.
+
+/** u32 at FLOW_STATE + OUT_TALLY: the tally's address */
+export const OUT_TALLY = 0x440;
+/** flows by protocol, and flows whose two directions land on different cores (any protocol) */
+export const TALLY_TCP = 0;
+export const TALLY_UDP = 1;
+export const TALLY_SPLIT = 2;
+/** TALLY_CLOSE + CloseReason: TCP flows by close reason */
+export const TALLY_CLOSE = 8;
+export const CLOSE_REASONS = 6;
+/** TALLY_STATES + client TcpState * TCP_STATES + server TcpState: TCP flows by both sides' states */
+export const TALLY_STATES = 16;
+export const TCP_STATES = 12;
+export const TALLY_COUNTERS = TALLY_STATES + TCP_STATES * TCP_STATES;
+
+// ---- memory limits (assembly/shared/reserve.ts) ----
+//
+// Configuration-time buffers come from `reserve`, which says no (returns 0) instead of trapping
+// when a buffer does not fit: every size a user can set is checked against what an engine can
+// hold, and the host names the maximum. An engine's memory is one wasm32 memory of at most
+// MEMORY_MAX_PAGES 64 KiB pages (4 GiB; the shared builds declare it as their maximum). Buffers
+// of RESERVE_REGION bytes or more are whole pages of their own (memory.grow), not allocator blocks
+// (the allocator's blocks end at 1 GiB), and are reused when a later buffer fits in a freed one.
+
+export const MEMORY_MAX_PAGES = 65536;
+export const PAGE_BYTES = 65536;
+export const RESERVE_REGION = 1 << 26;
+
+// The flow table's memory per flow, as table.ts lays it out (keep in step with it): the entry
+// (FLOW_RECORD), the RSS hash of its server-to-client direction, and index slots, a power of two
+// and at least FLOW_INDEX_LOAD slots a flow.
+export const FLOW_INDEX_SLOT = 8;
+export const FLOW_INDEX_LOAD = 2;
+export const FLOW_REVERSE_HASH = 4;

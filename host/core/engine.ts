@@ -39,6 +39,10 @@ export interface EngineExports {
   steerBatch(descriptors: number, count: number, cores: number, ports: number, workspace: number, max: number): void;
   steerWorkspaceBytes(max: number): number;
   mergeRecords(a: number, b: number, out: number): number;
+  mergeHalves(halves: number, count: number, work: number, out: number): number;
+  mergeWorkspaceBytes(count: number): number;
+  configureTally(): number;
+  keepLocal(descriptors: number, count: number, cores: number, self: number): number;
   // flow engine (assembly/flow/engine.ts)
   configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
   processBatch(descriptors: number, count: number): number;

@@ -22,6 +22,7 @@ import {
   STAT_FLOWS_EVICTED, STAT_FLOWS_REUSED, STAT_FLOWS_TIMED_OUT, STAT_FRAGMENTS, STAT_HOLE_OVERFLOW, STAT_IPV4,
   STAT_IPV6, STAT_NOW, STAT_OTHER_L4, STAT_PROCESSED, STAT_REASSEMBLY_NO_BUFFER, STAT_REASSEMBLY_OVERFLOW,
   STAT_RECEIVED, STAT_TCP, STAT_UDP, STAT_UNHASHED, STAT_UNVERIFIED_CHECKSUM, Status, TcpState,
+  CLOSE_REASONS, OUT_TALLY, TALLY_CLOSE, TALLY_SPLIT, TALLY_STATES, TALLY_TCP, TALLY_UDP, TCP_STATES,
 } from '../../assembly/shared/abi.js';
 import { formatEndpointAt } from './addr.js';
 import type { Engine, PacketBatch } from './engine.js';
@@ -52,9 +53,60 @@ export interface FlowEngineOptions {
   cores?: number;
   /**
    * Keep records of split flows (directions on two cores) as raw bytes for `takeHalves()`
-   * instead of decoding them: a multi-core run merges each pair with `mergeHalves`.
+   * instead of decoding or counting them: a multi-core run merges each pair with
+   * `mergeSplitFlows` (which counts them then).
    */
   splitHalves?: boolean;
+  /**
+   * Copy each flow that leaves the table out and decode it for `takeRecords()` (default true).
+   * Without it flows are only counted, in WASM (`tally()`): nothing per flow reaches JavaScript.
+   */
+  records?: boolean;
+}
+
+/**
+ * Flows counted as they left the table (counted in WASM; plain data, it crosses postMessage):
+ * TCP and UDP flows, split flows, TCP flows by close reason and by "client/server" states.
+ */
+export interface FlowTally {
+  tcp: number;
+  udp: number;
+  split: number;
+  byState: Record<string, number>;
+  byClose: Record<string, number>;
+}
+
+export const FlowTally = {
+  create(): FlowTally {
+    return { tcp: 0, udp: 0, split: 0, byState: {}, byClose: {} };
+  },
+  /** Adds `from` into `into` (a few keys: never a loop over flows). */
+  merge(into: FlowTally, from: FlowTally): void {
+    into.tcp += from.tcp;
+    into.udp += from.udp;
+    into.split += from.split;
+    for (const [k, v] of Object.entries(from.byState)) into.byState[k] = (into.byState[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(from.byClose)) into.byClose[k] = (into.byClose[k] ?? 0) + v;
+  },
+};
+
+/** The engine's tally (OUT_TALLY, layout TALLY_* in abi.ts) as a FlowTally: only counters that are not 0. */
+function readTally(engine: Engine): FlowTally {
+  const dv = new DataView(engine.memory.buffer);
+  const at = dv.getUint32(FLOW_STATE + OUT_TALLY, true);
+  const n = (i: number) => Number(dv.getBigUint64(at + i * 8, true));
+  const t: FlowTally = { tcp: n(TALLY_TCP), udp: n(TALLY_UDP), split: n(TALLY_SPLIT), byState: {}, byClose: {} };
+  for (let c = 0; c < CLOSE_REASONS; c++) {
+    const v = n(TALLY_CLOSE + c);
+    if (v) t.byClose[CLOSE_NAMES[c]!] = v;
+  }
+  for (let client = 0; client < TCP_STATES; client++) {
+    for (let server = 0; server < TCP_STATES; server++) {
+      const v = n(TALLY_STATES + client * TCP_STATES + server);
+      if (v) t.byState[`${STATE_NAMES[client] ?? null}/${STATE_NAMES[server] ?? null}`] = v;
+    }
+  }
+  return t;
 }
 
 export type TcpStateName =
@@ -186,6 +238,8 @@ export class FlowEngine {
     readonly core: number,
     readonly reassembly: boolean,
     private readonly splitHalves: boolean,
+    /** records are copied out and decoded (option `records`) */
+    readonly records: boolean,
   ) {
     this.view = new DataView(engine.memory.buffer);
   }
@@ -222,6 +276,9 @@ export class FlowEngine {
     else if (checksums !== 'verify') invalid('checksums', checksums, 'expected verify, drop or off');
     const r = options.reassembly;
     if (r) bits |= FlowOption.REASSEMBLY;
+    const records = options.records ?? true;
+    if (records) bits |= FlowOption.RECORDS;
+    if (options.splitHalves) bits |= FlowOption.SPLIT_HALVES;
     const status = engine.exports.configureFlows(
       flows, ms(options.idleTimeout, 300, 'idle timeout'), ms(options.closedTimeout, 10, 'closed timeout'), bits,
       options.batchMax ?? 8192, r?.streams ?? 0, r?.window ?? 65536,
@@ -230,7 +287,7 @@ export class FlowEngine {
       throw new RssplaneError(r ? 'EINVAL' : 'ENOMEM', r ? `bad reassembly window ${r.window} or stream count ${r.streams}` : `cannot size a flow table of ${flows} flows`);
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
-    return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves));
+    return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
   }
 
   private get dv(): DataView {
@@ -279,23 +336,41 @@ export class FlowEngine {
     return e;
   }
 
-  /** Raw records of split flows since the last call, FLOW_RECORD bytes each (option splitHalves). */
+  /**
+   * Raw records of split flows since the last call (option splitHalves), in pieces of one or
+   * more FLOW_RECORD-byte records, in the order they left the table.
+   */
   takeHalves(): Uint8Array[] {
     const h = this.pendingHalves;
     this.pendingHalves = [];
     return h;
   }
 
-  /** Moves what the engine wrote to its output buffers (records, events) into the pending lists. */
+  /**
+   * The flows that left the table so far, counted in WASM. Split flows' halves (option
+   * splitHalves) are not in it: `mergeSplitFlows` counts them.
+   */
+  tally(): FlowTally {
+    return readTally(this.engine);
+  }
+
+  /**
+   * Moves what the engine wrote to its output buffers (records, events) into the pending lists.
+   * Without `records`, the record buffer holds only split halves (if any): one copy for them all.
+   */
   private drain(): void {
     const dv = this.dv;
     const records = this.out32(OUT_RECORD_COUNT);
     const base = this.out32(OUT_RECORDS);
     const bytes = this.engine.bytes;
-    for (let i = 0; i < records; i++) {
-      const at = base + i * FLOW_RECORD;
-      if (this.splitHalves && dv.getUint8(at + REC_FLAGS) & FlowFlag.SPLIT) this.pendingHalves.push(bytes.slice(at, at + FLOW_RECORD));
-      else this.pendingRecords.push(decodeRecord(dv, at, bytes));
+    if (!this.records) {
+      if (records) this.pendingHalves.push(bytes.slice(base, base + records * FLOW_RECORD));
+    } else {
+      for (let i = 0; i < records; i++) {
+        const at = base + i * FLOW_RECORD;
+        if (this.splitHalves && dv.getUint8(at + REC_FLAGS) & FlowFlag.SPLIT) this.pendingHalves.push(bytes.slice(at, at + FLOW_RECORD));
+        else this.pendingRecords.push(decodeRecord(dv, at, bytes));
+      }
     }
     dv.setUint32(FLOW_STATE + OUT_RECORD_COUNT, 0, true);
     if (this.reassembly) {
@@ -440,56 +515,55 @@ export function flowJson(r: FlowRecord): Record<string, unknown> {
   };
 }
 
+/** What merging a run's split-flow halves gives: the records (when asked for) and their tally. */
+export interface MergedFlows {
+  records: FlowRecord[];
+  tally: FlowTally;
+}
+
 /**
  * Merges the halves of split flows (FlowEngine option splitHalves, from the engines of a
- * multi-core run) into the records one engine would have written. Halves pair by protocol and
- * endpoints, in order of first packet; a half without a partner (its other direction never came)
- * is a record as it is. Uses `engine` (any engine) for the merge, which runs in WASM.
+ * multi-core run, in core order) into the records one engine would have written, and counts them.
+ * Halves pair by protocol and endpoints, in order of first packet; a half without a partner (its
+ * other direction never came) is a record as it is. The pairing, merging and counting run in
+ * WASM, in `engine` (any engine: its tally is reset); records are decoded only with `records`
+ * (default true). Throws ENOMEM when the halves do not fit in the engine's memory.
  */
-export function mergeHalves(engine: Engine, halves: readonly Uint8Array[]): FlowRecord[] {
-  const work = engine.allocate(3 * FLOW_RECORD);
-  const [a, b, out] = [work, work + FLOW_RECORD, work + 2 * FLOW_RECORD];
-  const groups = new Map<string, Uint8Array[]>();
-  for (const h of halves) {
-    const dv = new DataView(h.buffer, h.byteOffset, FLOW_RECORD);
-    const family = dv.getUint8(REC_FAMILY);
-    const n = family === 4 ? 4 : 16;
-    const end = (addr: number, port: number) => `${Array.from(h.subarray(addr, addr + n), (x) => x.toString(16).padStart(2, '0')).join('')}.${dv.getUint16(port, true)}`;
-    const ends = [end(REC_CLIENT_ADDR, REC_CLIENT_PORT), end(REC_SERVER_ADDR, REC_SERVER_PORT)].sort();
-    const key = `${dv.getUint8(REC_PROTO)}/${ends[0]}/${ends[1]}`;
-    const g = groups.get(key);
-    if (g) g.push(h);
-    else groups.set(key, [h]);
-  }
-  const out$: FlowRecord[] = [];
-  const firstTs = (h: Uint8Array) => {
-    const dv = new DataView(h.buffer, h.byteOffset, FLOW_RECORD);
-    const t = [0, 1].map((d) => dv.getBigUint64(REC_DIR + d * FLOW_DIR + DIR_FIRST_TS, true)).filter((x) => x > 0n);
-    return t.length ? t.reduce((x, y) => (x < y ? x : y)) : 0n;
+export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], options: { records?: boolean } = {}): MergedFlows {
+  const wanted = options.records ?? true;
+  const bytes = halves.reduce((n, h) => n + h.length, 0);
+  const count = bytes / FLOW_RECORD;
+  if (!Number.isInteger(count)) invalid('halves', bytes, `a multiple of ${FLOW_RECORD} bytes`);
+  if (!engine.exports.configureTally()) throw new RssplaneError('ENOMEM', 'engine memory is full: cannot count merged flows');
+  const room = (what: string, size: number) => {
+    const p = engine.exports.allocate(size + 64);
+    if (!p) throw new RssplaneError('ENOMEM', `${count.toLocaleString('en-US')} split-flow halves do not fit in one engine's memory (${what}: ${size.toLocaleString('en-US')} bytes); a symmetric key (--key symmetric) splits no flow`);
+    return p;
   };
+  const at = room('halves', Math.max(bytes, 1));
+  const work = room('workspace', engine.exports.mergeWorkspaceBytes(count));
+  const out = wanted ? room('records', Math.max(bytes, 1)) : 0;
   try {
-    for (const g of groups.values()) {
-      g.sort((x, y) => (firstTs(x) < firstTs(y) ? -1 : firstTs(x) > firstTs(y) ? 1 : 0));
-      const used = new Array<boolean>(g.length).fill(false);
-      for (let i = 0; i < g.length; i++) {
-        if (used[i]) continue;
-        used[i] = true;
-        const bytes = engine.bytes;
-        bytes.set(g[i]!, a);
-        let merged = false;
-        for (let j = i + 1; j < g.length && !merged; j++) {
-          if (used[j]) continue;
-          bytes.set(g[j]!, b);
-          if (engine.exports.mergeRecords(a, b, out) === 0) {
-            used[j] = true;
-            merged = true;
-          }
-        }
-        out$.push(decodeRecord(new DataView(engine.memory.buffer), merged ? out : a));
-      }
+    let o = at;
+    for (const h of halves) {
+      engine.bytes.set(h, o);
+      o += h.length;
     }
+    const written = engine.exports.mergeHalves(at, count, work, out);
+    const records: FlowRecord[] = [];
+    if (wanted) {
+      const dv = new DataView(engine.memory.buffer);
+      for (let i = 0; i < written; i++) records.push(decodeRecord(dv, out + i * FLOW_RECORD, engine.bytes));
+    }
+    return { records, tally: readTally(engine) };
   } finally {
+    engine.release(at);
     engine.release(work);
+    if (out) engine.release(out);
   }
-  return out$;
+}
+
+/** The records of `mergeSplitFlows` (the library's call before the tally came with it). */
+export function mergeHalves(engine: Engine, halves: readonly Uint8Array[]): FlowRecord[] {
+  return mergeSplitFlows(engine, halves).records;
 }

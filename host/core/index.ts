@@ -24,8 +24,8 @@ export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } fr
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
 export { SyntheticSource, type SyntheticOptions } from './synthetic.js';
 export {
-  FlowEngine, decodeRecord, flowJson, mergeHalves, DROP_REASON_NAMES,
-  type FlowEngineOptions, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
+  FlowEngine, FlowTally, decodeRecord, flowJson, mergeHalves, mergeSplitFlows, DROP_REASON_NAMES,
+  type FlowEngineOptions, type MergedFlows, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
   type TcpStateName, type CloseReasonName,
 } from './flows.js';
 export { CaptureReader, type CaptureOptions, type CaptureSummary } from './capture.js';

@@ -73,13 +73,14 @@ export interface RunPlan {
 export type Role = { kind: 'core'; core: number };
 
 /**
- * Threads that produce into core `core`'s rings, in ring order. A capture is read by core 0,
- * which steers it to every core (one input, read once); synthetic traffic and DPDK queues come in
- * on every core, and each core steers what it gets to the others.
+ * Threads that produce into core `core`'s rings, in ring order. A capture file is walked by every
+ * core, each keeping its own packets: no rings. A capture on standard input is read once, by
+ * core 0, which steers it to every core; synthetic traffic and DPDK queues come in on every core,
+ * and each core steers what it gets to the others.
  */
 export function producersOf(plan: RunPlan, core: number): string[] {
   if (plan.cores === 1) return [];
-  if (plan.source.kind === 'capture') return core === 0 ? [] : ['core 0'];
+  if (plan.source.kind === 'capture') return plan.source.path !== '-' || core === 0 ? [] : ['core 0'];
   return Array.from({ length: plan.cores }, (_, c) => c).filter((c) => c !== core).map((c) => `core ${c}`);
 }
 

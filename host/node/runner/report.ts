@@ -1,43 +1,10 @@
 /**
  * What a run saw, summed over its cores: the summary `rssplane run` prints (and its --json).
  */
-import type { FlowRecord, FlowStats } from '../../core/flows.js';
+import type { FlowStats, FlowTally } from '../../core/flows.js';
 import { out } from '../io.js';
 
-/** Flows counted as their records leave the engines (plain data: it crosses postMessage). */
-export interface FlowTally {
-  tcp: number;
-  udp: number;
-  split: number;
-  byState: Record<string, number>;
-  byClose: Record<string, number>;
-}
-
-export const FlowTally = {
-  create(): FlowTally {
-    return { tcp: 0, udp: 0, split: 0, byState: {}, byClose: {} };
-  },
-  add(t: FlowTally, records: readonly FlowRecord[]): void {
-    for (const r of records) {
-      if (r.split) t.split++;
-      if (r.proto === 'udp') {
-        t.udp++;
-        continue;
-      }
-      t.tcp++;
-      const state = `${r.dirs[0].state}/${r.dirs[1].state}`;
-      t.byState[state] = (t.byState[state] ?? 0) + 1;
-      t.byClose[r.close] = (t.byClose[r.close] ?? 0) + 1;
-    }
-  },
-  merge(into: FlowTally, from: FlowTally): void {
-    into.tcp += from.tcp;
-    into.udp += from.udp;
-    into.split += from.split;
-    for (const [k, v] of Object.entries(from.byState)) into.byState[k] = (into.byState[k] ?? 0) + v;
-    for (const [k, v] of Object.entries(from.byClose)) into.byClose[k] = (into.byClose[k] ?? 0) + v;
-  },
-};
+export type { FlowTally };
 
 export interface CoreFigures {
   core: number;

@@ -1,18 +1,19 @@
 /**
  * The per-core runner's controller: one worker thread per core (each with its own engine and flow
- * table), rings between them (the core that reads an input steers its packets to the others), and
- * the controller here, which never touches a packet: it sets the threads up, watches their
- * counters, merges what they report, and stops everything if one of them dies.
+ * table), rings between them (a core that takes packets for others steers them there), and the
+ * controller here, which never touches a packet: it sets the threads up, watches their counters,
+ * merges what they report, and stops everything if one of them dies. A one-core run of a capture
+ * or of synthetic traffic runs its core here instead, on the main thread: no thread to start.
  */
 import { Worker } from 'node:worker_threads';
-import '../shared-builds.js';
 import { compileEngine, Engine } from '../../core/engine.js';
 import { RssplaneError, type ErrorCode } from '../../core/errors.js';
-import { mergeHalves, type FlowRecord } from '../../core/flows.js';
+import { FlowTally, mergeSplitFlows, type FlowRecord } from '../../core/flows.js';
+import { CoreRun, Stopped, type CoreInputs, type CoreResult } from './core.js';
 import { ControlBlock, Counter, type Role, type RunPlan } from './plan.js';
-import { FlowTally, summarize, type RunReport } from './report.js';
+import { summarize, type RunReport } from './report.js';
 import { StopFlag } from './ring.js';
-import type { CoreInputs, CoreResult, WorkerInput } from './worker.js';
+import type { WorkerInput } from './worker.js';
 
 export interface Progress {
   packets: number;
@@ -106,6 +107,9 @@ class Thread {
 
 /** Runs `plan` to the end. Throws RunFailure when a thread fails (user errors keep their code). */
 export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<RunResult> {
+  // A live port's threads register with DPDK's EAL; everything else on one core runs here.
+  if (plan.cores === 1 && plan.source.kind !== 'dpdk') return runInline(plan, options);
+  await import('../shared-builds.js');
   const url = options.workerUrl ?? new URL('./runner-worker.js', import.meta.url);
   const { module, kernel } = await compileEngine(plan.kernel, true);
   const control = ControlBlock.create(plan.cores);
@@ -163,22 +167,63 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     const seconds = (performance.now() - t0) / 1000;
     await Promise.all(threads.map((t) => t.worker.terminate()));
 
-    const coreResults = results as CoreResult[];
-    const tally = FlowTally.create();
-    const records: FlowRecord[] = [];
-    for (const r of coreResults) {
-      FlowTally.merge(tally, r.tally);
-      if (plan.records) records.push(...r.records);
+    return await gather(plan, results as CoreResult[], seconds);
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+}
+
+/** The run's report from its cores' results: tallies added, split flows' halves merged (in WASM). */
+async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: number): Promise<RunResult> {
+  const tally = FlowTally.create();
+  const records: FlowRecord[] = [];
+  for (const r of results) {
+    FlowTally.merge(tally, r.tally);
+    if (plan.records) for (const x of r.records) records.push(x);
+  }
+  // Core order, as mergeSplitFlows pairs them.
+  const halves = [...results].sort((a, b) => a.core - b.core).flatMap((r) => r.halves);
+  if (halves.length) {
+    let merged;
+    try {
+      merged = mergeSplitFlows(await Engine.create({ kernel: plan.kernel }), halves, { records: plan.records });
+    } catch (e) {
+      throw e instanceof RssplaneError ? new RunFailure(e.code, e.message, true) : e;
     }
-    const halves = coreResults.flatMap((r) => r.halves);
-    if (halves.length) {
-      const merged = mergeHalves(await Engine.create({ kernel: plan.kernel }), halves);
-      FlowTally.add(tally, merged);
-      if (plan.records) records.push(...merged);
+    FlowTally.merge(tally, merged.tally);
+    for (const x of merged.records) records.push(x);
+  }
+  const report = summarize(results.map((r) => ({ core: r.core, stats: r.stats })), tally, seconds);
+  return { report, records, warnings: results.flatMap((r) => r.warnings) };
+}
+
+/**
+ * One core on the main thread: its engine in private memory, no worker thread, no rings. The
+ * core yields to the event loop every `progressMs` or so, so that the progress bar still moves.
+ */
+async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult> {
+  const control = ControlBlock.create(1);
+  const stop = new StopFlag();
+  const ticker = options.onProgress ? setInterval(() => options.onProgress!({
+    packets: control.total(Counter.RECEIVED), inputBytes: control.total(Counter.INPUT_BYTES), conversations: control.total(Counter.CONVERSATIONS),
+  }), options.progressMs ?? 200) : undefined;
+  try {
+    const t0 = performance.now();
+    let result: CoreResult;
+    try {
+      const engine = await Engine.create({ kernel: plan.kernel });
+      const core = new CoreRun({ plan, core: 0, engine, control, row: 0, stop });
+      core.connect({});
+      await core.input(ticker ? Math.min(options.progressMs ?? 200, 100) : undefined);
+      result = core.finish(core.now);
+    } catch (e) {
+      if (e instanceof RssplaneError) throw new RunFailure(e.code, e.message, true);
+      if (e instanceof Stopped) throw new RunFailure('EFAULT', 'the run stopped without saying why', false);
+      const done = `it had taken ${control.get(0, Counter.RECEIVED).toLocaleString('en-US')} packets (processed ` +
+        `${control.get(0, Counter.PROCESSED).toLocaleString('en-US')}, dropped ${control.get(0, Counter.DROPPED).toLocaleString('en-US')})`;
+      throw new RunFailure('EFAULT', `core 0 failed: ${(e as Error).message}; ${done}`, false, (e as Error).stack);
     }
-    const report = summarize(coreResults.map((r) => ({ core: r.core, stats: r.stats })), tally, seconds);
-    const warnings = results.flatMap((r) => r.warnings);
-    return { report, records, warnings };
+    return await gather(plan, [result], (performance.now() - t0) / 1000);
   } finally {
     if (ticker) clearInterval(ticker);
   }
