@@ -41,6 +41,8 @@ export function configureTable(flows: u32): i32 {
   poolBlock = pool = index = reverseHashes = 0;
   capacity = 0;
   if (flows < 1 || flows > (1 << 24)) return Status.BAD_SIZE;
+  // wasm32 sizes are 32-bit: a table past 4 GiB would wrap around, so it is refused here.
+  if (<u64>flows * <u64>FLOW_RECORD + 64 > <u64>U32.MAX_VALUE) return Status.BAD_SIZE;
   let slots: u32 = 16;
   while (slots < flows * FLOW_INDEX_LOAD) slots <<= 1;
   // The index first: the allocator grows memory for it, and memory just grown is zero already

@@ -22,7 +22,7 @@
  * the replies under an asymmetric key, still cross). A generator without RSS programmed splits by
  * conversation number instead (i = t, t + N, ...).
  */
-import { FieldSet, LinkType, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE, PKT_TIMESTAMP, PKT_WIRELEN } from "../shared/abi";
+import { FieldSet, GEN_CONVERSATION, GEN_STATE_HEADER, LinkType, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE, PKT_TIMESTAMP, PKT_WIRELEN } from "../shared/abi";
 import { below, chance, mix, next } from "./random";
 import { hashTuple } from "../rss/hash";
 import { coreOf, queueOf } from "../rss/reta";
@@ -67,13 +67,13 @@ const F_SERVER_ADDRESS = 52; // 16 bytes
 const F_IP_ID = 68;      // u16: next IPv4 identification
 const F_RANDOM = 72;     // u64: this conversation's random state
 const F_CLOCK = 80;      // u64: this conversation's time, ns
-const FLOW_SLOT = 96;
+const FLOW_SLOT = GEN_CONVERSATION;
 
 /** The generator state starts with the scheduler's own random state (which slot goes next), then
  *  room for one conversation's RSS hash input. */
 const G_SCHEDULER = 0;
 const G_TUPLE = 16;
-const STATE_HEADER = 64;
+const STATE_HEADER = GEN_STATE_HEADER;
 
 const enum Phase { SYN = 0, SYN_ACK = 1, ACK = 2, REQUEST = 3, RESPONSE = 4, CLIENT_ACK = 5, CLOSE_1 = 6, CLOSE_2 = 7, CLOSE_3 = 8, DONE = 9 }
 const enum Close { CLIENT_FIN = 0, SERVER_FIN = 1, CLIENT_RST = 2, SERVER_RST = 3 }

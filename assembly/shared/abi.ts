@@ -623,14 +623,16 @@ export const TALLY_COUNTERS = TALLY_STATES + TCP_STATES * TCP_STATES;
 //
 // Configuration-time buffers come from `reserve`, which says no (returns 0) instead of trapping
 // when a buffer does not fit: every size a user can set is checked against what an engine can
-// hold, and the host names the maximum. An engine's memory is one wasm32 memory of at most
-// MEMORY_MAX_PAGES 64 KiB pages (4 GiB; the shared builds declare it as their maximum). Buffers
-// of RESERVE_REGION bytes or more are whole pages of their own (memory.grow), not allocator blocks
-// (the allocator's blocks end at 1 GiB), and are reused when a later buffer fits in a freed one.
+// hold (host/core/limits.ts), and the host names the maximum. An engine's memory is one wasm32
+// memory of at most MEMORY_MAX_PAGES 64 KiB pages (4 GiB; the shared builds declare it as their
+// maximum). Buffers of RESERVE_REGION bytes or more are whole pages of their own (memory.grow),
+// not allocator blocks (the allocator's blocks end at 1 GiB, and it grows memory by doubling it);
+// smaller ones come from the allocator, which starts with ALLOCATOR_START bytes of room.
 
 export const MEMORY_MAX_PAGES = 65536;
 export const PAGE_BYTES = 65536;
-export const RESERVE_REGION = 1 << 26;
+export const RESERVE_REGION = 1 << 20;
+export const ALLOCATOR_START = 4 << 20;
 
 // The flow table's memory per flow, as table.ts lays it out (keep in step with it): the entry
 // (FLOW_RECORD), the RSS hash of its server-to-client direction, and index slots, a power of two
@@ -638,3 +640,9 @@ export const RESERVE_REGION = 1 << 26;
 export const FLOW_INDEX_SLOT = 8;
 export const FLOW_INDEX_LOAD = 2;
 export const FLOW_REVERSE_HASH = 4;
+
+// The synthetic generator's memory (assembly/gen/synthetic.ts): a header, then one slot per
+// conversation in progress; frames are written into a batch buffer of GEN_FRAME bytes a packet.
+export const GEN_STATE_HEADER = 64;
+export const GEN_CONVERSATION = 96;
+export const GEN_FRAME = 1616;

@@ -2,48 +2,63 @@
  * Configuration-time memory that says no instead of trapping.
  *
  * The allocator (TLSF) traps when a block exceeds its largest size (1 GiB) or when memory cannot
- * grow for it. Every buffer whose size a user can set (the flow table, record buffers, reassembly
- * windows, capture chunks, rings) comes from here instead, so a size the engine cannot hold is a
- * status the host turns into one line naming the maximum, never an engine abort.
+ * grow for it, and it grows memory by doubling it, which near wasm32's 4 GiB would waste what a
+ * large flow table needs. Every buffer whose size a user can set (the flow table, record buffers,
+ * reassembly windows, capture chunks, rings, what the host allocates) comes from here instead:
  *
- * Buffers of RESERVE_REGION bytes or more are whole pages grown for them (memory.grow reports
- * failure; it never traps), kept in a small table so that a later buffer reuses a freed one it
- * fits in. Memory just grown is zero, and a region is never handed back to the allocator: the
- * allocator, when it grows later, adds the pages after it as memory of its own.
+ * - RESERVE_REGION bytes or more: whole pages grown for the buffer (memory.grow reports failure,
+ *   it never traps), so a large buffer costs its size rounded up to a page. Freed ones are kept
+ *   in a table and the smallest one a later buffer fits in is reused. Memory just grown is zero;
+ *   a reused buffer is not.
+ * - Smaller: an allocator block, refused when memory could not grow for it. The allocator starts
+ *   (it takes the pages there are when it starts) with ALLOCATOR_START bytes of room, before the
+ *   first large buffer, so that it never counts one as its own and small buffers rarely make it grow.
+ *
+ * A size the engine cannot hold is then a status the host turns into one line naming the maximum
+ * (host/core/limits.ts computes the maxima from the same constants), never an engine abort.
  */
-import { MEMORY_MAX_PAGES, PAGE_BYTES, RESERVE_REGION } from "./abi";
+import { ALLOCATOR_START, MEMORY_MAX_PAGES, PAGE_BYTES, RESERVE_REGION } from "./abi";
 
-/** Regions ever grown: each is at least RESERVE_REGION (64 MiB) of a 4 GiB memory, so fewer than 64. */
-const REGIONS: u32 = 64;
+/** Large buffers ever grown: each is at least RESERVE_REGION (1 MiB) of a 4 GiB memory. */
+const REGIONS: u32 = 4096;
 /** Per region: u32 start, u32 bytes (whole pages), u32 1 while handed out. */
-const REGION = 12;
-const regions = memory.data(<i32>(REGIONS * REGION));
-let regionCount: u32 = 0;
+const ENTRY = 12;
+const regions = memory.data(<i32>(REGIONS * ENTRY));
+let count: u32 = 0;
+let allocatorStarted = false;
+/** Bytes of small buffers handed out (never decreased). */
+let smallTaken: u64 = 0;
 
-/** Pages memory can still grow by. */
 // @ts-ignore: decorator
-@inline function pagesLeft(): u32 {
-  return <u32>MEMORY_MAX_PAGES - <u32>memory.size();
+@inline function pagesLeft(): u64 {
+  return <u64>(MEMORY_MAX_PAGES - memory.size());
 }
 
-/**
- * `size` bytes (16-byte aligned), or 0 when they cannot be had. Memory grown for a large buffer
- * is zero; a reused region or allocator block is not.
- */
+function startAllocator(): void {
+  if (allocatorStarted) return;
+  allocatorStarted = true;
+  heap.free(heap.alloc(ALLOCATOR_START));
+}
+
+/** `size` bytes (16-byte aligned; large ones page-aligned), or 0 when they cannot be had. */
 export function reserve(size: usize): usize {
+  startAllocator();
   if (size >= <usize>RESERVE_REGION) return region(size);
-  // The allocator grows memory by the block it needs, rounded up to its size class (at most a
-  // sixteenth more) plus headers, when no free block fits. Refuse before it would have to trap.
-  const pages = <u32>((<u64>size + (<u64>size >> 4) + 0x1ffff) >> 16);
-  if (pages > pagesLeft()) return 0;
+  // Within its starting room the allocator has a free block (small buffers taken so far are
+  // counted, never given back: the count only errs towards growing). Past it, the allocator grows
+  // memory by the block it needs, rounded up to its size class (at most a sixteenth more) plus
+  // headers: refuse before it would have to grow past the maximum and trap.
+  const cost = <u64>size + 64;
+  if (smallTaken + cost > <u64>ALLOCATOR_START && (<u64>size + (<u64>size >> 4) + 0x1ffff) >> 16 > pagesLeft()) return 0;
+  smallTaken += cost;
   return heap.alloc(size);
 }
 
 /** Gives back what `reserve` returned (0 is ignored). */
 export function unreserve(p: usize): void {
   if (p == 0) return;
-  for (let i: u32 = 0; i < regionCount; i++) {
-    const r = regions + <usize>(i * REGION);
+  for (let i: u32 = 0; i < count; i++) {
+    const r = regions + <usize>(i * ENTRY);
     if (<usize>load<u32>(r) == p) {
       store<u32>(r, 0, 8);
       return;
@@ -58,8 +73,8 @@ function region(size: usize): usize {
   // The smallest freed region it fits in.
   let best: i32 = -1;
   let bestBytes: u64 = U64.MAX_VALUE;
-  for (let i: u32 = 0; i < regionCount; i++) {
-    const r = regions + <usize>(i * REGION);
+  for (let i: u32 = 0; i < count; i++) {
+    const r = regions + <usize>(i * ENTRY);
     const b = <u64>load<u32>(r, 4);
     if (load<u32>(r, 8) == 0 && b >= bytes64 && b < bestBytes) {
       best = <i32>i;
@@ -67,19 +82,19 @@ function region(size: usize): usize {
     }
   }
   if (best >= 0) {
-    const r = regions + <usize>(<u32>best * REGION);
+    const r = regions + <usize>(<u32>best * ENTRY);
     store<u32>(r, 1, 8);
     return <usize>load<u32>(r);
   }
-  if (pages64 > <u64>pagesLeft()) return 0;
+  if (count == REGIONS || pages64 > pagesLeft()) return 0;
   const before = memory.grow(<i32>pages64);
   if (before < 0) return 0;
   const start = <usize>before << 16;
-  const r = regions + <usize>(regionCount * REGION);
+  const r = regions + <usize>(count * ENTRY);
   store<u32>(r, <u32>start);
-  // bytes64 is at most 4 GiB - 64 KiB here (MEMORY_MAX_PAGES - 1 pages): a u32 holds it.
+  // At most MEMORY_MAX_PAGES - 1 pages here: a u32 holds the bytes.
   store<u32>(r, <u32>bytes64, 4);
   store<u32>(r, 1, 8);
-  regionCount++;
+  count++;
   return start;
 }

@@ -216,7 +216,8 @@ export class Engine {
 
   /** Allocates a configuration-time buffer of `size` bytes, 16-aligned, with 64 bytes of slack. */
   allocate(size: number): number {
-    const ptr = this.exports.allocate(size + 64);
+    // Addresses past 2 GiB come back from the i32 export negative: read them as unsigned.
+    const ptr = this.exports.allocate(size + 64) >>> 0;
     if (!ptr) throw new RssplaneError('ENOMEM', `engine could not allocate ${size} bytes`);
     return ptr;
   }

@@ -27,6 +27,7 @@ import {
 import { formatEndpointAt } from './addr.js';
 import type { Engine, PacketBatch } from './engine.js';
 import { invalid, RssplaneError } from './errors.js';
+import { BATCH_LIMIT, ENGINE_BYTES, flowBufferBytes, flowTableBytes, maxFlowTable, WINDOW_LIMIT } from './limits.js';
 import { FIELD_SETS } from './fields.js';
 import { DEFAULT_RETA_SIZE, Reta } from './reta.js';
 import { programEngine, RssConfig } from './rss.js';
@@ -263,7 +264,19 @@ export class FlowEngine {
     if (map.length < reta.queues) invalid('queue map', map.length, `the table names ${reta.queues} queues`);
     engine.u16(QUEUE_CORE, map.length).set(map);
     const flows = options.flows ?? DEFAULT_FLOWS;
-    if (!Number.isInteger(flows) || flows < 1 || flows > 1 << 24) invalid('flow table size', flows, 'expected 1 to 16777216 flows');
+    const batchMax = options.batchMax ?? 8192;
+    const r = options.reassembly;
+    if (!Number.isInteger(batchMax) || batchMax < 1 || batchMax > BATCH_LIMIT) invalid('batch size', batchMax, `expected 1 to ${BATCH_LIMIT} descriptors`);
+    if (r) {
+      const { streams, window } = r;
+      if (!Number.isInteger(window) || window < 64 || window > WINDOW_LIMIT || (window & (window - 1))) invalid('reassembly window', window, `expected a power of two from 64 to ${WINDOW_LIMIT} bytes`);
+      const most = Math.floor((ENGINE_BYTES - flowTableBytes(1) - flowBufferBytes({ batchMax, reassembly: { streams: 0, window } })) / (32 + window + window / 8) / (1 + 1 / 16));
+      if (!Number.isInteger(streams) || streams < 1 || streams > most) invalid('reassembly stream count', streams, `expected 1 to ${Math.max(most, 0)} with ${window}-byte windows (the engine's memory)`);
+    }
+    const buffers = flowBufferBytes({ batchMax, reassembly: r });
+    const most = maxFlowTable(buffers);
+    if (most < 1) invalid('batch size', batchMax, 'its record and stream buffers leave the engine no memory for a flow table');
+    if (!Number.isInteger(flows) || flows < 1 || flows > most) invalid('flow table size', flows, `expected 1 to ${most} flows (the engine's memory)`);
     const ms = (s: number | undefined, fallback: number, what: string) => {
       const v = s ?? fallback;
       if (!(v > 0) || v * 1000 > 0xffffffff) invalid(what, v, 'expected seconds > 0 (under 49 days)');
@@ -274,17 +287,18 @@ export class FlowEngine {
     if (checksums === 'drop') bits |= FlowOption.DROP_BAD_CHECKSUM;
     else if (checksums === 'off') bits |= FlowOption.NO_CHECKSUMS;
     else if (checksums !== 'verify') invalid('checksums', checksums, 'expected verify, drop or off');
-    const r = options.reassembly;
     if (r) bits |= FlowOption.REASSEMBLY;
     const records = options.records ?? true;
     if (records) bits |= FlowOption.RECORDS;
     if (options.splitHalves) bits |= FlowOption.SPLIT_HALVES;
     const status = engine.exports.configureFlows(
       flows, ms(options.idleTimeout, 300, 'idle timeout'), ms(options.closedTimeout, 10, 'closed timeout'), bits,
-      options.batchMax ?? 8192, r?.streams ?? 0, r?.window ?? 65536,
+      batchMax, r?.streams ?? 0, r?.window ?? 65536,
     );
     if (status === Status.BAD_SIZE) {
-      throw new RssplaneError(r ? 'EINVAL' : 'ENOMEM', r ? `bad reassembly window ${r.window} or stream count ${r.streams}` : `cannot size a flow table of ${flows} flows`);
+      // Within the limits above, only what the host put in the engine before can be in the way.
+      const held = engine.memory.buffer.byteLength;
+      throw new RssplaneError('ENOMEM', `a flow table of ${flows} flows (${flowTableBytes(flows).toLocaleString('en-US')} bytes) and its buffers do not fit beside the ${held.toLocaleString('en-US')} bytes the engine holds already`);
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
     return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
@@ -536,12 +550,12 @@ export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], o
   if (!Number.isInteger(count)) invalid('halves', bytes, `a multiple of ${FLOW_RECORD} bytes`);
   if (!engine.exports.configureTally()) throw new RssplaneError('ENOMEM', 'engine memory is full: cannot count merged flows');
   const room = (what: string, size: number) => {
-    const p = engine.exports.allocate(size + 64);
+    const p = engine.exports.allocate(size + 64) >>> 0;
     if (!p) throw new RssplaneError('ENOMEM', `${count.toLocaleString('en-US')} split-flow halves do not fit in one engine's memory (${what}: ${size.toLocaleString('en-US')} bytes); a symmetric key (--key symmetric) splits no flow`);
     return p;
   };
   const at = room('halves', Math.max(bytes, 1));
-  const work = room('workspace', engine.exports.mergeWorkspaceBytes(count));
+  const work = room('workspace', engine.exports.mergeWorkspaceBytes(count) >>> 0);
   const out = wanted ? room('records', Math.max(bytes, 1)) : 0;
   try {
     let o = at;

@@ -3,7 +3,7 @@
  * conversations, deterministic from a seed, written as complete Ethernet frames with packet
  * descriptors straight into engine memory.
  */
-import { PKT_DESCRIPTOR } from '../../assembly/shared/abi.js';
+import { GEN_FRAME, PKT_DESCRIPTOR } from '../../assembly/shared/abi.js';
 import type { Engine, PacketBatch } from './engine.js';
 import { invalid } from './errors.js';
 
@@ -58,9 +58,11 @@ export class SyntheticSource {
     const parts = options.parts ?? 1, part = options.part ?? 0;
     if (!Number.isInteger(parts) || parts < 1 || !Number.isInteger(part) || part < 0 || part >= parts) invalid('generator share', `${part} of ${parts}`, 'part must be 0 to parts - 1');
     const e = engine.exports;
-    const mine = Math.ceil(concurrent / parts);
+    // Never more slots than conversations: the scheduler draws slots at random until it finds a
+    // live one, so slots that can never be live would only slow it down.
+    const mine = Math.min(Math.ceil(concurrent / parts), total || Infinity);
     this.state = engine.allocate(e.genStateBytes(mine));
-    this.frames = engine.allocate(batchPackets * 1616);
+    this.frames = engine.allocate(batchPackets * GEN_FRAME);
     this.descriptors = engine.allocate(batchPackets * PKT_DESCRIPTOR);
     e.genConfigure(this.state, mine, BigInt(total), BigInt(options.seed ?? 1), share(options.ipv6, 0.2, 'IPv6 share'),
       share(options.retransmit, 0.01, 'retransmit share'), options.startNs ?? 1_767_225_600_000_000_000n, concurrent, part, parts,
@@ -69,7 +71,7 @@ export class SyntheticSource {
 
   /** The next batch (at most `max` packets); count 0 once every conversation has ended. */
   next(max = this.batchPackets): PacketBatch {
-    const count = this.engine.exports.genFill(this.frames, this.batchPackets * 1616, this.descriptors, Math.min(max, this.batchPackets));
+    const count = this.engine.exports.genFill(this.frames, this.batchPackets * GEN_FRAME, this.descriptors, Math.min(max, this.batchPackets));
     return { descriptors: this.descriptors, count };
   }
 

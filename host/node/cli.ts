@@ -4,15 +4,6 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
-import { benchCommand } from './commands/bench.js';
-import { demoCommand } from './commands/demo.js';
-import { dpdkCommand } from './commands/dpdk.js';
-import { hashCommand } from './commands/hash.js';
-import { keyCommand } from './commands/key.js';
-import { portsCommand } from './commands/ports.js';
-import { retaCommand } from './commands/reta.js';
-import { runCommand } from './commands/run.js';
-import { visualizeCommand } from './commands/visualize.js';
 import { failAndExit, USAGE } from './io.js';
 
 // Node 20 keeps relaxed SIMD behind a flag that browsers no longer need; turning it on before any
@@ -27,10 +18,30 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 const VERSION = '0.1.0';
 
+/**
+ * The commands, each loaded when it runs: a command's modules (and the Node built-ins they use:
+ * http for visualize, child_process for bench...) cost start-up time that `run` should not pay.
+ * In the order `--help` lists them.
+ */
+const COMMANDS: Record<string, () => Promise<() => Command>> = {
+  hash: async () => (await import('./commands/hash.js')).hashCommand,
+  key: async () => (await import('./commands/key.js')).keyCommand,
+  reta: async () => (await import('./commands/reta.js')).retaCommand,
+  ports: async () => (await import('./commands/ports.js')).portsCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  bench: async () => (await import('./commands/bench.js')).benchCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+  visualize: async () => (await import('./commands/visualize.js')).visualizeCommand,
+  dpdk: async () => (await import('./commands/dpdk.js')).dpdkCommand,
+};
+
 const program = new Command('rssplane')
   .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
   .version(VERSION);
-for (const make of [hashCommand, keyCommand, retaCommand, portsCommand, runCommand, benchCommand, demoCommand, visualizeCommand, dpdkCommand]) program.addCommand(make());
+// The command named on the command line, or all of them (for --help, or to suggest a name).
+const named = process.argv[2];
+const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+for (const make of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) program.addCommand(make());
 
 /** Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than exited. */
 function oneLineErrors(cmd: Command): void {

@@ -36,10 +36,14 @@ export function rssOptions(cmd: Command, defaults: { key: string; fields: FieldS
   return cmd;
 }
 
-/** A positive whole number flag. */
-export function wholeNumber(text: string | undefined, subject: string, fallback: number, min = 1): number {
+/**
+ * A whole number flag from `min` to `max` (by default the largest a JavaScript number holds
+ * exactly). The message names the range the value left.
+ */
+export function wholeNumber(text: string | undefined, subject: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (text === undefined) return fallback;
   if (!/^[0-9]+$/.test(text.trim()) || Number(text) < min) invalid(subject, text, `expected a whole number >= ${min}`);
+  if (Number(text) > max) invalid(subject, text, `at most ${max.toLocaleString('en-US')}`);
   return Number(text);
 }
 

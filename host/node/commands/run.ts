@@ -5,14 +5,15 @@
  */
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import { availableKernel } from '../../core/engine.js';
 import { invalid, RssplaneError } from '../../core/errors.js';
 import { presetName } from '../../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
 import { json, out } from '../io.js';
 import { explicitIn, rssConfig, rssOptions, wholeNumber, type RssFlags } from '../options.js';
-import { rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
+import { FLOW_RECORD, FLOW_REVERSE_HASH } from '../../../assembly/shared/abi.js';
+import { flowBufferBytes, flowTableBytes, generatorBytes, maxConversations, maxFlowTable } from '../../core/limits.js';
+import { coreHoldings, generatorSlots, rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
 import { printReport } from '../runner/report.js';
 import { DEFAULT_RING } from '../runner/ring.js';
 import { runPlan, RunFailure, type Progress } from '../runner/runner.js';
@@ -79,8 +80,8 @@ export function runCommand(): Command {
     .option('--rx-queues <n>', 'dpdk: receive queues (default: the table\'s queues with RSS; without, one per core, net_pcap one per file)')
     .option('--dpdk-idle <ms>', 'dpdk: a core ends its input when its queues stay empty this long; 0: only Ctrl-C (default: 300 for net_pcap files, else 0)', 'auto')
     .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
-    .option('--flow-table <n>', 'flow table capacity per core (336 bytes a flow)', String(1 << 20))
-    .option('--idle-timeout <seconds>', 'a flow with no packet for this long (packet time) ends', '300')
+    .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + FLOW_REVERSE_HASH + 16} bytes a flow; at most ${defaultMaxFlowTable().toLocaleString('en-US')}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
+    .option('--idle-timeout <seconds>', `a flow with no packet for this long (packet time) ends (${IDLE_MIN} to ${IDLE_MAX})`, '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
     .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
     .option('--json', 'print the summary as JSON')
@@ -100,7 +101,8 @@ export function runCommand(): Command {
         ? { ...flags, reta: `equal:${cores}`, retaSize: flags.retaSize ?? String(DEFAULT_RETA_SIZE) } : flags;
       let config = rssConfig(table, explicit);
       const idle = Number(flags.idleTimeout);
-      if (!(idle > 0)) invalid('--idle-timeout', flags.idleTimeout, 'expected seconds > 0');
+      // The engine keeps timeouts in whole milliseconds, in 32 bits.
+      if (!(idle >= IDLE_MIN && idle <= IDLE_MAX)) invalid('--idle-timeout', flags.idleTimeout, `expected seconds from ${IDLE_MIN} to ${IDLE_MAX}`);
       let source: SourcePlan;
       let dpdk: DpdkAddon | undefined;
       let port: DpdkPort | undefined;
@@ -111,7 +113,7 @@ export function runCommand(): Command {
       if (flags.input === 'synthetic') {
         source = {
           kind: 'synthetic', conversations: wholeNumber(flags.conversations, '--conversations', 20000),
-          concurrent: wholeNumber(flags.concurrent, '--concurrent', 10000), seed: wholeNumber(flags.seed, '--seed', 1, 0),
+          concurrent: wholeNumber(flags.concurrent, '--concurrent', 10000, 1, CONCURRENT_LIMIT), seed: wholeNumber(flags.seed, '--seed', 1, 0),
           ipv6: share(flags.ipv6, '--ipv6'), retransmit: share(flags.retransmit, '--retransmit'),
         };
       } else if (flags.input === 'dpdk') {
@@ -143,8 +145,9 @@ export function runCommand(): Command {
         flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums },
         source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
       };
+      checkMemory(plan, flags, explicit);
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
-      const bar = flags.progress && process.stderr.isTTY ? progressBar(source) : undefined;
+      const bar = flags.progress && process.stderr.isTTY ? await progressBar(source) : undefined;
       for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
       // Ctrl-C ends a live port's input and the run reports what it saw; a second one quits.
       const ending = new AbortController();
@@ -193,6 +196,41 @@ export function runCommand(): Command {
   return cmd;
 }
 
+/** --idle-timeout's range: whole milliseconds, in the engine's 32 bits. */
+const IDLE_MIN = 0.001;
+const IDLE_MAX = 0xffffffff / 1000;
+/** Synthetic conversations in progress at once, across the run (SyntheticSource's limit). */
+const CONCURRENT_LIMIT = 10_000_000;
+
+/** The largest --flow-table of a default run on this machine (a capture, all cores), for --help. */
+function defaultMaxFlowTable(): number {
+  const cores = availableParallelism();
+  return maxFlowTable(flowBufferBytes({}) + coreHoldings({
+    cores, kernel: 'simd', rss: { key: new Uint8Array(40), fields: 'ipv4-l4', hfunc: 'toeplitz', xfrm: 'none', table: new Uint16Array(128) },
+    queueCores: [], flows: { capacity: 1, idleTimeout: 300, checksums: 'verify' }, source: { kind: 'capture', path: 'x' }, ring: DEFAULT_RING, records: false,
+  }));
+}
+
+/**
+ * Each core's engine must hold its flow table, its buffers and the run's (rings, input, the
+ * synthetic conversations in progress): a size that does not fit is refused here, naming its
+ * largest value beside the others, before any engine is made.
+ */
+function checkMemory(plan: RunPlan, flags: RunFlags, explicit: (name: string) => boolean): void {
+  const held = flowBufferBytes({}) + coreHoldings(plan);
+  const tableMax = maxFlowTable(held);
+  if (plan.flows.capacity <= tableMax) return;
+  const s = plan.source;
+  if (s.kind === 'synthetic' && !explicit('flowTable')) {
+    // The conversations in progress are what left no room for the default table.
+    const others = held - generatorBytes(generatorSlots(s, plan.cores)) + flowTableBytes(plan.flows.capacity);
+    const most = Math.min(CONCURRENT_LIMIT, maxConversations(others) * plan.cores);
+    invalid('--concurrent', flags.concurrent, `at most ${most.toLocaleString('en-US')} on ${plan.cores} core${plan.cores > 1 ? 's' : ''} with --flow-table ${plan.flows.capacity} (the engine's 4 GiB memory)`);
+  }
+  const why = s.kind === 'synthetic' ? ` with --concurrent ${flags.concurrent} on ${plan.cores} core${plan.cores > 1 ? 's' : ''}` : plan.cores > 1 ? ` with ${plan.cores} cores` : '';
+  invalid('--flow-table', flags.flowTable, `at most ${tableMax.toLocaleString('en-US')} flows a core${why} (the engine's 4 GiB memory)`);
+}
+
 /**
  * EAL from --eal, then the port from --port, configured for the run: what `run --input dpdk`
  * receives on. Bad EAL arguments and a missing port are the user's mistakes (exit 2, one line).
@@ -224,8 +262,12 @@ function finishPort(dpdk: DpdkAddon, port: DpdkPort) {
   };
 }
 
-/** A progress bar on stderr: capture bytes read, conversations started, or packets from a port. */
-function progressBar(source: SourcePlan): { update: (p: Progress) => void; stop: () => void } {
+/**
+ * A progress bar on stderr: capture bytes read, conversations started, or packets from a port.
+ * Loaded only for a terminal (cli-progress brings readline with it).
+ */
+async function progressBar(source: SourcePlan): Promise<{ update: (p: Progress) => void; stop: () => void }> {
+  const { default: cliProgress } = await import('cli-progress');
   const capture = source.kind === 'capture' && source.path !== '-';
   const total = capture ? statSync(source.path).size : source.kind === 'synthetic' ? source.conversations : 0;
   const bar = new cliProgress.SingleBar({

@@ -18,7 +18,7 @@ import { FlowEngine, FlowTally, type FlowRecord, type FlowStats } from '../../co
 import { SyntheticSource } from '../../core/synthetic.js';
 import { readCapture, type CaptureFile } from '../sources/capture.js';
 import { DpdkReceiver } from '../sources/dpdk.js';
-import { ControlBlock, Counter, producersOf, rssConfigOf, ThreadState, type RunPlan } from './plan.js';
+import { ControlBlock, Counter, producersOf, rssConfigOf, STEER_BATCH, SYNTHETIC_BATCH, ThreadState, type RunPlan } from './plan.js';
 import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from './ring.js';
 
 /** Where a core's inputs are: its memory, one ring per producer (by name), its doorbell. */
@@ -42,9 +42,6 @@ export interface CoreResult {
 
 /** The run stopped (another thread failed, or the controller said so): not this core's fault. */
 export class Stopped extends Error {}
-
-/** Packets a core steers per call (its steering buffers are sized for this). */
-const STEER_BATCH = 8192;
 
 /**
  * Fault injection for tests of the runner's failure handling: RSSPLANE_FAULT="core 1 throw 5000"
@@ -193,7 +190,7 @@ export class CoreRun {
       this.ringList.push(Ring.format(engine.sharedBuffer, this.rings[p]!, plan.ring));
     }
     this.doorbellAt = this.ringList.length ? engine.allocate(DOORBELL_BYTES) : 0;
-    const batchPackets = 1024;
+    const batchPackets = SYNTHETIC_BATCH;
     const source = plan.source;
     if (source.kind === 'dpdk') {
       // This core polls its receive queues into a slot of its own memory and, like a synthetic

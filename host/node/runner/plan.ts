@@ -3,11 +3,13 @@
  * postMessage. The RSS configuration travels as its values (key bytes, names, table) and is
  * rebuilt into the same RssConfig on every thread: one source of truth, N copies of it.
  */
+import { CAPTURE_RECORD_MAX, GEN_FRAME, IPV6_L4_INPUT, PKT_DESCRIPTOR } from '../../../assembly/shared/abi.js';
 import type { Kernel } from '../../core/engine.js';
+import { generatorBytes, reservedBytes } from '../../core/limits.js';
 import type { FieldSetName, HashFunctionName, TransformName } from '../../core/fields.js';
 import { Reta } from '../../core/reta.js';
 import { RssConfig } from '../../core/rss.js';
-import type { RingShape } from './ring.js';
+import { DOORBELL_BYTES, ringBytes, type RingShape } from './ring.js';
 
 export interface RssValues {
   key: Uint8Array;
@@ -82,6 +84,52 @@ export function producersOf(plan: RunPlan, core: number): string[] {
   if (plan.cores === 1) return [];
   if (plan.source.kind === 'capture') return plan.source.path !== '-' || core === 0 ? [] : ['core 0'];
   return Array.from({ length: plan.cores }, (_, c) => c).filter((c) => c !== core).map((c) => `core ${c}`);
+}
+
+// ---- what a run puts in each core's engine, beside the flow engine ----
+
+/** Packets a core steers per call (its steering buffers are sized for this). */
+export const STEER_BATCH = 8192;
+/** Frames the synthetic generator writes per batch. */
+export const SYNTHETIC_BATCH = 1024;
+/** A capture reader's chunk and batch (host/core/capture.ts defaults). */
+const CAPTURE_CHUNK = 1 << 20;
+const CAPTURE_BATCH = 4096;
+
+/** Steering buffers for `batch` packets: a core per packet, and ring/steer.ts's workspace (input, index, hash per field set). */
+function steeringBytes(batch: number): number {
+  return reservedBytes(2 * batch) + reservedBytes(4 * batch * (IPV6_L4_INPUT + 8) + 128);
+}
+
+/** Conversations a core's generator keeps slots for (SyntheticSource: never more than there are conversations). */
+export function generatorSlots(s: SyntheticPlan, cores: number): number {
+  return Math.min(Math.ceil(s.concurrent / cores), s.conversations || Infinity);
+}
+
+/**
+ * The most bytes a core's engine holds for this run besides its flow engine (over all cores):
+ * rings from the cores that ship to it, its input's buffers, and its steering toward the others.
+ */
+export function coreHoldings(plan: RunPlan): number {
+  let most = 0;
+  for (let c = 0; c < plan.cores; c++) {
+    let bytes = producersOf(plan, c).length * reservedBytes(ringBytes(plan.ring)) + reservedBytes(DOORBELL_BYTES);
+    const shipper = (batch: number) => (plan.cores - 1) * reservedBytes(plan.ring.slotBytes) + reservedBytes(4 * plan.cores)
+      + steeringBytes(batch) + reservedBytes(PKT_DESCRIPTOR * batch) + reservedBytes(4);
+    const s = plan.source;
+    if (s.kind === 'synthetic') {
+      bytes += generatorBytes(generatorSlots(s, plan.cores)) + reservedBytes(SYNTHETIC_BATCH * GEN_FRAME) + reservedBytes(SYNTHETIC_BATCH * PKT_DESCRIPTOR);
+      if (plan.cores > 1) bytes += shipper(SYNTHETIC_BATCH);
+    } else if (s.kind === 'capture') {
+      bytes += reservedBytes(CAPTURE_CHUNK + CAPTURE_RECORD_MAX) + reservedBytes(CAPTURE_BATCH * PKT_DESCRIPTOR);
+      if (plan.cores > 1) bytes += s.path === '-' ? shipper(STEER_BATCH) : steeringBytes(STEER_BATCH);
+    } else {
+      bytes += reservedBytes(plan.ring.slotBytes);
+      if (plan.cores > 1) bytes += shipper(plan.ring.slotPackets);
+    }
+    most = Math.max(most, bytes);
+  }
+  return most;
 }
 
 // ---- the control block: one row of counters per thread, in a SharedArrayBuffer ----

@@ -5,7 +5,7 @@
  * merges what they report, and stops everything if one of them dies. A one-core run of a capture
  * or of synthetic traffic runs its core here instead, on the main thread: no thread to start.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { compileEngine, Engine } from '../../core/engine.js';
 import { RssplaneError, type ErrorCode } from '../../core/errors.js';
 import { FlowTally, mergeSplitFlows, type FlowRecord } from '../../core/flows.js';
@@ -62,7 +62,8 @@ class Thread {
   private waiting: ((m: FromWorker) => void) | undefined;
   exited = false;
 
-  constructor(readonly name: string, readonly row: number, url: URL, data: WorkerInput, onFailure: (t: Thread, m: FromWorker & { type: 'failed' }) => void) {
+  constructor(Worker: typeof import('node:worker_threads').Worker, readonly name: string, readonly row: number, url: URL, data: WorkerInput,
+    onFailure: (t: Thread, m: FromWorker & { type: 'failed' }) => void) {
     this.worker = new Worker(url, { workerData: data });
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'failed') onFailure(this, m);
@@ -110,6 +111,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   // A live port's threads register with DPDK's EAL; everything else on one core runs here.
   if (plan.cores === 1 && plan.source.kind !== 'dpdk') return runInline(plan, options);
   await import('../shared-builds.js');
+  const { Worker } = await import('node:worker_threads');
   const url = options.workerUrl ?? new URL('./runner-worker.js', import.meta.url);
   const { module, kernel } = await compileEngine(plan.kernel, true);
   const control = ControlBlock.create(plan.cores);
@@ -122,7 +124,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     stop.stop();
   };
   const spawn = (name: string, role: Role, row: number) =>
-    new Thread(name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, row }, onFailure);
+    new Thread(Worker, name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, row }, onFailure);
   const cores = Array.from({ length: plan.cores }, (_, c) => spawn(`core ${c}`, { kind: 'core', core: c }, c));
   const threads = cores;
 

@@ -1,0 +1,96 @@
+/**
+ * What one engine can hold: the sizes a user sets (flow table, batch, reassembly, synthetic
+ * conversations in progress, buffers of a run) against the engine's memory, so that a size it
+ * cannot hold is refused with its maximum named, before the engine is asked.
+ *
+ * An engine is one wasm32 memory of at most MEMORY_MAX_PAGES pages (4 GiB); the fixed regions
+ * and the program's static data sit under its heap. Buffers come from shared/reserve.ts: large
+ * ones as whole pages, the rest from the allocator, which grows memory by a size class at a time.
+ * Every figure is derived from assembly/shared/abi.ts, so a layout that changes there (a smaller
+ * flow entry, say) moves the maxima with it.
+ */
+import {
+  ALLOCATOR_START, FLOW_EVENT, FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, GEN_CONVERSATION, GEN_STATE_HEADER,
+  MEMORY_BASE, MEMORY_MAX_PAGES, PAGE_BYTES, QUEUES_MAX, RESERVE_REGION, TALLY_COUNTERS,
+} from '../../assembly/shared/abi.js';
+
+/**
+ * Bytes of an engine's memory that buffers can have: wasm32's 4 GiB, less the fixed regions under
+ * MEMORY_BASE, the allocator's starting room (where small buffers go) and a page for the
+ * program's static data (a few KiB; a test configures an engine at the computed maxima).
+ */
+export const ENGINE_BYTES = MEMORY_MAX_PAGES * PAGE_BYTES - MEMORY_BASE - ALLOCATOR_START - 2 * PAGE_BYTES;
+
+/** Largest flow table configureFlows takes, whatever the memory (its index counts slots in 32 bits). */
+export const FLOW_TABLE_LIMIT = 1 << 24;
+
+/**
+ * What a buffer of `bytes` takes of the engine's memory (shared/reserve.ts): whole pages for a
+ * large one; a small one comes from the allocator's starting room, but is counted as if the
+ * allocator had to grow for it (by the block, a sixteenth more, and headers).
+ */
+export function reservedBytes(bytes: number): number {
+  if (bytes >= RESERVE_REGION) return Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES;
+  return Math.ceil((bytes + bytes / 16 + 64) / PAGE_BYTES) * PAGE_BYTES;
+}
+
+/** The flow table's memory for `flows` flows: index (a power of two of slots), reverse hashes, entries. */
+export function flowTableBytes(flows: number): number {
+  let slots = 16;
+  while (slots < flows * FLOW_INDEX_LOAD) slots *= 2;
+  return reservedBytes(slots * FLOW_INDEX_SLOT) + reservedBytes(flows * FLOW_REVERSE_HASH) + reservedBytes(flows * FLOW_RECORD + 64);
+}
+
+/** Sizes of a flow engine beyond its table (FlowEngineOptions). */
+export interface FlowBuffers {
+  /** most descriptors one call takes (default 8192) */
+  batchMax?: number;
+  reassembly?: { streams: number; window: number };
+}
+
+/** Largest batch a flow engine takes (configureFlows' own limit). */
+export const BATCH_LIMIT = 1 << 20;
+/** Largest reassembly window (a power of two; configureReassembly's own limit). */
+export const WINDOW_LIMIT = 1 << 24;
+
+/** The flow engine's buffers other than its table: records, events, stream bytes, reassembly. */
+export function flowBufferBytes(o: FlowBuffers): number {
+  const batch = o.batchMax ?? 8192;
+  const r = o.reassembly;
+  // assembly/flow/engine.ts: up to two records a packet, the idle sweep's two, an eviction's sample.
+  const records = batch * 4 + 256;
+  const events = r ? batch * 8 + 64 : 1;
+  const data = r ? Math.max(batch * 2048, 4 * r.window + (1 << 17)) : 16;
+  const streams = r ? r.streams * (32 + r.window + r.window / 8) : 0;
+  return reservedBytes(records * FLOW_RECORD) + reservedBytes(events * FLOW_EVENT) + reservedBytes(data)
+    + (streams ? reservedBytes(streams) : 0) + reservedBytes(QUEUES_MAX * 8) + reservedBytes(TALLY_COUNTERS * 8);
+}
+
+/**
+ * The largest flow table that fits beside `other` bytes of other buffers (0 when not even one
+ * flow does). Found by bisection: the table's bytes grow with its size.
+ */
+export function maxFlowTable(other: number): number {
+  const room = ENGINE_BYTES - other;
+  const fits = (n: number) => n * FLOW_RECORD + 64 < 2 ** 32 && flowTableBytes(n) <= room;
+  if (!fits(1)) return 0;
+  let lo = 1, hi = FLOW_TABLE_LIMIT;
+  if (fits(hi)) return hi;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The synthetic generator's state for `conversations` in progress at once (one engine's share). */
+export function generatorBytes(conversations: number): number {
+  return reservedBytes(GEN_STATE_HEADER + conversations * GEN_CONVERSATION);
+}
+
+/** The most conversations in progress one engine's generator can keep beside `other` bytes. */
+export function maxConversations(other: number): number {
+  const room = ENGINE_BYTES - other - 2 * PAGE_BYTES;
+  return Math.max(0, Math.floor((room / (1 + 1 / 16) - GEN_STATE_HEADER) / GEN_CONVERSATION));
+}
