@@ -5,8 +5,9 @@
  * must be exactly the records of one engine that saw every packet.
  */
 import { expect, it } from 'vitest';
-import { Engine, FlowEngine, flowJson, mergeHalves, RssConfig, type FlowRecord } from '../host/core/index.js';
-import { loadPackets, readPcap } from './helpers/pcap.js';
+import { Engine, FlowEngine, flowJson, mergeHalves, mergeSplitFlows, RssConfig, type FlowRecord } from '../host/core/index.js';
+import { frame, tcp4, TCP_FLAGS } from './helpers/packets.js';
+import { loadPackets, readPcap, type Packet } from './helpers/pcap.js';
 
 const sorted = (records: FlowRecord[]) => records.map((r) => JSON.stringify(flowJson(r))).sort();
 
@@ -42,4 +43,47 @@ it.each(['ipv4-loss.pcap', 'ipv6.pcap', 'ipv4.pcap'])('%s over two cores under t
   expect(coreOf.filter((c) => c === 1).length).toBeGreaterThan(0);
   records.push(...mergeHalves(steering, halves));
   expect(sorted(records)).toEqual(sorted(expected));
+});
+
+it('one 4-tuple reused 300 times, its directions on two cores: 600 halves of one connection pair up in order, as one engine saw them', async () => {
+  // Each use: SYN, SYN-ACK, ACK, a request, FIN both ways; every other one reset instead. Uses
+  // are 400 s apart, past the idle timeout: each core's half of a use leaves before the next
+  // (a core that sees only SYN-ACKs cannot tell one use from the next).
+  const { SYN, ACK, FIN, RST, PSH } = TCP_FLAGS;
+  const packets: Packet[] = [];
+  let t = 1_800_000_000_000_000_000n;
+  const at = () => (t += 1_000_000n);
+  for (let k = 0; k < 300; k++) {
+    t += 400_000_000_000n;
+    const c = 1000 + k * 100_000, s = 7000 + k * 100_000;
+    const up = (flags: number, seq: number, ack: number, payload = 0) => frame(tcp4('198.18.0.2', '198.18.0.1', { sport: 40000, dport: 80, seq, ack, flags, payload: new Uint8Array(payload) }), { ts: at() });
+    const down = (flags: number, seq: number, ack: number) => frame(tcp4('198.18.0.1', '198.18.0.2', { sport: 80, dport: 40000, seq, ack, flags, payload: new Uint8Array(0) }), { ts: at() });
+    packets.push(up(SYN, c, 0), down(SYN | ACK, s, c + 1), up(ACK, c + 1, s + 1), up(PSH | ACK, c + 1, s + 1, 20));
+    if (k % 2) packets.push(down(RST, s + 1, 0));
+    else packets.push(up(FIN | ACK, c + 21, s + 1), down(FIN | ACK, s + 1, c + 22), up(ACK, c + 22, s + 2));
+  }
+  const config = RssConfig.from({ key: 'microsoft', fields: 'ipv4-l4', reta: 'equal:2' });
+  const whole = FlowEngine.create(await Engine.create(), config, { cores: 2 });
+  whole.process(loadPackets(whole.engine, packets));
+  whole.finish();
+  const expected = whole.takeRecords();
+  expect(expected).toHaveLength(300);
+  expect(expected.every((r) => r.split)).toBe(true); // this key puts the two directions on two cores
+
+  const halves: Uint8Array[] = [];
+  const engines = await Promise.all([0, 1].map(async (c) => FlowEngine.create(await Engine.create(), config, { cores: 2, core: c, splitHalves: true, records: false })));
+  const first = expected[0]!.cores;
+  for (const c of [0, 1]) {
+    const mine = packets.filter((p) => (p.data[26 + 3] === 2 ? first[0] : first[1]) === c); // by source address
+    engines[c]!.process(loadPackets(engines[c]!.engine, mine));
+    engines[c]!.finish(t);
+    halves.push(...engines[c]!.takeHalves());
+  }
+  const merged = mergeSplitFlows(engines[0]!.engine, halves);
+  expect(sorted(merged.records)).toEqual(sorted(expected));
+  expect(merged.tally).toEqual({ tcp: 300, udp: 0, split: 300, byClose: { fin: 150, rst: 150 }, byState: { 'TIME_WAIT/CLOSED': 150, 'CLOSED/CLOSED': 150 } });
+  // Without records the tally is the same, and no record is made.
+  const counted = mergeSplitFlows(engines[1]!.engine, halves, { records: false });
+  expect(counted.records).toEqual([]);
+  expect(counted.tally).toEqual(merged.tally);
 });

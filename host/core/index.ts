@@ -28,7 +28,7 @@ export {
   type FlowEngineOptions, type MergedFlows, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
   type TcpStateName, type CloseReasonName,
 } from './flows.js';
-export { ENGINE_BYTES, flowTableBytes, maxFlowTable } from './limits.js';
+export { ENGINE_BYTES, flowBufferBytes, flowTableBytes, maxFlowTable } from './limits.js';
 export { CaptureReader, type CaptureOptions, type CaptureSummary } from './capture.js';
 export {
   PortPool, CorePool, defaultQueueCore, DEFAULT_PORT_RANGE,

@@ -179,14 +179,18 @@ export function runCommand(): Command {
       const what = source.kind === 'synthetic' ? `synthetic (${source.conversations.toLocaleString('en-US')} conversations, seed ${source.seed})`
         : source.kind === 'dpdk' ? `DPDK port ${port!.port} (${port!.info.driver}, ${port!.rxQueues} receive queue${port!.rxQueues > 1 ? 's' : ''}, ${port!.rss} RSS)`
         : source.path;
+      // What the run held: the process's peak resident memory, and what its flow tables reserve
+      // (pages of a table are only resident once its flows have touched them).
+      const memory = { resident_peak: process.resourceUsage().maxRSS * 1024, flow_tables: plan.cores * flowTableBytes(plan.flows.capacity) };
       if (flags.json) {
         json({
           ...result.report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm,
-          reta_size: reta.size, kernel: plan.kernel, ...(device ? { dpdk: device } : {}),
+          reta_size: reta.size, kernel: plan.kernel, memory, ...(device ? { dpdk: device } : {}),
         });
       } else {
         const symmetric = presetName(config.key) === 'symmetric' || presetName(config.key) === 'mtcp' || config.xfrm !== 'none';
         printReport(result.report, what, { symmetric, wroteFlows: sink !== undefined && flags.flowsOut !== '-' });
+        out(`memory: resident at most ${(memory.resident_peak / 1e6).toFixed(0)} MB; flow tables reserve ${(memory.flow_tables / 1e6).toFixed(0)} MB (touched as flows arrive)`);
         if (device) {
           const n = (x: number) => x.toLocaleString('en-US');
           out(`DPDK port ${device.port}: received ${n(device.ipackets)}, missed ${n(device.imissed)} (no free descriptor), errors ${n(device.ierrors)}, no mbuf ${n(device.rx_nombuf)}`);
