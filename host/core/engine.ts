@@ -214,8 +214,15 @@ export class Engine {
     return new Uint16Array(this.memory.buffer, ptr, count);
   }
 
-  /** Allocates a configuration-time buffer of `size` bytes, 16-aligned, with 64 bytes of slack. */
+  /**
+   * Allocates a configuration-time buffer of `size` bytes, 16-aligned, with 64 bytes of slack.
+   * Throws ENOMEM when the engine's memory (wasm32: 4 GiB in all) cannot hold it.
+   */
   allocate(size: number): number {
+    // A size past 32 bits would wrap around on its way into the engine.
+    if (!Number.isInteger(size) || size < 0 || size + 64 > 0xffffffff) {
+      throw new RssplaneError('ENOMEM', `engine cannot allocate ${size} bytes: an engine's memory holds at most 4 GiB`);
+    }
     // Addresses past 2 GiB come back from the i32 export negative: read them as unsigned.
     const ptr = this.exports.allocate(size + 64) >>> 0;
     if (!ptr) throw new RssplaneError('ENOMEM', `engine could not allocate ${size} bytes`);

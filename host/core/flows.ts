@@ -277,9 +277,10 @@ export class FlowEngine {
     const most = maxFlowTable(buffers);
     if (most < 1) invalid('batch size', batchMax, 'its record and stream buffers leave the engine no memory for a flow table');
     if (!Number.isInteger(flows) || flows < 1 || flows > most) invalid('flow table size', flows, `expected 1 to ${most} flows (the engine's memory)`);
+    // The engine keeps timeouts in whole milliseconds, in 32 bits.
     const ms = (s: number | undefined, fallback: number, what: string) => {
       const v = s ?? fallback;
-      if (!(v > 0) || v * 1000 > 0xffffffff) invalid(what, v, 'expected seconds > 0 (under 49 days)');
+      if (!(v >= 0.001 && v * 1000 <= 0xffffffff)) invalid(what, v, `expected seconds from 0.001 to ${0xffffffff / 1000}`);
       return Math.round(v * 1000);
     };
     let bits = FIELD_SETS[fields].ports ? FlowOption.HASH_PORTS : 0;

@@ -15,11 +15,13 @@ import {
 } from '../../assembly/shared/abi.js';
 
 /**
- * Bytes of an engine's memory that buffers can have: wasm32's 4 GiB, less the fixed regions under
- * MEMORY_BASE, the allocator's starting room (where small buffers go) and a page for the
- * program's static data (a few KiB; a test configures an engine at the computed maxima).
+ * Bytes of an engine's memory that buffers can have: wasm32's 4 GiB, less the memory an engine
+ * starts with (the fixed regions under MEMORY_BASE, and two pages for the program's static data:
+ * host/core/engine.ts engineMemory) and the allocator's starting room, where small buffers go
+ * (ALLOCATOR_START, grown by the allocator's size-class rounding, a sixteenth more, and headers).
+ * Tests configure engines at the maxima computed from it.
  */
-export const ENGINE_BYTES = MEMORY_MAX_PAGES * PAGE_BYTES - MEMORY_BASE - ALLOCATOR_START - 2 * PAGE_BYTES;
+export const ENGINE_BYTES = MEMORY_MAX_PAGES * PAGE_BYTES - (MEMORY_BASE + 2 * PAGE_BYTES) - (ALLOCATOR_START + ALLOCATOR_START / 16 + 2 * PAGE_BYTES);
 
 /** Largest flow table configureFlows takes, whatever the memory (its index counts slots in 32 bits). */
 export const FLOW_TABLE_LIMIT = 1 << 24;

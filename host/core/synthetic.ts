@@ -36,6 +36,9 @@ export interface SyntheticOptions {
   ports?: boolean;
 }
 
+/** Most frames a batch holds (GEN_FRAME bytes and a descriptor each: 108 MB); larger saves nothing a call. */
+export const BATCH_PACKETS_MAX = 1 << 16;
+
 export class SyntheticSource {
   private readonly state: number;
   private readonly frames: number;
@@ -46,6 +49,7 @@ export class SyntheticSource {
    * One generator per engine (its state is module-global in the engine).
    */
   constructor(private readonly engine: Engine, options: SyntheticOptions = {}, readonly batchPackets = 1024) {
+    if (!Number.isInteger(batchPackets) || batchPackets < 1 || batchPackets > BATCH_PACKETS_MAX) invalid('synthetic batch', batchPackets, `expected 1 to ${BATCH_PACKETS_MAX} packets`);
     const concurrent = options.concurrent ?? 10_000;
     const share = (x: number | undefined, fallback: number, name: string) => {
       const v = x ?? fallback;

@@ -16,6 +16,7 @@ import { CaptureReader } from '../../core/capture.js';
 import { Engine } from '../../core/engine.js';
 import { invalid } from '../../core/errors.js';
 import { FlowEngine } from '../../core/flows.js';
+import { ENGINE_BYTES, flowBufferBytes, flowTableBytes, reservedBytes } from '../../core/limits.js';
 import { RssConfig } from '../../core/rss.js';
 import { machine, median, round, timeRounds } from './measure.js';
 
@@ -29,11 +30,49 @@ export interface FlowsBenchOptions {
 
 const BATCH = 8192;
 
+/** The conversation every synthetic flow has: [from the client, TCP flags, payload bytes] a packet. */
+const SCRIPT: ReadonlyArray<{ fromClient: boolean; flags: number; payload: number }> = (() => {
+  const script = [
+    { fromClient: true, flags: 0x02, payload: 0 }, { fromClient: false, flags: 0x12, payload: 0 },
+    { fromClient: true, flags: 0x10, payload: 0 }, { fromClient: true, flags: 0x18, payload: 100 },
+  ];
+  for (let i = 0; i < 10; i++) {
+    script.push({ fromClient: false, flags: 0x10, payload: 1448 });
+    if (i % 2) script.push({ fromClient: true, flags: 0x10, payload: 0 });
+  }
+  script.push({ fromClient: true, flags: 0x11, payload: 0 }, { fromClient: false, flags: 0x11, payload: 0 }, { fromClient: true, flags: 0x10, payload: 0 });
+  return script;
+})();
+const FLOW_FRAME_BYTES = SCRIPT.reduce((n, s) => n + 54 + s.payload, 0);
+const tableFor = (flows: number) => Math.max(1 << 16, flows * 2);
+
+/** The engine buffers for `flows` conversations: their frames, and a descriptor a packet. */
+export function conversationBuffers(engine: Engine, flows: number): { data: number; descriptors: number } {
+  return { data: engine.allocate(flows * FLOW_FRAME_BYTES), descriptors: engine.allocate(flows * SCRIPT.length * PKT_DESCRIPTOR) };
+}
+
+/** The flow table `bench flows` sizes for `flows` connections. */
+export const benchTable = (flows: number) => tableFor(flows);
+
+/** Most --flows one engine holds: their frames and descriptors, and a table of twice as many. */
+export function maxBenchFlows(): number {
+  const fits = (n: number) => reservedBytes(n * FLOW_FRAME_BYTES + 64) + reservedBytes(n * SCRIPT.length * PKT_DESCRIPTOR + 64)
+    + flowTableBytes(tableFor(n)) + flowBufferBytes({ batchMax: BATCH }) <= ENGINE_BYTES;
+  let lo = 1, hi = 1 << 24;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export async function benchFlows(o: FlowsBenchOptions) {
   const engine = await Engine.create();
   const config = RssConfig.from({ key: o.key ?? 'symmetric', reta: 'equal:4' });
-  const capacity = o.input ? 1 << 20 : Math.max(1 << 16, o.flows * 2);
+  const capacity = o.input ? 1 << 20 : tableFor(o.flows);
   const make = () => FlowEngine.create(engine, config, { flows: capacity, batchMax: BATCH, records: false });
+  // The conversations' buffers first, as maxBenchFlows counts them.
   const { descriptors, count, bytes } = o.input ? loadCapture(engine, o.input) : buildConversations(engine, o.flows);
   let flows = make();
   const runOnce = () => {
@@ -106,20 +145,9 @@ function loadCapture(engine: Engine, path: string) {
  * Connections advance together one packet at a time, so all of them are open mid-run.
  */
 function buildConversations(engine: Engine, flows: number) {
-  const script: Array<{ fromClient: boolean; flags: number; payload: number }> = [
-    { fromClient: true, flags: 0x02, payload: 0 }, { fromClient: false, flags: 0x12, payload: 0 },
-    { fromClient: true, flags: 0x10, payload: 0 }, { fromClient: true, flags: 0x18, payload: 100 },
-  ];
-  for (let i = 0; i < 10; i++) {
-    script.push({ fromClient: false, flags: 0x10, payload: 1448 });
-    if (i % 2) script.push({ fromClient: true, flags: 0x10, payload: 0 });
-  }
-  script.push({ fromClient: true, flags: 0x11, payload: 0 }, { fromClient: false, flags: 0x11, payload: 0 }, { fromClient: true, flags: 0x10, payload: 0 });
+  const script = SCRIPT;
   const count = flows * script.length;
-  const sizes = script.map((s) => 54 + s.payload);
-  const perFlow = sizes.reduce((a, b) => a + b, 0);
-  const data = engine.allocate(flows * perFlow + 64);
-  const descriptors = engine.allocate(count * PKT_DESCRIPTOR);
+  const { data, descriptors } = conversationBuffers(engine, flows);
   const mem = engine.bytes;
   const dv = new DataView(engine.memory.buffer);
   let at = data;

@@ -32,6 +32,13 @@ export async function benchPorts(o: PortsBenchOptions) {
   if (o.window & (o.window - 1)) invalid('--window', o.window, 'must be a power of two');
   const engine = await Engine.create({ kernel: o.kernel });
   const config = RssConfig.from({ key: 'microsoft', fields: 'ipv4-l4', reta: Reta.equal(128, CORES) });
+  {
+    // The window is held out of core 0's pool: it must fit in it.
+    const pool = await PortPool.create(config, FLOW, engine);
+    const size = pool.core(0).size;
+    pool.destroy();
+    if (o.window > size) invalid('--window', o.window, `at most ${2 ** Math.floor(Math.log2(size))} (core 0 of the ${CORES}-core pool holds ${size} ports)`);
+  }
 
   const anchorRuns: Array<Record<string, number>> = [];
   let anchorCounts: number[] | undefined;

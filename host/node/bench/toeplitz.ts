@@ -8,8 +8,22 @@ import { execFileSync } from 'node:child_process';
 import { invalid, RssplaneError } from '../../core/errors.js';
 import type { Kernel } from '../../core/engine.js';
 import { Engine } from '../../core/engine.js';
+import { IPV4_L4_INPUT } from '../../../assembly/shared/abi.js';
+import { ENGINE_BYTES, reservedBytes } from '../../core/limits.js';
 import { RssHasher } from '../../core/rss.js';
 import { fillRandom, machine, median, round, timeRounds } from './measure.js';
+
+/** Most tuples a round can hash: tuples and hashes (16 bytes each) in one engine's memory. */
+export const MAX_TUPLES = (() => {
+  const fits = (n: number) => reservedBytes(n * IPV4_L4_INPUT + 64) + reservedBytes(n * 4 + 64) <= ENGINE_BYTES;
+  let lo = 16, hi = 2 ** 30;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+})();
 
 export interface ToeplitzBenchOptions {
   tuples: number;

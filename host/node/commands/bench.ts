@@ -3,13 +3,14 @@
  */
 import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
-import { benchFlows } from '../bench/flows.js';
+import { benchFlows, maxBenchFlows } from '../bench/flows.js';
 import { benchCapture } from '../bench/capture.js';
 import { benchRun, PEERS } from '../bench/run.js';
 import { benchDpdk, DEFAULT_BENCH_EAL } from '../bench/dpdk.js';
 import { benchPipeline } from '../bench/pipeline.js';
 import { benchPorts } from '../bench/ports.js';
-import { benchToeplitz } from '../bench/toeplitz.js';
+import { benchToeplitz, MAX_TUPLES } from '../bench/toeplitz.js';
+import { CORES_MAX } from '../runner/plan.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
 
@@ -21,14 +22,14 @@ export function benchCommand(): Command {
   bench
     .command('toeplitz')
     .description('Hash random ipv4-l4 tuples already in WASM memory in one batch call, one core.')
-    .option('--tuples <n>', 'tuples per round', '4000000')
+    .option('--tuples <n>', `tuples per round (at most ${MAX_TUPLES.toLocaleString('en-US')}: 16 bytes each in the engine's 4 GiB)`, '4000000')
     .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
     .addOption(new Option('--kernel <kernel>', 'force a kernel (default: the best this runtime validates)').choices(['simd', 'relaxed-simd']))
     .option('--anchor <binary>', 'also run the native anchor (toeplitz_native) between rounds and report ratios')
     .option('--json', 'print JSON')
     .action(async (flags: { tuples: string; rounds: string; kernel?: Kernel; anchor?: string; json?: boolean }) => {
       const result = await benchToeplitz({
-        tuples: wholeNumber(flags.tuples, '--tuples', 4_000_000, 16),
+        tuples: wholeNumber(flags.tuples, '--tuples', 4_000_000, 16, MAX_TUPLES),
         rounds: wholeNumber(flags.rounds, '--rounds', 7),
         kernel: flags.kernel,
         anchor: flags.anchor,
@@ -48,7 +49,7 @@ export function benchCommand(): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json\n  rssplane bench flows --input /tmp/bench.pcap --json')
     .action(async (flags: { flows: string; rounds: string; key: string; input?: string; json?: boolean }) => {
-      const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input });
+      const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000, 1, maxBenchFlows()), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input });
       if (flags.json) return json(result);
       out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
     });
@@ -128,7 +129,7 @@ export function benchCommand(): Command {
     .action(async (flags: { conversations: string; rounds: string; cores?: string; key: string; json?: boolean }) => {
       const result = await benchPipeline({
         conversations: wholeNumber(flags.conversations, '--conversations', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 5),
-        cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1), key: flags.key,
+        cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1, 1, CORES_MAX), key: flags.key,
       });
       if (flags.json) return json(result);
       out(`pipeline  1 core ${result.pps_1core.toLocaleString('en-US')} pps, ${result.cores} cores ${result.pps_all.toLocaleString('en-US')} pps (${result.speedup}x; ${result.speedup_paired}x round by round), median of ${flags.rounds}`);
@@ -185,7 +186,7 @@ export function benchCommand(): Command {
     .action(async (flags: { rounds: string; pairs: string; window: string; kernel?: Kernel; anchor?: string; json?: boolean }) => {
       const result = await benchPorts({
         rounds: wholeNumber(flags.rounds, '--rounds', 21),
-        pairs: wholeNumber(flags.pairs, '--pairs', 10_000_000),
+        pairs: wholeNumber(flags.pairs, '--pairs', 10_000_000, 1, 0xffffffff),
         window: wholeNumber(flags.window, '--window', 1024),
         kernel: flags.kernel,
         anchor: flags.anchor,

@@ -13,7 +13,7 @@ import { json, out } from '../io.js';
 import { explicitIn, rssConfig, rssOptions, wholeNumber, type RssFlags } from '../options.js';
 import { FLOW_RECORD, FLOW_REVERSE_HASH } from '../../../assembly/shared/abi.js';
 import { flowBufferBytes, flowTableBytes, generatorBytes, maxConversations, maxFlowTable } from '../../core/limits.js';
-import { coreHoldings, generatorSlots, rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
+import { CORES_MAX, coreHoldings, generatorSlots, rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
 import { printReport } from '../runner/report.js';
 import { DEFAULT_RING } from '../runner/ring.js';
 import { runPlan, RunFailure, type Progress } from '../runner/runner.js';
@@ -94,7 +94,7 @@ export function runCommand(): Command {
       '  rssplane run --input dpdk --eal "-a 0000:3b:00.0" --key symmetric --cores 8')
     .action(async (flags: RunFlags) => {
       const cores = wholeNumber(flags.cores, '--cores', availableParallelism());
-      if (cores > 256) invalid('--cores', flags.cores, 'at most 256');
+      if (cores > CORES_MAX) invalid('--cores', flags.cores, `at most ${CORES_MAX}`);
       const explicit = explicitIn(cmd);
       // One queue per core unless a table was given: what a NIC set up for N cores looks like.
       const table = flags.reta === undefined && flags.retaFile === undefined

@@ -88,6 +88,9 @@ export function producersOf(plan: RunPlan, core: number): string[] {
 
 // ---- what a run puts in each core's engine, beside the flow engine ----
 
+/** Most cores a run takes (each a thread with its own engine). */
+export const CORES_MAX = 256;
+
 /** Packets a core steers per call (its steering buffers are sized for this). */
 export const STEER_BATCH = 8192;
 /** Frames the synthetic generator writes per batch. */

@@ -11,7 +11,6 @@
  *   worker -> controller  { type: 'done', result } | { type: 'failed', ... }
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import '../shared-builds.js';
 import { Engine, engineMemory, type Kernel } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
 import { CoreRun, Stopped, type CoreInputs } from './core.js';
