@@ -1,7 +1,7 @@
 // Bundles the library (isomorphic) and the CLI with esbuild, then emits type declarations.
 import { execFileSync } from 'node:child_process';
 import { basename } from 'node:path';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const common = {
@@ -29,22 +29,44 @@ const wasmFiles = {
   },
 };
 
-// Chunks of the last build go: their names carry hashes.
+/**
+ * commander requires child_process when it loads, for subcommands that are programs of their own
+ * (rssplane has none): give it child_process on first use instead, so that every start does not
+ * load it (with dgram, net and their friends).
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-child-process' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });",
+      loader: 'js',
+    }));
+  },
+};
+
+// Chunks of earlier builds go (their names carried hashes).
 mkdirSync('dist', { recursive: true });
 for (const f of readdirSync('dist')) if (/^chunk-.*\.js(\.map)?$/.test(f)) rmSync(`dist/${f}`);
+
+/**
+ * The command and the runner's threads are CommonJS, one file each: a module is initialised when
+ * it is first used (a command loads only its own code and the Node built-ins it uses), and Node
+ * loads one file, without the per-module work of ES modules. `import.meta.url` becomes the file's
+ * own URL. dist/cli.js, the package's bin, hands over to dist/cli.cjs.
+ */
+const commonjs = {
+  ...common, format: 'cjs', platform: 'node', outdir: 'dist', outExtension: { '.js': '.cjs' }, plugins: [wasmFiles, lazyChildProcess],
+  define: { 'import.meta.url': '__rssplaneUrl' },
+  banner: { js: "const __rssplaneUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
 
 await Promise.all([
   esbuild.build({ ...common, entryPoints: ['host/core/index.ts'], outfile: 'dist/index.js', platform: 'neutral' }),
   // The CLI carries its dependencies (commander, cli-progress) in the bundle: resolving and
-  // loading packages from node_modules at every start costs more than the run of a small
-  // capture. Split into chunks, so that a command loads only its own code (and Node built-ins);
-  // the runner's worker threads share the chunks. Bundled CommonJS code still requires Node's
-  // built-ins, hence a `require` for the ES module.
-  esbuild.build({
-    ...common, entryPoints: { cli: 'host/node/cli.ts', 'runner-worker': 'host/node/runner/worker.ts' }, outdir: 'dist', platform: 'node',
-    splitting: true, chunkNames: 'chunk-[hash]', plugins: [wasmFiles],
-    banner: { js: "import { createRequire as __rssplaneRequire } from 'node:module'; const require = __rssplaneRequire(import.meta.url);" },
-  }),
+  // loading packages from node_modules at every start costs more than the run of a small capture.
+  esbuild.build({ ...commonjs, entryPoints: { cli: 'host/node/cli.ts' } }),
+  esbuild.build({ ...commonjs, entryPoints: { 'runner-worker': 'host/node/runner/worker.ts' } }),
   // bench dpdk's per-core threads.
   esbuild.build({ ...common, entryPoints: { 'bench-dpdk-worker': 'host/node/bench/dpdk-worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
   // The visualizer: static files that any static server can serve (rssplane visualize does).
@@ -53,6 +75,13 @@ await Promise.all([
 for (const f of readdirSync('build')) if (f.endsWith('.wasm')) copyFileSync(`build/${f}`, `dist/${f}`);
 mkdirSync('dist/web', { recursive: true });
 for (const f of ['index.html', 'style.css']) copyFileSync(`host/web/${f}`, `dist/web/${f}`);
-chmodSync('dist/cli.js', 0o755);
+writeFileSync('dist/cli.js', [
+  '#!/usr/bin/env node',
+  '// rssplane: the command is dist/cli.cjs (see scripts/build.mjs).',
+  "import { createRequire } from 'node:module';",
+  "createRequire(import.meta.url)('./cli.cjs');",
+  '',
+].join('\n'));
+for (const f of ['cli.js', 'cli.cjs']) chmodSync(`dist/${f}`, 0o755);
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

@@ -12,7 +12,9 @@
 # A repeated connection is the same 4-tuple reused after it closed, as a busy client reuses ports.
 #
 # Needs root (network namespaces), iproute2, tcpdump, curl, python3, nftables, and Wireshark's
-# editcap, mergecap and capinfos. CAPTURE_VETH overrides the path of capture-veth.sh.
+# editcap, mergecap and capinfos. CAPTURE_VETH overrides the path of capture-veth.sh; RUNS, the
+# capture-veth.sh options of each run, ';' between runs (many short connections, IPv4 and IPv6:
+# RUNS="--ipv6 --big 20000 --requests 1500").
 set -euo pipefail
 out=${1:?usage: make-bench-capture.sh OUT.pcap [PACKETS]}
 packets=${2:-600000}
@@ -23,10 +25,15 @@ case $packets in ''|*[!0-9]*) echo "make-bench-capture: bad PACKETS \"$packets\"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-bash "$veth" "$tmp/plain.pcap" --big 10000000 --requests 400 >/dev/null
-bash "$veth" "$tmp/loss.pcap" --loss 1 --big 8000000 --requests 60 >/dev/null
-bash "$veth" "$tmp/dual.pcap" --ipv6 --big 8000000 --requests 60 >/dev/null
-mergecap -F pcap -a -w "$tmp/base.pcap" "$tmp/plain.pcap" "$tmp/loss.pcap" "$tmp/dual.pcap"
+runs=${RUNS:---big 10000000 --requests 400;--loss 1 --big 8000000 --requests 60;--ipv6 --big 8000000 --requests 60}
+IFS=';' read -ra sets <<< "$runs"
+captured=()
+for i in "${!sets[@]}"; do
+  # shellcheck disable=SC2086 # each set is a list of options
+  bash "$veth" "$tmp/run$i.pcap" ${sets[$i]} >/dev/null
+  captured+=("$tmp/run$i.pcap")
+done
+mergecap -F pcap -a -w "$tmp/base.pcap" "${captured[@]}"
 
 count=$(capinfos -T -r -c "$tmp/base.pcap" | cut -f2)
 # whole seconds from the first packet to the last, plus one: the shift between copies

@@ -21,9 +21,10 @@ import { ALLOCATOR_START, MEMORY_MAX_PAGES, PAGE_BYTES, RESERVE_REGION } from ".
 
 /** Large buffers ever grown: each is at least RESERVE_REGION (1 MiB) of a 4 GiB memory. */
 const REGIONS: u32 = 4096;
-/** Per region: u32 start, u32 bytes (whole pages), u32 1 while handed out. */
+/** Per region: u32 start, u32 bytes (whole pages), u32 1 while handed out. The table is an
+ *  allocator block taken when the allocator starts (as static data it would fill the binary). */
 const ENTRY = 12;
-const regions = memory.data(<i32>(REGIONS * ENTRY));
+let regions: usize = 0;
 let count: u32 = 0;
 let allocatorStarted = false;
 /** Bytes of small buffers handed out (never decreased). */
@@ -38,6 +39,7 @@ function startAllocator(): void {
   if (allocatorStarted) return;
   allocatorStarted = true;
   heap.free(heap.alloc(ALLOCATOR_START));
+  regions = heap.alloc(<usize>(REGIONS * ENTRY));
 }
 
 /** `size` bytes (16-byte aligned; large ones page-aligned), or 0 when they cannot be had. */

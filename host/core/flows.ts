@@ -31,6 +31,7 @@ import { BATCH_LIMIT, ENGINE_BYTES, flowBufferBytes, flowTableBytes, maxFlowTabl
 import { FIELD_SETS } from './fields.js';
 import { DEFAULT_RETA_SIZE, Reta } from './reta.js';
 import { programEngine, RssConfig } from './rss.js';
+import { grouped } from './format.js';
 
 /** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
 export interface FlowEngineOptions {
@@ -299,7 +300,7 @@ export class FlowEngine {
     if (status === Status.BAD_SIZE) {
       // Within the limits above, only what the host put in the engine before can be in the way.
       const held = engine.memory.buffer.byteLength;
-      throw new RssplaneError('ENOMEM', `a flow table of ${flows} flows (${flowTableBytes(flows).toLocaleString('en-US')} bytes) and its buffers do not fit beside the ${held.toLocaleString('en-US')} bytes the engine holds already`);
+      throw new RssplaneError('ENOMEM', `a flow table of ${flows} flows (${grouped(flowTableBytes(flows))} bytes) and its buffers do not fit beside the ${grouped(held)} bytes the engine holds already`);
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
     return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
@@ -552,7 +553,7 @@ export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], o
   if (!engine.exports.configureTally()) throw new RssplaneError('ENOMEM', 'engine memory is full: cannot count merged flows');
   const room = (what: string, size: number) => {
     const p = engine.exports.allocate(size + 64) >>> 0;
-    if (!p) throw new RssplaneError('ENOMEM', `${count.toLocaleString('en-US')} split-flow halves do not fit in one engine's memory (${what}: ${size.toLocaleString('en-US')} bytes); a symmetric key (--key symmetric) splits no flow`);
+    if (!p) throw new RssplaneError('ENOMEM', `${grouped(count)} split-flow halves do not fit in one engine's memory (${what}: ${grouped(size)} bytes); a symmetric key (--key symmetric) splits no flow`);
     return p;
   };
   const at = room('halves', Math.max(bytes, 1));

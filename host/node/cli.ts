@@ -35,14 +35,6 @@ const COMMANDS: Record<string, () => Promise<() => Command>> = {
   dpdk: async () => (await import('./commands/dpdk.js')).dpdkCommand,
 };
 
-const program = new Command('rssplane')
-  .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
-  .version(VERSION);
-// The command named on the command line, or all of them (for --help, or to suggest a name).
-const named = process.argv[2];
-const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
-for (const make of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) program.addCommand(make());
-
 /** Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than exited. */
 function oneLineErrors(cmd: Command): void {
   cmd.exitOverride().configureOutput({
@@ -50,14 +42,24 @@ function oneLineErrors(cmd: Command): void {
   });
   cmd.commands.forEach(oneLineErrors);
 }
-oneLineErrors(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) {
-    // --help and --version exit 0; everything else commander rejects is bad usage.
-    process.exit(e.exitCode === 0 ? 0 : USAGE);
+async function main(): Promise<void> {
+  const program = new Command('rssplane')
+    .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
+    .version(VERSION);
+  // The command named on the command line, or all of them (for --help, or to suggest a name).
+  const named = process.argv[2];
+  const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+  for (const make of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) program.addCommand(make());
+  oneLineErrors(program);
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit 0; everything else commander rejects is bad usage.
+      process.exit(e.exitCode === 0 ? 0 : USAGE);
+    }
+    failAndExit(e);
   }
-  failAndExit(e);
 }
+
+void main();

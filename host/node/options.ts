@@ -9,6 +9,7 @@ import { parseKey } from '../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../core/reta.js';
 import { RssConfig } from '../core/rss.js';
 import { readInput } from './io.js';
+import { grouped } from '../core/format.js';
 
 export interface RssFlags {
   key?: string;
@@ -43,7 +44,7 @@ export function rssOptions(cmd: Command, defaults: { key: string; fields: FieldS
 export function wholeNumber(text: string | undefined, subject: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (text === undefined) return fallback;
   if (!/^[0-9]+$/.test(text.trim()) || Number(text) < min) invalid(subject, text, `expected a whole number >= ${min}`);
-  if (Number(text) > max) invalid(subject, text, `at most ${max.toLocaleString('en-US')}`);
+  if (Number(text) > max) invalid(subject, text, `at most ${grouped(max)}`);
   return Number(text);
 }
 

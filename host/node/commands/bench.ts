@@ -13,6 +13,7 @@ import { benchToeplitz, MAX_TUPLES } from '../bench/toeplitz.js';
 import { CORES_MAX } from '../runner/plan.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
+import { grouped } from '../../core/format.js';
 
 export function benchCommand(): Command {
   const bench = new Command('bench')
@@ -22,7 +23,7 @@ export function benchCommand(): Command {
   bench
     .command('toeplitz')
     .description('Hash random ipv4-l4 tuples already in WASM memory in one batch call, one core.')
-    .option('--tuples <n>', `tuples per round (at most ${MAX_TUPLES.toLocaleString('en-US')}: 16 bytes each in the engine's 4 GiB)`, '4000000')
+    .option('--tuples <n>', `tuples per round (at most ${grouped(MAX_TUPLES)}: 16 bytes each in the engine's 4 GiB)`, '4000000')
     .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
     .addOption(new Option('--kernel <kernel>', 'force a kernel (default: the best this runtime validates)').choices(['simd', 'relaxed-simd']))
     .option('--anchor <binary>', 'also run the native anchor (toeplitz_native) between rounds and report ratios')
@@ -109,7 +110,7 @@ export function benchCommand(): Command {
         cores: wholeNumber(flags.cores, '--cores', 1),
       });
       if (flags.json) return json(result);
-      const n = (x: number) => x.toLocaleString('en-US');
+      const n = (x: number) => grouped(x);
       out(`${flags.input}: ${n(result.packets)} packets, ${n(result.bytes)} bytes, median of ${result.rounds} interleaved rounds`);
       for (const [tool, s] of Object.entries(result.seconds)) {
         const speedup = (result.speedup as Record<string, number>)[tool];
@@ -132,7 +133,7 @@ export function benchCommand(): Command {
         cores: flags.cores === undefined ? undefined : wholeNumber(flags.cores, '--cores', 1, 1, CORES_MAX), key: flags.key,
       });
       if (flags.json) return json(result);
-      out(`pipeline  1 core ${result.pps_1core.toLocaleString('en-US')} pps, ${result.cores} cores ${result.pps_all.toLocaleString('en-US')} pps (${result.speedup}x; ${result.speedup_paired}x round by round), median of ${flags.rounds}`);
+      out(`pipeline  1 core ${grouped(result.pps_1core)} pps, ${result.cores} cores ${grouped(result.pps_all)} pps (${result.speedup}x; ${result.speedup_paired}x round by round), median of ${flags.rounds}`);
     });
 
   bench

@@ -13,9 +13,10 @@ import { IPV4_VECTORS, IPV6_VECTORS } from '../../core/vectors.js';
 import { fillRandom } from '../bench/measure.js';
 import { out } from '../io.js';
 import { wholeNumber } from '../options.js';
+import { grouped } from '../../core/format.js';
 
 const hex32 = (h: number) => `0x${h.toString(16).padStart(8, '0')}`;
-const thousands = (n: number) => n.toLocaleString('en-US');
+const thousands = (n: number) => grouped(n);
 const endpoint = (addr: string, port: number) => formatEndpoint(parseAddress(addr).bytes, port);
 
 export function demoCommand(): Command {

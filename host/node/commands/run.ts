@@ -20,6 +20,7 @@ import { runPlan, RunFailure, type Progress } from '../runner/runner.js';
 import { FlowLines } from '../sinks/flows.js';
 import { closePort, initEal, loadDpdk, native, setUpPort, splitEal, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
 import { statSync } from 'node:fs';
+import { grouped } from '../../core/format.js';
 
 interface RunFlags extends RssFlags {
   input: string;
@@ -80,7 +81,7 @@ export function runCommand(): Command {
     .option('--rx-queues <n>', 'dpdk: receive queues (default: the table\'s queues with RSS; without, one per core, net_pcap one per file)')
     .option('--dpdk-idle <ms>', 'dpdk: a core ends its input when its queues stay empty this long; 0: only Ctrl-C (default: 300 for net_pcap files, else 0)', 'auto')
     .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
-    .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + FLOW_REVERSE_HASH + 16} bytes a flow; at most ${defaultMaxFlowTable().toLocaleString('en-US')}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
+    .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + FLOW_REVERSE_HASH + 16} bytes a flow; at most ${grouped(defaultMaxFlowTable())}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
     .option('--idle-timeout <seconds>', `a flow with no packet for this long (packet time) ends (${IDLE_MIN} to ${IDLE_MAX})`, '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
     .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
@@ -104,6 +105,7 @@ export function runCommand(): Command {
       // The engine keeps timeouts in whole milliseconds, in 32 bits.
       if (!(idle >= IDLE_MIN && idle <= IDLE_MAX)) invalid('--idle-timeout', flags.idleTimeout, `expected seconds from ${IDLE_MIN} to ${IDLE_MAX}`);
       let source: SourcePlan;
+      let inputBytes: number | undefined;
       let dpdk: DpdkAddon | undefined;
       let port: DpdkPort | undefined;
       if (flags.input !== 'dpdk') {
@@ -130,7 +132,9 @@ export function runCommand(): Command {
       } else {
         if (flags.input !== '-') {
           try {
-            if (!statSync(flags.input).isFile()) invalid('--input', flags.input, 'not a file');
+            const stat = statSync(flags.input);
+            if (!stat.isFile()) invalid('--input', flags.input, 'not a file');
+            inputBytes = stat.size;
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code === 'ENOENT') invalid('--input', flags.input, 'no such file (or give "synthetic")');
             throw e;
@@ -146,6 +150,9 @@ export function runCommand(): Command {
         source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
       };
       checkMemory(plan, flags, explicit);
+      // A capture file cannot hold more flows than packets, nor more packets than its size
+      // allows: a table that large already never evicts, and a smaller reservation starts faster.
+      if (inputBytes !== undefined) plan.flows.capacity = Math.max(1, Math.min(plan.flows.capacity, Math.ceil(inputBytes / SMALLEST_FLOW_RECORD)));
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
       const bar = flags.progress && process.stderr.isTTY ? await progressBar(source) : undefined;
       for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
@@ -176,7 +183,7 @@ export function runCommand(): Command {
         sink.write(result.records);
         sink.close();
       }
-      const what = source.kind === 'synthetic' ? `synthetic (${source.conversations.toLocaleString('en-US')} conversations, seed ${source.seed})`
+      const what = source.kind === 'synthetic' ? `synthetic (${grouped(source.conversations)} conversations, seed ${source.seed})`
         : source.kind === 'dpdk' ? `DPDK port ${port!.port} (${port!.info.driver}, ${port!.rxQueues} receive queue${port!.rxQueues > 1 ? 's' : ''}, ${port!.rss} RSS)`
         : source.path;
       // What the run held: the process's peak resident memory, and what its flow tables reserve
@@ -192,13 +199,19 @@ export function runCommand(): Command {
         printReport(result.report, what, { symmetric, wroteFlows: sink !== undefined && flags.flowsOut !== '-' });
         out(`memory: resident at most ${(memory.resident_peak / 1e6).toFixed(0)} MB; flow tables reserve ${(memory.flow_tables / 1e6).toFixed(0)} MB (touched as flows arrive)`);
         if (device) {
-          const n = (x: number) => x.toLocaleString('en-US');
+          const n = (x: number) => grouped(x);
           out(`DPDK port ${device.port}: received ${n(device.ipackets)}, missed ${n(device.imissed)} (no free descriptor), errors ${n(device.ierrors)}, no mbuf ${n(device.rx_nombuf)}`);
         }
       }
     });
   return cmd;
 }
+
+/**
+ * The fewest capture bytes a packet that makes a flow takes: a pcap record header (16 bytes;
+ * pcapng's enhanced packet block takes 32) and an IPv4 header with a UDP one (raw IP, 28).
+ */
+const SMALLEST_FLOW_RECORD = 16 + 28;
 
 /** --idle-timeout's range: whole milliseconds, in the engine's 32 bits. */
 const IDLE_MIN = 0.001;
@@ -229,10 +242,10 @@ function checkMemory(plan: RunPlan, flags: RunFlags, explicit: (name: string) =>
     // The conversations in progress are what left no room for the default table.
     const others = held - generatorBytes(generatorSlots(s, plan.cores)) + flowTableBytes(plan.flows.capacity);
     const most = Math.min(CONCURRENT_LIMIT, maxConversations(others) * plan.cores);
-    invalid('--concurrent', flags.concurrent, `at most ${most.toLocaleString('en-US')} on ${plan.cores} core${plan.cores > 1 ? 's' : ''} with --flow-table ${plan.flows.capacity} (the engine's 4 GiB memory)`);
+    invalid('--concurrent', flags.concurrent, `at most ${grouped(most)} on ${plan.cores} core${plan.cores > 1 ? 's' : ''} with --flow-table ${plan.flows.capacity} (the engine's 4 GiB memory)`);
   }
   const why = s.kind === 'synthetic' ? ` with --concurrent ${flags.concurrent} on ${plan.cores} core${plan.cores > 1 ? 's' : ''}` : plan.cores > 1 ? ` with ${plan.cores} cores` : '';
-  invalid('--flow-table', flags.flowTable, `at most ${tableMax.toLocaleString('en-US')} flows a core${why} (the engine's 4 GiB memory)`);
+  invalid('--flow-table', flags.flowTable, `at most ${grouped(tableMax)} flows a core${why} (the engine's 4 GiB memory)`);
 }
 
 /**
@@ -284,7 +297,7 @@ async function progressBar(source: SourcePlan): Promise<{ update: (p: Progress) 
   }, cliProgress.Presets.shades_classic);
   bar.start(total || 1, 0, { packets: 0, mb: 0 });
   return {
-    update: (p) => bar.update(capture ? p.inputBytes : p.conversations, { packets: p.packets.toLocaleString('en-US'), mb: (p.inputBytes / 1e6).toFixed(0) }),
+    update: (p) => bar.update(capture ? p.inputBytes : p.conversations, { packets: grouped(p.packets), mb: (p.inputBytes / 1e6).toFixed(0) }),
     stop: () => bar.stop(),
   };
 }

@@ -19,7 +19,7 @@ import { SyntheticSource } from '../../core/synthetic.js';
 import { readCapture, type CaptureFile } from '../sources/capture.js';
 import { DpdkReceiver } from '../sources/dpdk.js';
 import { ControlBlock, Counter, producersOf, rssConfigOf, STEER_BATCH, SYNTHETIC_BATCH, ThreadState, type RunPlan } from './plan.js';
-import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from './ring.js';
+import { clock, Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from './ring.js';
 
 /** Where a core's inputs are: its memory, one ring per producer (by name), its doorbell. */
 export interface CoreInputs {
@@ -279,11 +279,11 @@ export class CoreRun {
    */
   async input(yieldMs?: number): Promise<void> {
     const stop = this.ctx.stop;
-    let last = performance.now();
+    let last = clock();
     const pause = async () => {
-      if (yieldMs === undefined || performance.now() - last < yieldMs) return;
+      if (yieldMs === undefined || clock() - last < yieldMs) return;
       await new Promise((r) => setImmediate(r));
-      last = performance.now();
+      last = clock();
     };
     const drain = this.drainRings;
     if (this.capture) {
@@ -317,15 +317,15 @@ export class CoreRun {
       this.shipper?.close(drain);
     } else if (this.receiver && this.plan.source.kind === 'dpdk') {
       const idleMs = this.plan.source.idleMs;
-      let lastPacket = performance.now();
+      let lastPacket = clock();
       for (;;) {
         if (stop.stopped) throw new Stopped();
         if (stop.inputEnded) break;
         const batch = this.receiver.next();
         if (batch.count) {
           this.process(this.shipper ? this.shipper.steer(batch, drain) : batch);
-          lastPacket = performance.now();
-        } else if (idleMs > 0 && performance.now() - lastPacket > idleMs) {
+          lastPacket = clock();
+        } else if (idleMs > 0 && clock() - lastPacket > idleMs) {
           break;
         }
         drain();

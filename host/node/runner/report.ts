@@ -3,6 +3,7 @@
  */
 import type { FlowStats, FlowTally } from '../../core/flows.js';
 import { out } from '../io.js';
+import { grouped } from '../../core/format.js';
 
 export type { FlowTally };
 
@@ -60,7 +61,7 @@ export function summarize(cores: readonly CoreFigures[], tally: FlowTally, secon
 
 /** The human summary. `what` names the input; `hints` says what the key did to split flows. */
 export function printReport(r: RunReport, what: string, options: { symmetric: boolean; wroteFlows: boolean }): void {
-  const n = (x: number) => x.toLocaleString('en-US');
+  const n = (x: number) => grouped(x);
   const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
   const coreWord = r.cores.length === 1 ? 'one core' : `${r.cores.length} cores`;
   out(`${what}: ${n(r.packets)} packets, ${n(r.bytes)} bytes in ${r.seconds} s (${n(r.pps)} packets/s, ${coreWord})`);

@@ -58,6 +58,14 @@ export class StopFlag {
 
 export const POLL_MS = 50;
 
+/**
+ * Milliseconds on a monotonic clock. Not performance.now(): the `performance` global loads Node's
+ * perf_hooks modules on first use, which a short run would pay for.
+ */
+export function clock(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
 export class Ring {
   private readonly words: Int32Array;
   readonly shape: RingShape;

@@ -12,8 +12,9 @@ import { FlowTally, mergeSplitFlows, type FlowRecord } from '../../core/flows.js
 import { CoreRun, Stopped, type CoreInputs, type CoreResult } from './core.js';
 import { ControlBlock, Counter, type Role, type RunPlan } from './plan.js';
 import { summarize, type RunReport } from './report.js';
-import { StopFlag } from './ring.js';
+import { clock, StopFlag } from './ring.js';
 import type { WorkerInput } from './worker.js';
+import { grouped } from '../../core/format.js';
 
 export interface Progress {
   packets: number;
@@ -23,7 +24,7 @@ export interface Progress {
 }
 
 export interface RunOptions {
-  /** the worker script (dist/runner-worker.js, next to the bundled CLI) */
+  /** the worker script (dist/runner-worker.cjs, next to the bundled CLI) */
   workerUrl?: URL;
   /** called every `progressMs` while the run goes */
   onProgress?: (p: Progress) => void;
@@ -112,7 +113,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   if (plan.cores === 1 && plan.source.kind !== 'dpdk') return runInline(plan, options);
   await import('../shared-builds.js');
   const { Worker } = await import('node:worker_threads');
-  const url = options.workerUrl ?? new URL('./runner-worker.js', import.meta.url);
+  const url = options.workerUrl ?? new URL('./runner-worker.cjs', import.meta.url);
   const { module, kernel } = await compileEngine(plan.kernel, true);
   const control = ControlBlock.create(plan.cores);
   const stop = new StopFlag();
@@ -146,9 +147,9 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     const f = failure;
     if (!f) return new RunFailure('EFAULT', 'the run stopped without saying why', false);
     const m = f.message;
-    const done = `it had taken ${control.get(f.thread.row, Counter.RECEIVED).toLocaleString('en-US')} packets (processed ` +
-      `${control.get(f.thread.row, Counter.PROCESSED).toLocaleString('en-US')}, dropped ${control.get(f.thread.row, Counter.DROPPED).toLocaleString('en-US')})` +
-      (control.get(f.thread.row, Counter.SENT) ? ` and sent ${control.get(f.thread.row, Counter.SENT).toLocaleString('en-US')} to other cores` : '');
+    const done = `it had taken ${grouped(control.get(f.thread.row, Counter.RECEIVED))} packets (processed ` +
+      `${grouped(control.get(f.thread.row, Counter.PROCESSED))}, dropped ${grouped(control.get(f.thread.row, Counter.DROPPED))})` +
+      (control.get(f.thread.row, Counter.SENT) ? ` and sent ${grouped(control.get(f.thread.row, Counter.SENT))} to other cores` : '');
     if (m.user) return new RunFailure(m.code ?? 'EINVAL', m.message, true);
     return new RunFailure('EFAULT', `${f.thread.name} failed: ${m.message}; ${done}`, false, m.stack);
   };
@@ -160,13 +161,13 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
       const r = ready[c]!;
       peers[c] = { memory: r.memory, rings: r.rings, doorbell: r.doorbell };
     });
-    const t0 = performance.now();
+    const t0 = clock();
     for (const t of threads) t.send({ type: 'start', peers });
     const drained = await Promise.all(cores.map((t) => expect(t, 'drained')));
     const now = drained.reduce((m, d) => (d.now > m ? d.now : m), 0n);
     for (const t of cores) t.send({ type: 'finish', now });
     const results = (await Promise.all(threads.map((t) => expect(t, 'done')))).map((m) => m.result);
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = (clock() - t0) / 1000;
     await Promise.all(threads.map((t) => t.worker.terminate()));
 
     return await gather(plan, results as CoreResult[], seconds);
@@ -210,7 +211,7 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
     packets: control.total(Counter.RECEIVED), inputBytes: control.total(Counter.INPUT_BYTES), conversations: control.total(Counter.CONVERSATIONS),
   }), options.progressMs ?? 200) : undefined;
   try {
-    const t0 = performance.now();
+    const t0 = clock();
     let result: CoreResult;
     try {
       const engine = await Engine.create({ kernel: plan.kernel });
@@ -221,11 +222,11 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
     } catch (e) {
       if (e instanceof RssplaneError) throw new RunFailure(e.code, e.message, true);
       if (e instanceof Stopped) throw new RunFailure('EFAULT', 'the run stopped without saying why', false);
-      const done = `it had taken ${control.get(0, Counter.RECEIVED).toLocaleString('en-US')} packets (processed ` +
-        `${control.get(0, Counter.PROCESSED).toLocaleString('en-US')}, dropped ${control.get(0, Counter.DROPPED).toLocaleString('en-US')})`;
+      const done = `it had taken ${grouped(control.get(0, Counter.RECEIVED))} packets (processed ` +
+        `${grouped(control.get(0, Counter.PROCESSED))}, dropped ${grouped(control.get(0, Counter.DROPPED))})`;
       throw new RunFailure('EFAULT', `core 0 failed: ${(e as Error).message}; ${done}`, false, (e as Error).stack);
     }
-    return await gather(plan, [result], (performance.now() - t0) / 1000);
+    return await gather(plan, [result], (clock() - t0) / 1000);
   } finally {
     if (ticker) clearInterval(ticker);
   }

@@ -69,12 +69,11 @@ async function runCore(core: number) {
   return run.finish(finish.now);
 }
 
-try {
-  const result = await runCore(input.role.core);
+runCore(input.role.core).then((result) => {
   control.set(row, Counter.STATE, ThreadState.DONE);
   // The halves' bytes move to the controller rather than being copied.
   parentPort!.postMessage({ type: 'done', result }, result.halves.map((h) => h.buffer as ArrayBuffer));
-} catch (e) {
+}, (e: unknown) => {
   control.set(row, Counter.STATE, ThreadState.FAILED);
   if (e instanceof Stopped) {
     parentPort!.postMessage({ type: 'stopped' });
@@ -83,4 +82,4 @@ try {
     const user = e instanceof RssplaneError;
     parentPort!.postMessage({ type: 'failed', user, code: user ? e.code : undefined, message: (e as Error).message, stack: (e as Error).stack });
   }
-}
+});
