@@ -57,6 +57,8 @@ for (const f of readdirSync('dist')) if (/^chunk-.*\.js(\.map)?$/.test(f)) rmSyn
  */
 const commonjs = {
   ...common, format: 'cjs', platform: 'node', outdir: 'dist', outExtension: { '.js': '.cjs' }, plugins: [wasmFiles, lazyChildProcess],
+  // Less to read and parse at every start; names stay, so a stack trace still reads.
+  minifyWhitespace: true, minifySyntax: true,
   define: { 'import.meta.url': '__rssplaneUrl' },
   banner: { js: "const __rssplaneUrl = require('node:url').pathToFileURL(__filename).href;" },
 };

@@ -63,3 +63,42 @@ export function takeSlot(slot: usize, slotPackets: u32): u32 {
   }
   return count;
 }
+
+/**
+ * Groups `count` descriptors by the core each packet is for (`cores`, a u16 per packet, from
+ * steerBatch): writes them to `out` core by core, each core's in their order, and at `groups` a
+ * u32 pair per core (`cores` of them): where its group starts in `out`, and how many. Only the
+ * descriptors move; the packets stay where they are, for the other cores to copy a whole chunk of
+ * them at once (a capture walked by the cores in turns).
+ */
+export function groupByCore(descriptors: usize, count: u32, cores: usize, coreCount: u32, out: usize, groups: usize): void {
+  memory.fill(groups, 0, <usize>coreCount << 3);
+  for (let i: u32 = 0; i < count; i++) {
+    const g = groups + (<usize>load<u16>(cores + (<usize>i << 1)) << 3);
+    store<u32>(g, load<u32>(g, 4) + 1, 4);
+  }
+  let start: u32 = 0;
+  for (let c: u32 = 0; c < coreCount; c++) {
+    const g = groups + (<usize>c << 3);
+    const n = load<u32>(g, 4);
+    store<u32>(g, start);
+    store<u32>(g, 0, 4);
+    start += n;
+  }
+  for (let i: u32 = 0; i < count; i++) {
+    const g = groups + (<usize>load<u16>(cores + (<usize>i << 1)) << 3);
+    const n = load<u32>(g, 4);
+    const to = out + <usize>(load<u32>(g) + n) * PKT_DESCRIPTOR, d = descriptors + <usize>i * PKT_DESCRIPTOR;
+    v128.store(to, v128.load(d));
+    v128.store(to, v128.load(d, 16), 16);
+    store<u32>(g, n + 1, 4);
+  }
+}
+
+/** Adds `delta` (mod 2^32) to the PKT_DATA of `count` descriptors: their packets were copied `delta` bytes away. */
+export function rebaseDescriptors(descriptors: usize, count: u32, delta: u32): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const d = descriptors + <usize>i * PKT_DESCRIPTOR;
+    store<u32>(d + PKT_DATA, load<u32>(d + PKT_DATA) + delta);
+  }
+}

@@ -105,21 +105,3 @@ export function steerBatch(descriptors: usize, count: u32, cores: usize, ports: 
   }
 }
 
-/**
- * Keeps the packets of `count` descriptors whose core (u16 at `cores`, from steerBatch) is
- * `self`: their descriptors move to the front, in order. Returns how many. For a core that walks
- * a capture itself and takes only its own share: the others' packets are skipped, not shipped.
- */
-export function keepLocal(descriptors: usize, count: u32, cores: usize, self: u32): u32 {
-  let kept: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    if (<u32>load<u16>(cores + (<usize>i << 1)) != self) continue;
-    if (kept != i) {
-      const from = descriptors + <usize>i * PKT_DESCRIPTOR, to = descriptors + <usize>kept * PKT_DESCRIPTOR;
-      v128.store(to, v128.load(from));
-      v128.store(to, v128.load(from, 16), 16);
-    }
-    kept++;
-  }
-  return kept;
-}

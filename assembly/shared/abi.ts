@@ -646,3 +646,9 @@ export const FLOW_REVERSE_HASH = 4;
 export const GEN_STATE_HEADER = 64;
 export const GEN_CONVERSATION = 96;
 export const GEN_FRAME = 1616;
+
+// A run whose cores walk a capture file in turns (host/node/runner/core.ts: chunk j walked by
+// core j % cores, each shipping the others their packets of it): u32 in a ring slot's header,
+// 1 + the index of the chunk whose packets this slot is the last of (0: not the last), so that
+// the consumer takes the chunks in the file's order.
+export const SLOT_CHUNK_END = 8;

@@ -15,7 +15,7 @@
  * byte offset and what was found.
  */
 import {
-  CAP_BYTES, CAP_CONSUMED, CAP_DROPPED, CAP_ERROR, CAP_ERROR_VALUE, CAP_IFACE_BASE, CAP_IFACE_COUNT,
+  CAP_BYTES, CAP_CONSUMED, CAP_DROPPED, CAP_ERROR, CAP_ERROR_VALUE, CAP_FORMAT, CAP_IFACE_BASE, CAP_IFACE_COUNT,
   CAP_PACKETS, CAP_PENDING, CAP_RECORDS, CAP_SECTIONS, CAP_SKIP, CAP_SKIP_LENGTH, CAP_SKIP_TRAILER, CAP_SKIPPED_BLOCKS, CAP_STOP,
   CAP_UNSUPPORTED, CAP_UNSUPPORTED_TYPES, CAPTURE_CAPLEN_MAX, CAPTURE_RECORD_MAX, CAPTURE_STATE,
   CAPTURE_UNSUPPORTED_MAX, CaptureError, CaptureFormat, CaptureStop, PKT_DESCRIPTOR,
@@ -154,6 +154,44 @@ export class CaptureReader {
     if (!Number.isInteger(n) || n < 0 || this.end + n > this.buffer + this.capacity) invalid('byte count', n, 'more than space() offered');
     this.end += n;
     this.taken += n;
+    if (this.format === CaptureFormat.NONE && !this.begin(false)) return;
+    yield* this.walk();
+  }
+
+  // ---- one input walked by several engines, a piece each, in turn ----
+  //
+  // The walker's state (byte order, pcapng interfaces, counters, a block being skipped) lives in
+  // CAPTURE_STATE: an engine that walks the next piece of the input copies it from the engine
+  // that walked the one before (resume), and goes on from where that one stopped (position).
+
+  /** Input offset of the first byte not yet walked: where the next piece starts. */
+  get position(): number {
+    return this.offset;
+  }
+
+  /**
+   * Takes the walk over from another engine's reader: `state` is that engine's CAPTURE_STATE
+   * (4 KiB), copied here. This reader then walks the input's next piece (walkPiece).
+   */
+  resume(state: Uint8Array): void {
+    this.engine.bytes.set(state, CAPTURE_STATE);
+    this.format = this.u32(CAP_FORMAT) as CaptureFormat;
+    walking.set(this.engine, this);
+  }
+
+  /**
+   * Walks the piece of the input at engine address `at` (`length` bytes, inside this reader's
+   * buffer) that starts at input offset `offset`, where the walk before it stopped (0 for the
+   * first piece, which holds the file header), and yields its batches as `feed` does. What is
+   * left at the end (the start of a record the piece cuts) is walked by the next piece, which
+   * starts at `position`.
+   */
+  *walkPiece(offset: number, at: number, length: number): Generator<PacketBatch, void, undefined> {
+    if (at < this.buffer || at + length > this.buffer + this.capacity) invalid('piece', `${length} bytes at ${at}`, 'outside the reader\'s buffer');
+    this.start = at;
+    this.end = at + length;
+    this.offset = offset;
+    this.taken = offset + length;
     if (this.format === CaptureFormat.NONE && !this.begin(false)) return;
     yield* this.walk();
   }

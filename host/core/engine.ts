@@ -36,13 +36,14 @@ export interface EngineExports {
   stageSlots(descriptors: number, count: number, cores: number, self: number, local: number, localCount: number,
     images: number, slotPackets: number, slotBytes: number): number;
   takeSlot(slot: number, slotPackets: number): number;
+  groupByCore(descriptors: number, count: number, cores: number, coreCount: number, out: number, groups: number): void;
+  rebaseDescriptors(descriptors: number, count: number, delta: number): void;
   steerBatch(descriptors: number, count: number, cores: number, ports: number, workspace: number, max: number): void;
   steerWorkspaceBytes(max: number): number;
   mergeRecords(a: number, b: number, out: number): number;
   mergeHalves(halves: number, count: number, work: number, out: number): number;
   mergeWorkspaceBytes(count: number): number;
   configureTally(): number;
-  keepLocal(descriptors: number, count: number, cores: number, self: number): number;
   // flow engine (assembly/flow/engine.ts)
   configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
   processBatch(descriptors: number, count: number): number;

@@ -40,7 +40,8 @@ export const PEERS: Record<string, (input: string) => Tool> = {
 
 /** This very command (the built dist/cli.js), as a user starts it, on `cores` cores. */
 function ourselves(input: string, cores: number): Tool {
-  const cli = fileURLToPath(import.meta.url);
+  // dist/cli.js, the package's bin, as a user starts it (this module is bundled beside it).
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
   return { name: 'rssplane', command: process.execPath, args: [cli, 'run', '--input', input, '--cores', String(cores), '--json'], package: 'rssplane' };
 }
 
@@ -100,7 +101,9 @@ export function benchRun(o: RunBenchOptions) {
 function runOnce(t: Tool): Timing {
   const before = childCpu();
   const t0 = performance.now();
-  const r = spawnSync(t.command, t.args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  // Only our summary is read: a peer's output (tcptrace -l prints pages a connection) is dropped.
+  const ours = t.name === 'rssplane';
+  const r = spawnSync(t.command, t.args, { encoding: 'utf8', stdio: ['ignore', ours ? 'pipe' : 'ignore', 'pipe'], maxBuffer: 64 << 20 });
   const seconds = (performance.now() - t0) / 1000;
   const after = childCpu();
   if (r.error) {
@@ -108,7 +111,7 @@ function runOnce(t: Tool): Timing {
     return invalid('--peers', t.name, missing ? `${t.command} is not installed (Debian package ${t.package})` : r.error.message);
   }
   if (r.status !== 0) invalid('--peers', t.name, `exited with status ${r.status}: ${(r.stderr || '').trim().split('\n')[0] ?? ''}`);
-  return { seconds, cpu: before !== undefined && after !== undefined ? after - before : undefined, stdout: r.stdout };
+  return { seconds, cpu: before !== undefined && after !== undefined ? after - before : undefined, stdout: r.stdout ?? "" };
 }
 
 /** CPU seconds of this process's waited-for children (Linux /proc/self/stat cutime + cstime). */

@@ -3,23 +3,26 @@
  * thread runs one (worker.ts); a one-core run of a capture or of synthetic traffic runs its core
  * inline, on the main thread (runner.ts), with no thread to start.
  *
- * Inputs: its share of the synthetic conversations, its DPDK receive queues, or a capture file,
- * which every core walks for itself, keeping the packets RSS sends to it (nothing is copied
- * between cores). A capture on standard input can be read once only: core 0 reads it and ships
- * the other cores their packets through their rings.
+ * Inputs: its share of the synthetic conversations, its DPDK receive queues, or a capture file.
+ * The cores walk a capture file in turns, a chunk each (chunk j by core j % cores): each reads
+ * only its own chunks, walks them, keeps the packets RSS sends to it and ships the others theirs;
+ * every core takes the chunks in the file's order (its own, then what the others shipped of
+ * theirs), so every flow sees its packets in order. A capture on standard input can be read
+ * once only: core 0 reads it all and ships the other cores their packets.
  *
  * JavaScript here handles batches and slots; packets only ever move inside WASM or in bulk copies,
  * and flows reach JavaScript only when the plan asks for records.
  */
-import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
+import { CAPTURE_RECORD_MAX, CAPTURE_STATE, PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
+import { CaptureReader, type CaptureSummary } from '../../core/capture.js';
 import type { Engine, PacketBatch } from '../../core/engine.js';
 import { FIELD_SETS } from '../../core/fields.js';
 import { FlowEngine, FlowTally, type FlowRecord, type FlowStats } from '../../core/flows.js';
 import { SyntheticSource } from '../../core/synthetic.js';
-import { readCapture, type CaptureFile } from '../sources/capture.js';
+import { CaptureChunks, readCapture, type CaptureFile } from '../sources/capture.js';
 import { DpdkReceiver } from '../sources/dpdk.js';
-import { ControlBlock, Counter, producersOf, rssConfigOf, STEER_BATCH, SYNTHETIC_BATCH, ThreadState, type RunPlan } from './plan.js';
-import { clock, Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from './ring.js';
+import { CAPTURE_CHUNK, ControlBlock, Counter, producersOf, rssConfigOf, STEER_BATCH, SYNTHETIC_BATCH, ThreadState, TURN_DESCRIPTORS, type RunPlan } from './plan.js';
+import { clock, Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag, type TurnTable } from './ring.js';
 
 /** Where a core's inputs are: its memory, one ring per producer (by name), its doorbell. */
 export interface CoreInputs {
@@ -153,6 +156,26 @@ export interface CoreContext {
   /** this core's row in the control block */
   row: number;
   stop: StopFlag;
+  /** a capture file walked in turns (more than one core) */
+  turns?: TurnTable;
+}
+
+/**
+ * A capture file walked in turns: its chunks; this core's two readers (one reads ahead), each
+ * with the chunk's descriptors grouped by core (out, groups); steering for a chunk; and where it
+ * copies another core's chunk (bytes, and its share of the descriptors).
+ */
+interface Turns {
+  chunks: CaptureChunks;
+  readers: Array<{ reader: CaptureReader; out: number; groups: number }>;
+  steering: Steering;
+  copy: { bytes: number; descriptors: number };
+  /** own chunks whose bytes are read: chunk -> bytes */
+  read: Map<number, number>;
+  /** bytes this core read */
+  bytes: number;
+  /** the summary, on the core that walked the last chunk */
+  summary?: CaptureSummary;
 }
 
 export class CoreRun {
@@ -166,9 +189,9 @@ export class CoreRun {
   private readonly engine: Engine;
   private synthetic: SyntheticSource | undefined;
   private shipper: Shipper | undefined;
-  /** a capture this core walks for itself, keeping its own packets (steered: more than one core) */
-  private own: Steering | undefined;
   private capture: CaptureFile | undefined;
+  private turns: Turns | undefined;
+  private peers: Record<number, CoreInputs> = {};
   private receiver: DpdkReceiver | undefined;
   private doorbell: Doorbell | undefined;
   private readonly records: FlowRecord[] = [];
@@ -189,7 +212,8 @@ export class CoreRun {
       this.rings[p] = engine.allocate(ringBytes(plan.ring));
       this.ringList.push(Ring.format(engine.sharedBuffer, this.rings[p]!, plan.ring));
     }
-    this.doorbellAt = this.ringList.length ? engine.allocate(DOORBELL_BYTES) : 0;
+    // Other cores ring it: slots in a ring, or a capture's turn and chunks.
+    this.doorbellAt = plan.cores > 1 ? engine.allocate(DOORBELL_BYTES) : 0;
     const batchPackets = SYNTHETIC_BATCH;
     const source = plan.source;
     if (source.kind === 'dpdk') {
@@ -208,10 +232,17 @@ export class CoreRun {
     } else if (plan.cores === 1) {
       this.capture = readCapture(engine, source.path);
     } else if (source.path !== '-') {
-      // Every core walks the file and keeps what RSS sends it: the walk and a batch hash cost
-      // less than copying the other cores' packets to them would.
-      this.capture = readCapture(engine, source.path);
-      this.own = new Steering(engine, plan, STEER_BATCH);
+      // The cores walk the file in turns: each reads, walks and steers a share of it.
+      const chunks = new CaptureChunks(source.path, CAPTURE_CHUNK);
+      const reader = () => ({
+        reader: CaptureReader.create(engine, { chunkSize: CAPTURE_CHUNK, batchSize: TURN_DESCRIPTORS, name: source.path }),
+        out: engine.allocate(TURN_DESCRIPTORS * PKT_DESCRIPTOR), groups: engine.allocate(8 * plan.cores),
+      });
+      this.turns = {
+        chunks, readers: [reader(), reader()], steering: new Steering(engine, plan, TURN_DESCRIPTORS),
+        copy: { bytes: engine.allocate(CAPTURE_CHUNK + CAPTURE_RECORD_MAX), descriptors: engine.allocate(TURN_DESCRIPTORS * PKT_DESCRIPTOR) },
+        read: new Map(), bytes: 0,
+      };
     } else if (core === 0) {
       // Standard input can be read once: core 0 reads it and ships the others their packets.
       this.capture = readCapture(engine, source.path);
@@ -221,8 +252,9 @@ export class CoreRun {
 
   /** The other cores' rings (a thread's peers), once every core is set up. */
   connect(peers: Record<number, CoreInputs>): void {
+    this.peers = peers;
     this.shipper?.connect(peers, `core ${this.core}`);
-    if (this.ringList.length) this.doorbell = new Doorbell(this.engine.sharedBuffer, this.doorbellAt);
+    if (this.doorbellAt) this.doorbell = new Doorbell(this.engine.sharedBuffer, this.doorbellAt);
     this.ctx.control.set(this.ctx.row, Counter.STATE, ThreadState.RUNNING);
   }
 
@@ -246,8 +278,8 @@ export class CoreRun {
     control.set(row, Counter.PROCESSED, s.processed);
     control.set(row, Counter.DROPPED, s.dropped);
     if (this.synthetic) control.set(row, Counter.CONVERSATIONS, this.synthetic.conversationsStarted);
-    // Every core may walk the capture: core 0 says how far the run has read.
-    if (this.capture && this.core === 0) control.set(row, Counter.INPUT_BYTES, this.capture.progress.bytesRead);
+    if (this.capture) control.set(row, Counter.INPUT_BYTES, this.capture.progress.bytesRead);
+    if (this.turns) control.set(row, Counter.INPUT_BYTES, this.turns.bytes);
     if (this.shipper) control.set(row, Counter.SENT, this.shipper.sent);
   }
 
@@ -286,16 +318,12 @@ export class CoreRun {
       last = clock();
     };
     const drain = this.drainRings;
-    if (this.capture) {
+    if (this.turns) {
+      await this.walkInTurns(this.turns, pause);
+    } else if (this.capture) {
       for (const batch of this.capture) {
         if (stop.stopped) throw new Stopped();
-        if (this.own) {
-          for (let done = 0; done < batch.count; done += STEER_BATCH) {
-            const part = { descriptors: batch.descriptors + done * PKT_DESCRIPTOR, count: Math.min(STEER_BATCH, batch.count - done) };
-            this.own.steer(part);
-            this.process({ descriptors: part.descriptors, count: this.engine.exports.keepLocal(part.descriptors, part.count, this.own.cores, this.core) });
-          }
-        } else if (this.shipper) {
+        if (this.shipper) {
           for (let done = 0; done < batch.count; done += STEER_BATCH) {
             const part = { descriptors: batch.descriptors + done * PKT_DESCRIPTOR, count: Math.min(STEER_BATCH, batch.count - done) };
             this.process(this.shipper.steer(part, drain));
@@ -344,6 +372,116 @@ export class CoreRun {
     this.ctx.control.set(this.ctx.row, Counter.STATE, ThreadState.DRAINED);
   }
 
+  /**
+   * A capture file in turns. Chunk j is walked by core j % cores: it reads the chunk's bytes
+   * (ahead, while it has nothing else to do), takes the walker's state from the core that walked
+   * chunk j - 1 (the turn), walks it, passes the turn on, steers it (software RSS in WASM) and
+   * groups its descriptors by core. Every core processes the chunks in order: its own share of
+   * its own chunks, and of the others' a copy (the chunk's bytes in one piece, its share of the
+   * descriptors rebased onto them). So the packets of every flow reach its engine in the file's
+   * order, as one reader would have delivered them; each core reads, walks and steers a share of
+   * the file; and only bulk copies cross between cores.
+   */
+  private async walkInTurns(turns: Turns, pause: () => Promise<void>): Promise<void> {
+    const { chunks, readers, steering, copy } = turns;
+    const cores = this.plan.cores, me = this.core, stop = this.ctx.stop, table = this.ctx.turns!;
+    const e = this.engine.exports;
+    const count = chunks.count;
+    // Own chunk j is this core's k-th, k = (j - me) / cores: it uses reader k % 2, as chunk j - 2 cores did.
+    const own = (j: number) => readers[((j - me) / cores) % 2]!;
+    /** Chunks below it are processed. */
+    let cursor = 0;
+    /** The next own chunk to walk. */
+    let next = me;
+    /** Own chunks walked: this core's share, waiting for the cursor. */
+    const walked = new Set<number>();
+    const bells = Array.from({ length: cores }, (_, c) => (c === me ? undefined : new Doorbell(this.peers[c]!.memory, this.peers[c]!.doorbell)));
+    const ringAll = () => bells.forEach((b) => b?.ring());
+    // Own chunk j's reader is free when this core has processed chunk j - 2 cores and every
+    // other core has copied it.
+    const readerFree = (j: number) => cursor > j - 2 * cores && table.free(j);
+
+    /** Reads own chunk j's bytes, after room for the record the chunk before cuts (known once that chunk is walked). */
+    const readAhead = (j: number): boolean => {
+      if (j >= count || turns.read.has(j) || !readerFree(j)) return false;
+      const { reader } = own(j);
+      const n = chunks.read(chunks.start(j), chunks.length(j), this.engine.bytes.subarray(reader.buffer + CAPTURE_RECORD_MAX, reader.buffer + reader.capacity));
+      turns.read.set(j, n);
+      turns.bytes += n;
+      return true;
+    };
+    /** Processes the chunk at the cursor if it can be now; true if it was. */
+    const advance = (): boolean => {
+      if (cursor >= count) return false;
+      const owner = cursor % cores;
+      if (owner === me) {
+        if (!walked.has(cursor)) return false;
+        walked.delete(cursor);
+        const { out, groups } = own(cursor);
+        const [start, n] = this.engine.u32(groups + 8 * me, 2);
+        this.process({ descriptors: out + start! * PKT_DESCRIPTOR, count: n! });
+      } else {
+        const chunk = table.ready(cursor);
+        if (!chunk) return false;
+        // The chunk's bytes in one copy, this core's descriptors after them, rebased onto the copy.
+        const memory = this.peers[owner]!.memory;
+        const [start, n] = new Uint32Array(memory, chunk.groups + 8 * me, 2);
+        const bytes = this.engine.bytes;
+        bytes.set(new Uint8Array(memory, chunk.at, chunk.length), copy.bytes);
+        bytes.set(new Uint8Array(memory, chunk.out + start! * PKT_DESCRIPTOR, n! * PKT_DESCRIPTOR), copy.descriptors);
+        table.take(cursor);
+        bells[owner]!.ring();
+        e.rebaseDescriptors(copy.descriptors, n!, (copy.bytes - chunk.at) >>> 0);
+        this.process({ descriptors: copy.descriptors, count: n! });
+      }
+      cursor++;
+      return true;
+    };
+    /** Walks and steers the next own chunk if its turn has come and its reader is free. */
+    const walkNext = (): boolean => {
+      const j = next;
+      if (j >= count || !readerFree(j)) return false;
+      const from = j === 0 ? 0 : table.reached(j);
+      if (from === undefined) return false;
+      readAhead(j);
+      const { reader, out, groups } = own(j);
+      if (j > 0) reader.resume(new Uint8Array(this.peers[(j - 1) % cores]!.memory, CAPTURE_STATE, 4096));
+      // The start of a record the chunk before cut off: read it in front of this chunk's bytes.
+      const cut = chunks.start(j) - from;
+      if (cut < 0 || cut > CAPTURE_RECORD_MAX) throw new Error(`the walk of chunk ${j - 1} stopped at byte ${from}, outside the record it could have cut`);
+      const at = reader.buffer + CAPTURE_RECORD_MAX - cut;
+      if (cut) turns.bytes += chunks.read(from, cut, this.engine.bytes.subarray(at, at + cut));
+      const length = cut + turns.read.get(j)!;
+      turns.read.delete(j);
+      // The reader's descriptors hold a whole chunk's packets: one batch.
+      let batch: PacketBatch = { descriptors: reader.descriptors, count: 0 };
+      for (const b of reader.walkPiece(from, at, length)) batch = b;
+      if (j === count - 1) turns.summary = reader.finish();
+      table.pass(j, reader.position);
+      steering.steer(batch);
+      e.groupByCore(batch.descriptors, batch.count, steering.cores, cores, out, groups);
+      table.publish(j, at, length, out, groups);
+      ringAll();
+      walked.add(j);
+      next += cores;
+      return true;
+    };
+
+    while (cursor < count) {
+      if (stop.stopped) throw new Stopped();
+      if (walkNext() || advance() || readAhead(next)) {
+        await pause();
+        continue;
+      }
+      // Nothing to do until a peer passes the turn, publishes a chunk or copies one: each rings
+      // this core's doorbell.
+      const seen = this.doorbell!.count;
+      if (walkNext() || advance()) continue;
+      if (this.doorbell!.wait(seen, stop) === 'stopped') throw new Stopped();
+    }
+    chunks.close();
+  }
+
   /** The latest packet time this core saw. */
   get now(): bigint {
     return this.flows.stats().now;
@@ -354,8 +492,8 @@ export class CoreRun {
     this.flows.finish(now);
     this.take();
     this.publish();
-    // Every core walked the same capture and saw the same warnings: core 0 reports them.
-    const warnings = this.capture && (this.core === 0 || !this.own) ? this.capture.summary?.warnings ?? [] : [];
+    // A capture walked in turns: the core that walked the last chunk holds the whole walk's summary.
+    const warnings = this.turns ? this.turns.summary?.warnings ?? [] : this.capture?.summary?.warnings ?? [];
     return { core: this.core, stats: this.flows.stats(), records: this.records, tally: this.flows.tally(), halves: this.halves, warnings };
   }
 }

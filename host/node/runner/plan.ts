@@ -75,10 +75,10 @@ export interface RunPlan {
 export type Role = { kind: 'core'; core: number };
 
 /**
- * Threads that produce into core `core`'s rings, in ring order. A capture file is walked by every
- * core, each keeping its own packets: no rings. A capture on standard input is read once, by
- * core 0, which steers it to every core; synthetic traffic and DPDK queues come in on every core,
- * and each core steers what it gets to the others.
+ * Threads that produce into core `core`'s rings, in ring order. A capture on standard input is
+ * read once, by core 0, which steers it to every core; synthetic traffic and DPDK queues come in
+ * on every core, and each core steers what it gets to the others. A capture file is walked by
+ * the cores in turns, each copying the others' chunks (core.ts): no rings.
  */
 export function producersOf(plan: RunPlan, core: number): string[] {
   if (plan.cores === 1) return [];
@@ -95,8 +95,14 @@ export const CORES_MAX = 256;
 export const STEER_BATCH = 8192;
 /** Frames the synthetic generator writes per batch. */
 export const SYNTHETIC_BATCH = 1024;
-/** A capture reader's chunk and batch (host/core/capture.ts defaults). */
-const CAPTURE_CHUNK = 1 << 20;
+/**
+ * A capture reader's chunk (host/core/capture.ts's default), and the chunk each turn of a capture
+ * file's walk takes (core.ts): a chunk the core's L2 cache still holds after the read.
+ */
+export const CAPTURE_CHUNK = 1 << 20;
+/** Descriptors a chunk of a capture walked in turns may need: a packet record takes at least 16 bytes. */
+export const TURN_DESCRIPTORS = Math.ceil((CAPTURE_CHUNK + CAPTURE_RECORD_MAX) / 16);
+/** A capture reader's batch (host/core/capture.ts's default). */
 const CAPTURE_BATCH = 4096;
 
 /** Steering buffers for `batch` packets: a core per packet, and ring/steer.ts's workspace (input, index, hash per field set). */
@@ -123,9 +129,14 @@ export function coreHoldings(plan: RunPlan): number {
     if (s.kind === 'synthetic') {
       bytes += generatorBytes(generatorSlots(s, plan.cores)) + reservedBytes(SYNTHETIC_BATCH * GEN_FRAME) + reservedBytes(SYNTHETIC_BATCH * PKT_DESCRIPTOR);
       if (plan.cores > 1) bytes += shipper(SYNTHETIC_BATCH);
-    } else if (s.kind === 'capture') {
+    } else if (s.kind === 'capture' && (plan.cores === 1 || s.path === '-')) {
       bytes += reservedBytes(CAPTURE_CHUNK + CAPTURE_RECORD_MAX) + reservedBytes(CAPTURE_BATCH * PKT_DESCRIPTOR);
-      if (plan.cores > 1) bytes += s.path === '-' ? shipper(STEER_BATCH) : steeringBytes(STEER_BATCH);
+      if (plan.cores > 1) bytes += shipper(STEER_BATCH);
+    } else if (s.kind === 'capture') {
+      // Walked in turns (core.ts): two readers (a chunk's bytes, its descriptors, them grouped by
+      // core), steering for a chunk, and a copy of another core's chunk.
+      const chunk = reservedBytes(CAPTURE_CHUNK + CAPTURE_RECORD_MAX), descriptors = reservedBytes(TURN_DESCRIPTORS * PKT_DESCRIPTOR);
+      bytes += 2 * (chunk + 2 * descriptors + reservedBytes(8 * plan.cores)) + steeringBytes(TURN_DESCRIPTORS) + chunk + descriptors;
     } else {
       bytes += reservedBytes(plan.ring.slotBytes);
       if (plan.cores > 1) bytes += shipper(plan.ring.slotPackets);

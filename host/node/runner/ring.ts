@@ -6,7 +6,7 @@
  */
 import {
   PKT_DESCRIPTOR, RING_CLOSED, RING_HEAD, RING_HEADER, RING_ROOM_WAITER, RING_SLOT_BYTES, RING_SLOT_PACKETS,
-  RING_SLOTS, RING_TAIL, SLOT_BYTES, SLOT_COUNT, SLOT_DESCRIPTORS,
+  RING_SLOTS, RING_TAIL, SLOT_BYTES, SLOT_CHUNK_END, SLOT_COUNT, SLOT_DESCRIPTORS,
 } from '../../../assembly/shared/abi.js';
 import { RssplaneError } from '../../core/errors.js';
 
@@ -120,7 +120,7 @@ export class Ring {
    * slot and publishes it. Call after waitForRoom returned 'ready'. Empties the image.
    */
   publish(from: ArrayBufferLike, image: number, doorbell: Doorbell): void {
-    const src = new Uint32Array(from, image, 2);
+    const src = new Uint32Array(from, image, 3);
     const count = src[SLOT_COUNT / 4]!, bytes = src[SLOT_BYTES / 4]!;
     const head = Atomics.load(this.words, RING_HEAD / 4);
     const slot = this.slotAddress(head);
@@ -132,6 +132,7 @@ export class Ring {
     Atomics.store(this.words, RING_HEAD / 4, (head + 1) | 0);
     src[SLOT_COUNT / 4] = 0;
     src[SLOT_BYTES / 4] = 0;
+    src[SLOT_CHUNK_END / 4] = 0;
     doorbell.ring();
   }
 
@@ -210,5 +211,76 @@ export class Doorbell {
     Atomics.wait(this.word, 0, seen, POLL_MS);
     Atomics.store(this.word, 1, 0);
     return stop.stopped ? 'stopped' : 'ready';
+  }
+}
+
+/**
+ * A capture file walked by the cores in turns (core.ts), in a SharedArrayBuffer every core sees:
+ * whose turn it is to walk, and the chunks walked so far, ready for the other cores to copy.
+ *
+ *   i32 walked            chunks walked (the next chunk's turn has come)
+ *   f64 stopped           input offset where the last walk stopped: the next chunk's first record
+ *   per chunk slot (chunk j in slot j % slots; 2 a core: its two readers), ENTRY i32s:
+ *     ready               1 + the chunk the slot holds (0: none yet)
+ *     taken               other cores that have copied it
+ *     at, length          the chunk's bytes in its walker's memory
+ *     out, groups         its descriptors grouped by core, and a (start, count) pair per core
+ */
+export class TurnTable {
+  private readonly words: Int32Array;
+  private readonly stopped: Float64Array;
+  private static readonly ENTRY = 6;
+  private static readonly HEADER = 4;
+
+  constructor(readonly buffer: SharedArrayBuffer, readonly cores: number) {
+    this.stopped = new Float64Array(buffer, 8, 1);
+    this.words = new Int32Array(buffer);
+  }
+
+  static create(cores: number): TurnTable {
+    return new TurnTable(new SharedArrayBuffer(4 * (TurnTable.HEADER + 2 * cores * TurnTable.ENTRY)), cores);
+  }
+
+  private at(chunk: number, field: number): number {
+    return TurnTable.HEADER + (chunk % (2 * this.cores)) * TurnTable.ENTRY + field;
+  }
+
+  /** Where the last walk stopped, if chunk `chunk`'s turn has come; else undefined. */
+  reached(chunk: number): number | undefined {
+    return Atomics.load(this.words, 0) >= chunk ? this.stopped[0]! : undefined;
+  }
+
+  /** Chunk `chunk` is walked; the next starts at input offset `offset` (the walker then rings the others). */
+  pass(chunk: number, offset: number): void {
+    this.stopped[0] = offset;
+    Atomics.store(this.words, 0, chunk + 1);
+  }
+
+  /** Chunk `chunk`'s slot may take it: empty, or every other core has copied the chunk it held. */
+  free(chunk: number): boolean {
+    return Atomics.load(this.words, this.at(chunk, 0)) === 0 || Atomics.load(this.words, this.at(chunk, 1)) === this.cores - 1;
+  }
+
+  /** Chunk `chunk` is ready to copy: its bytes (`at`, `length`) and grouped descriptors (`out`, `groups`). */
+  publish(chunk: number, at: number, length: number, out: number, groups: number): void {
+    const w = this.words;
+    w[this.at(chunk, 1)] = 0;
+    w[this.at(chunk, 2)] = at | 0;
+    w[this.at(chunk, 3)] = length | 0;
+    w[this.at(chunk, 4)] = out | 0;
+    w[this.at(chunk, 5)] = groups | 0;
+    Atomics.store(w, this.at(chunk, 0), chunk + 1);
+  }
+
+  /** Chunk `chunk` as published, or undefined while it is not yet. */
+  ready(chunk: number): { at: number; length: number; out: number; groups: number } | undefined {
+    if (Atomics.load(this.words, this.at(chunk, 0)) !== chunk + 1) return undefined;
+    const w = this.words;
+    return { at: w[this.at(chunk, 2)]! >>> 0, length: w[this.at(chunk, 3)]! >>> 0, out: w[this.at(chunk, 4)]! >>> 0, groups: w[this.at(chunk, 5)]! >>> 0 };
+  }
+
+  /** This core has copied chunk `chunk`. */
+  take(chunk: number): void {
+    Atomics.add(this.words, this.at(chunk, 1), 1);
   }
 }

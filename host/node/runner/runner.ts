@@ -12,7 +12,7 @@ import { FlowTally, mergeSplitFlows, type FlowRecord } from '../../core/flows.js
 import { CoreRun, Stopped, type CoreInputs, type CoreResult } from './core.js';
 import { ControlBlock, Counter, type Role, type RunPlan } from './plan.js';
 import { summarize, type RunReport } from './report.js';
-import { clock, StopFlag } from './ring.js';
+import { clock, StopFlag, TurnTable } from './ring.js';
 import type { WorkerInput } from './worker.js';
 import { grouped } from '../../core/format.js';
 
@@ -117,6 +117,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   const { module, kernel } = await compileEngine(plan.kernel, true);
   const control = ControlBlock.create(plan.cores);
   const stop = new StopFlag();
+  const turns = TurnTable.create(plan.cores);
   options.endInput?.addEventListener('abort', () => stop.endInput(), { once: true });
   if (options.endInput?.aborted) stop.endInput();
   let failure: { thread: Thread; message: FromWorker & { type: 'failed' } } | undefined;
@@ -125,7 +126,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     stop.stop();
   };
   const spawn = (name: string, role: Role, row: number) =>
-    new Thread(Worker, name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, row }, onFailure);
+    new Thread(Worker, name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, turns: turns.buffer, row }, onFailure);
   const cores = Array.from({ length: plan.cores }, (_, c) => spawn(`core ${c}`, { kind: 'core', core: c }, c));
   const threads = cores;
 

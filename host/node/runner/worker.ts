@@ -15,7 +15,7 @@ import { Engine, engineMemory, type Kernel } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
 import { CoreRun, Stopped, type CoreInputs } from './core.js';
 import { ControlBlock, Counter, ThreadState, type Role, type RunPlan } from './plan.js';
-import { StopFlag } from './ring.js';
+import { StopFlag, TurnTable } from './ring.js';
 
 export type { CoreInputs, CoreResult } from './core.js';
 
@@ -26,6 +26,8 @@ export interface WorkerInput {
   kernel: Kernel;
   control: SharedArrayBuffer;
   stop: SharedArrayBuffer;
+  /** a capture file walked in turns (TurnTable) */
+  turns: SharedArrayBuffer;
   /** this thread's row in the control block */
   row: number;
 }
@@ -56,7 +58,7 @@ function nextMessage(): Promise<Message> {
 
 async function runCore(core: number) {
   const engine = await Engine.instantiate(input.module, input.kernel, engineMemory(true));
-  const run = new CoreRun({ plan: input.plan, core, engine, control, row, stop });
+  const run = new CoreRun({ plan: input.plan, core, engine, control, row, stop, turns: new TurnTable(input.turns, input.plan.cores) });
   // Setup is over: other threads may now hold this memory's buffer.
   parentPort!.postMessage({ type: 'ready', memory: engine.sharedBuffer, rings: run.rings, doorbell: run.doorbellAt });
   const start = await nextMessage();

@@ -119,3 +119,60 @@ export class CaptureFile implements Iterable<PacketBatch> {
 export function readCapture(engine: Engine, path: string, options: CaptureOptions = {}): CaptureFile {
   return new CaptureFile(engine, path, options);
 }
+
+/**
+ * A capture file read in fixed chunks by position, for cores that walk it in turns (chunk j by
+ * core j % cores): each reads only its own chunks, straight into its engine's memory. A chunk's
+ * first record may have started in the chunk before: where the walk before stopped is known
+ * only then, and those bytes are read too (readPrefix). The file is taken at the size it has
+ * when the run starts.
+ */
+export class CaptureChunks {
+  readonly size: number;
+  private readonly fd: number;
+
+  constructor(readonly path: string, readonly chunkSize: number) {
+    try {
+      this.fd = openSync(path, 'r');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new RssplaneError('ENOENT', `cannot read capture "${path}": ${err.code === 'ENOENT' ? 'no such file' : err.message}`, 'capture');
+    }
+    this.size = fstatSync(this.fd).size;
+  }
+
+  /** Chunks in the file (one for an empty file: its reader says it is empty). */
+  get count(): number {
+    return Math.max(1, Math.ceil(this.size / this.chunkSize));
+  }
+
+  /** Input offset of chunk `j`'s first byte. */
+  start(j: number): number {
+    return j * this.chunkSize;
+  }
+
+  /** Bytes of chunk `j` (the last one may be short). */
+  length(j: number): number {
+    return Math.max(0, Math.min(this.chunkSize, this.size - j * this.chunkSize));
+  }
+
+  /** Reads the bytes from input offset `from` (up to `length`) into `into`; returns how many. */
+  read(from: number, length: number, into: Uint8Array): number {
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        n = readSync(this.fd, into, done, length - done, from + done);
+      } catch (e) {
+        throw new RssplaneError('ENOENT', `cannot read capture "${this.path}": ${(e as Error).message}`, 'capture');
+      }
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
