@@ -22,6 +22,14 @@ export function setBigEndian(big: bool): void {
   store<u32>(CAPTURE_STATE + CAP_BIG_ENDIAN, big ? 1 : 0);
 }
 
+/**
+ * Takes the byte order from CAP_BIG_ENDIAN again: CAPTURE_STATE is the walk's whole state, and
+ * another engine's may have been copied in to go on with its walk.
+ */
+export function loadBigEndian(): void {
+  bigEndian = load<u32>(CAPTURE_STATE + CAP_BIG_ENDIAN) != 0;
+}
+
 /** u32 at `p` in the file's byte order. */
 // @ts-ignore: decorator
 @inline export function fileU32(p: usize): u32 {

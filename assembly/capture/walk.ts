@@ -14,7 +14,7 @@ import {
 } from "../shared/abi";
 import { isPcap, pcapBegin, pcapWalk } from "./pcap";
 import { pcapngBegin, pcapngWalk, SECTION_HEADER } from "./pcapng";
-import { fail, resetState, setStateU32, stateU32 } from "./state";
+import { fail, loadBigEndian, resetState, setStateU32, stateU32 } from "./state";
 
 /**
  * Starts a new file: clears the walker state and recognises the file header in the first
@@ -63,6 +63,7 @@ export function captureBegin(chunk: usize, length: usize): i32 {
  * interfaces never described, are counted (CAP_UNSUPPORTED, CAP_DROPPED), not described.
  */
 export function captureWalk(chunk: usize, length: usize, out: usize, max: i32): i32 {
+  loadBigEndian();
   const format = stateU32(CAP_FORMAT);
   if (format == CaptureFormat.PCAP) return pcapWalk(chunk, length, out, max);
   if (format == CaptureFormat.PCAPNG) return pcapngWalk(chunk, length, out, max);
