@@ -5,7 +5,7 @@
 //
 // Steps: generate native/build/abi.h from assembly/shared/abi.ts (the one memory plan: packet
 // descriptors and batch slots), run node-gyp against `pkg-config libdpdk`, copy the addon next to
-// the bundles (dist/rssplane_dpdk.node), where dist/cli.cjs and dist/runner-worker.cjs load it.
+// the bundles (dist/rssplane_dpdk.node), where dist/cli.js and dist/runner-worker.js load it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -14,16 +14,17 @@ const common = {
 };
 
 /**
- * For the command and its threads, an engine build is a file beside the bundle, read when the
- * module that names it loads: embedded (the library's way, which also runs in browsers) it would
- * be parsed and base64-decoded at every start, four builds of which a run uses one or two.
+ * For the command and its threads (CommonJS bundles in dist/), an engine build is a file beside
+ * the bundle, read when the module that names it loads: embedded (the library's way, which also
+ * runs in browsers) it would be parsed and base64-decoded at every start, four builds of which a
+ * run uses one or two.
  */
 const wasmFiles = {
   name: 'wasm-files',
   setup(build) {
     build.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: basename(args.path), namespace: 'wasm-file' }));
     build.onLoad({ filter: /.*/, namespace: 'wasm-file' }, (args) => ({
-      contents: `import { readFileSync } from 'node:fs';\nexport default new Uint8Array(readFileSync(new URL(${JSON.stringify(`./${args.path}`)}, import.meta.url)));\n`,
+      contents: `import { readFileSync } from 'node:fs';\nimport { join } from 'node:path';\nexport default new Uint8Array(readFileSync(join(__dirname, ${JSON.stringify(args.path)})));\n`,
       loader: 'js',
     }));
   },
@@ -45,45 +46,42 @@ const lazyChildProcess = {
   },
 };
 
-// Chunks of earlier builds go (their names carried hashes).
+// What earlier builds left that this one does not make (chunks, names since changed).
 mkdirSync('dist', { recursive: true });
-for (const f of readdirSync('dist')) if (/^chunk-.*\.js(\.map)?$/.test(f)) rmSync(`dist/${f}`);
+for (const f of readdirSync('dist')) {
+  if (/^chunk-.*\.js(\.map)?$|^(cli|runner-worker)\.cjs(\.map)?$|^(index|bench-dpdk-worker)\.js(\.map)?$/.test(f)) rmSync(`dist/${f}`);
+}
 
 /**
- * The command and the runner's threads are CommonJS, one file each: a module is initialised when
- * it is first used (a command loads only its own code and the Node built-ins it uses), and Node
- * loads one file, without the per-module work of ES modules. `import.meta.url` becomes the file's
- * own URL. dist/cli.js, the package's bin, hands over to dist/cli.cjs.
+ * The command and the runner's threads are CommonJS, one file each (dist/package.json says so for
+ * dist/*.js; the library is dist/index.mjs): a module is initialised when it is first used (a
+ * command loads only its own code and the Node built-ins it uses), and Node loads one file,
+ * without the work of its ES module loader. `import.meta.url` becomes the file's own URL, made
+ * when first asked for.
  */
 const commonjs = {
-  ...common, format: 'cjs', platform: 'node', outdir: 'dist', outExtension: { '.js': '.cjs' }, plugins: [wasmFiles, lazyChildProcess],
+  ...common, format: 'cjs', platform: 'node', outdir: 'dist', plugins: [wasmFiles, lazyChildProcess],
   // Less to read and parse at every start; names stay, so a stack trace still reads.
   minifyWhitespace: true, minifySyntax: true,
-  define: { 'import.meta.url': '__rssplaneUrl' },
-  banner: { js: "const __rssplaneUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__rssplaneMeta.url' },
+  banner: { js: "const __rssplaneMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
 };
 
 await Promise.all([
-  esbuild.build({ ...common, entryPoints: ['host/core/index.ts'], outfile: 'dist/index.js', platform: 'neutral' }),
+  esbuild.build({ ...common, entryPoints: ['host/core/index.ts'], outfile: 'dist/index.mjs', platform: 'neutral' }),
   // The CLI carries its dependencies (commander, cli-progress) in the bundle: resolving and
   // loading packages from node_modules at every start costs more than the run of a small capture.
   esbuild.build({ ...commonjs, entryPoints: { cli: 'host/node/cli.ts' } }),
   esbuild.build({ ...commonjs, entryPoints: { 'runner-worker': 'host/node/runner/worker.ts' } }),
-  // bench dpdk's per-core threads.
-  esbuild.build({ ...common, entryPoints: { 'bench-dpdk-worker': 'host/node/bench/dpdk-worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
+  // bench dpdk's per-core threads (an ES module: it awaits at its top level).
+  esbuild.build({ ...common, entryPoints: { 'bench-dpdk-worker': 'host/node/bench/dpdk-worker.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, platform: 'node', packages: 'external' }),
   // The visualizer: static files that any static server can serve (rssplane visualize does).
   esbuild.build({ ...common, entryPoints: { app: 'host/web/main.ts' }, outdir: 'dist/web', platform: 'browser' }),
 ]);
 for (const f of readdirSync('build')) if (f.endsWith('.wasm')) copyFileSync(`build/${f}`, `dist/${f}`);
 mkdirSync('dist/web', { recursive: true });
 for (const f of ['index.html', 'style.css']) copyFileSync(`host/web/${f}`, `dist/web/${f}`);
-writeFileSync('dist/cli.js', [
-  '#!/usr/bin/env node',
-  '// rssplane: the command is dist/cli.cjs (see scripts/build.mjs).',
-  "import { createRequire } from 'node:module';",
-  "createRequire(import.meta.url)('./cli.cjs');",
-  '',
-].join('\n'));
-for (const f of ['cli.js', 'cli.cjs']) chmodSync(`dist/${f}`, 0o755);
+writeFileSync('dist/package.json', `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+chmodSync('dist/cli.js', 0o755);
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
-const L = await import(new URL('../dist/index.js', import.meta.url));
+const L = await import(new URL('../dist/index.mjs', import.meta.url));
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {

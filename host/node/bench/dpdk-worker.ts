@@ -1,5 +1,5 @@
 /**
- * One core of `bench dpdk` (bundled to dist/bench-dpdk-worker.js): its own engine and ring, one
+ * One core of `bench dpdk` (bundled to dist/bench-dpdk-worker.mjs): its own engine and ring, one
  * receive queue of the port. Each round it receives `packets` straight into its ring's slots
  * (RxQueue.fill into the next free slot, published), takes each slot as a consumer does (takeSlot
  * makes it processable) and, in the `engine` mode, runs it through the flow engine; then says

@@ -48,7 +48,7 @@ export async function benchDpdk(o: DpdkBenchOptions) {
   native(() => dpdk.start(port));
 
   const { module, kernel } = await compileEngine(undefined, true);
-  const url = o.workerUrl ?? new URL('./bench-dpdk-worker.js', import.meta.url);
+  const url = o.workerUrl ?? new URL('./bench-dpdk-worker.mjs', import.meta.url);
   const workers = Array.from({ length: cores }, (_, queue) => new Worker(url, {
     workerData: { module, kernel, port, queue, cores, ring: DEFAULT_RING } satisfies DpdkBenchWorkerInput,
   }));

@@ -24,7 +24,7 @@ export interface Progress {
 }
 
 export interface RunOptions {
-  /** the worker script (dist/runner-worker.cjs, next to the bundled CLI) */
+  /** the worker script (dist/runner-worker.js, next to the bundled CLI) */
   workerUrl?: URL;
   /** called every `progressMs` while the run goes */
   onProgress?: (p: Progress) => void;
@@ -113,7 +113,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   if (plan.cores === 1 && plan.source.kind !== 'dpdk') return runInline(plan, options);
   await import('../shared-builds.js');
   const { Worker } = await import('node:worker_threads');
-  const url = options.workerUrl ?? new URL('./runner-worker.cjs', import.meta.url);
+  const url = options.workerUrl ?? new URL('./runner-worker.js', import.meta.url);
   const { module, kernel } = await compileEngine(plan.kernel, true);
   const control = ControlBlock.create(plan.cores);
   const stop = new StopFlag();
