@@ -43,17 +43,20 @@ function works(args: string[]) {
 }
 
 describe('run --flow-table: every size the engine holds, and one past it refused', () => {
+  // A capture file's table is no larger than the file can fill (this one: a few thousand flows),
+  // so the tables reserved at the maximum are synthetic runs'.
   it.each([
-    ['a capture on one core', ['--input', capture, '--cores', '1']],
-    ['a capture on two cores (each walks it)', ['--input', capture, '--cores', '2']],
-    ['synthetic traffic on two cores (rings between them)', ['--cores', '2', '--conversations', '200', '--concurrent', '100']],
-  ])('%s', (_, args) => {
+    ['a capture on one core', ['--input', capture, '--cores', '1'], false],
+    ['a capture on two cores (walked in turns)', ['--input', capture, '--cores', '2'], false],
+    ['synthetic traffic on one core', ['--cores', '1', '--conversations', '200', '--concurrent', '100'], true],
+    ['synthetic traffic on two cores (rings between them)', ['--cores', '2', '--conversations', '200', '--concurrent', '100'], true],
+  ])('%s', (_, args, reserved) => {
     const max = refused(['run', ...args, '--flow-table', '16777216'], '--flow-table');
     expect(max).toBeGreaterThan(12_000_000); // 4 GiB at about 340 bytes a flow
     expect(max).toBeLessThan(12_700_000);
     const s = works(['run', ...args, '--flow-table', String(max)]);
     expect(s.received).toBe(s.processed + s.dropped);
-    expect(s.memory.flow_tables).toBeGreaterThan(4e9 * s.cores.length);
+    if (reserved) expect(s.memory.flow_tables).toBeGreaterThan(4e9 * s.cores.length);
     expect(refused(['run', ...args, '--flow-table', String(max + 1)], '--flow-table')).toBe(max);
   });
 

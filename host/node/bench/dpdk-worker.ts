@@ -29,8 +29,11 @@ const input = workerData as DpdkBenchWorkerInput;
 const engine = await Engine.instantiate(input.module, input.kernel, engineMemory(true));
 const config = RssConfig.from({ key: 'symmetric', fields: 'ipv4-l4', reta: Reta.equal(128, input.cores) });
 const flows = FlowEngine.create(engine, config, { cores: input.cores, core: input.queue, flows: 1 << 16 });
-const ring = Ring.format(engine.sharedBuffer, engine.allocate(ringBytes(input.ring)), input.ring);
-const bell = new Doorbell(engine.sharedBuffer, engine.allocate(DOORBELL_BYTES));
+// Allocate first: memory may grow for a buffer, and only the buffer taken after it reaches it.
+const ringAt = engine.allocate(ringBytes(input.ring));
+const bellAt = engine.allocate(DOORBELL_BYTES);
+const ring = Ring.format(engine.sharedBuffer, ringAt, input.ring);
+const bell = new Doorbell(engine.sharedBuffer, bellAt);
 const dpdk = loadDpdk();
 const rx = native(() => new dpdk.RxQueue(input.port, input.queue, new Uint8Array(engine.sharedBuffer), input.ring.slotPackets, input.ring.slotBytes, false));
 const fill = (slot: number) => rx.fill(slot);
