@@ -51,3 +51,4 @@ export function relaxedSimd(): bool {
 }
 
 export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } from "./flow/engine";
+export { configureIpfix, ipfixFlush, ipfixRoom, ipfixExportRecords } from "./flow/ipfix";
