@@ -35,6 +35,7 @@ import { configureLeaving, flowLeaves } from "./tally";
 import { reserve } from "../shared/reserve";
 import * as table from "./table";
 import * as tcp from "./tcp";
+import * as ipfix from "./ipfix";
 
 let options: u32 = 0;
 let idleTimeout: u64 = 0;
@@ -273,6 +274,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   store<u32>(b + DIR_PACKETS, load<u32>(b + DIR_PACKETS) + 1);
   store<u64>(b + DIR_BYTES, load<u64>(b + DIR_BYTES) + <u64>load<u32>(d + PKT_CAPLEN));
   store<u64>(b + DIR_PAYLOAD, load<u64>(b + DIR_PAYLOAD) + <u64>payload);
+  if (ipfix.exporting) ipfix.countPacket(e, <u32>direction, b, packet.network, family, tcpFlags);
   const f = <u32>load<u16>(b + DIR_FLAGS);
   if (!(f & DirFlag.SEEN)) {
     store<u64>(b + DIR_FIRST_TS, ts);
@@ -400,6 +402,7 @@ function sweep(budget: u32): void {
     if (sweepCursor >= used) sweepCursor = 0;
     const e = table.entry(sweepCursor);
     if (table.isLive(e) && idleAt(e, now)) leave(sweepCursor, CloseReason.TIMEOUT);
+    else if (ipfix.exporting && table.isLive(e)) ipfix.exportIfActive(e, now, (options & FlowOption.SPLIT_HALVES) != 0);
     sweepCursor++;
   }
 }

@@ -12,7 +12,7 @@
  * offsets below.
  */
 import {
-  CloseReason, DIR_FIRST_TS, DIR_PACKETS, DIR_TCP_FLAGS, FLOW_DIR, FLOW_RECORD, FLOW_STATE, REC_CLOSE, FlowEndReason, IPFIX_HEADER,
+  CloseReason, DIR_FIRST_TS, DIR_PACKETS, DIR_TCP_FLAGS, FLOW_DIR, FLOW_RECORD, FLOW_STATE, REC_CLOSE, REC_FLAGS, FlowFlag, FlowEndReason, IPFIX_HEADER,
   IPFIX_MESSAGE_MAX, IPFIX_OUT_MESSAGES, IPFIX_RECORD_V4, IPFIX_RECORD_V6, IPFIX_SET_HEADER, IPFIX_STATE,
   IPFIX_TEMPLATE_V4, IPFIX_TEMPLATE_V6, IPFIX_VERSION, IPX_CAPACITY, IPX_DOMAIN, IPX_FILL_V4, IPX_FILL_V6,
   IPX_MESSAGE_V4, IPX_MESSAGE_V6, IPX_OUT, IPX_RECORDS, IPX_USED, REC_CLIENT_ADDR, REC_CLIENT_PORT, REC_DIR,
@@ -203,8 +203,9 @@ export function exportFlow(r: usize, close: u32): void {
  * idle timeout is): a record of the deltas, after which the flow starts counting afresh. A flow
  * with no packet since its last record has nothing to report yet.
  */
-export function exportIfActive(r: usize, now: u64): void {
-  if (!activeTimeout) return;
+export function exportIfActive(r: usize, now: u64, halves: bool): void {
+  // A split flow's half waits for its other half: the run exports the two as one, at its end.
+  if (!activeTimeout || (halves && (load<u8>(r + REC_FLAGS) & FlowFlag.SPLIT))) return;
   const until = load<u64>(r + REC_SENT_UNTIL);
   const since = until ? until : firstPacket(r);
   const last = load<u64>(r + REC_LAST_TS);

@@ -10,7 +10,7 @@
  */
 import {
   CloseReason, DIR_FIRST_TS, DIR_FLAGS, DirFlag, FLOW_DIR, FLOW_RECORD, FlowFlag, REC_CLIENT_ADDR,
-  REC_CLIENT_PORT, REC_CLOSE, REC_DIR, REC_FAMILY, REC_FLAGS, REC_LAST_TS, REC_PROTO, REC_SERVER_ADDR, REC_SERVER_PORT,
+  REC_CLIENT_PORT, REC_CLOSE, REC_IP_OCTETS, REC_DIR, REC_FAMILY, REC_FLAGS, REC_LAST_TS, REC_PROTO, REC_SERVER_ADDR, REC_SERVER_PORT,
 } from "../shared/abi";
 import { countFlow } from "./tally";
 import { tcpClose, updateStates } from "./tcp";
@@ -69,6 +69,8 @@ export function mergeRecords(a: usize, b: usize, out: usize): i32 {
   const dOther = base == a ? db : da;
   const otherInBase = sameClient(base, other) ? dOther : 1 - dOther;
   memory.copy(out + REC_DIR + <usize>otherInBase * FLOW_DIR, other + REC_DIR + <usize>dOther * FLOW_DIR, FLOW_DIR);
+  // So do its IP octets (the export block keeps them per direction, outside the block).
+  store<u64>(out + REC_IP_OCTETS + (<usize>otherInBase << 3), load<u64>(other + REC_IP_OCTETS + (<usize>dOther << 3)));
   if (otherInBase == dBase) return -1;
 
   store<u8>(out + REC_FLAGS, load<u8>(a + REC_FLAGS) | load<u8>(b + REC_FLAGS));

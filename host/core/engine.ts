@@ -50,6 +50,11 @@ export interface EngineExports {
   flushFlows(): number;
   activeFlows(): number;
   resetCounters(): void;
+  // IPFIX export (assembly/flow/ipfix.ts)
+  configureIpfix(domain: number, activeMs: number): number;
+  ipfixFlush(): void;
+  ipfixRoom(): number;
+  ipfixExportRecords(records: number, count: number): number;
   // capture files (assembly/capture/walk.ts)
   captureBegin(chunk: number, length: number): number;
   captureWalk(chunk: number, length: number, out: number, max: number): number;

@@ -32,6 +32,7 @@ import { FIELD_SETS } from './fields.js';
 import { DEFAULT_RETA_SIZE, Reta } from './reta.js';
 import { programEngine, RssConfig } from './rss.js';
 import { grouped } from './format.js';
+import { configureIpfix, takeIpfixBytes } from './ipfix.js';
 
 /** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
 export interface FlowEngineOptions {
@@ -64,6 +65,12 @@ export interface FlowEngineOptions {
    * Without it flows are only counted, in WASM (`tally()`): nothing per flow reaches JavaScript.
    */
   records?: boolean;
+  /**
+   * Export IPFIX (assembly/flow/ipfix.ts): each flow that leaves the table, and each long-lived
+   * flow every `activeTimeout` seconds (0: never), becomes a record in whole IPFIX messages for
+   * `takeIpfix()`, naming observation domain `domain`.
+   */
+  ipfix?: { domain: number; activeTimeout: number };
 }
 
 /**
@@ -232,6 +239,9 @@ export class FlowEngine {
   private pendingRecords: FlowRecord[] = [];
   private pendingEvents: FlowEventRecord[] = [];
   private pendingHalves: Uint8Array[] = [];
+  private pendingIpfix: Uint8Array[] = [];
+  /** IPFIX messages are encoded (option `ipfix`) */
+  exporting = false;
 
   private constructor(
     readonly engine: Engine,
@@ -303,7 +313,9 @@ export class FlowEngine {
       throw new RssplaneError('ENOMEM', `a flow table of ${flows} flows (${grouped(flowTableBytes(flows))} bytes) and its buffers do not fit beside the ${grouped(held)} bytes the engine holds already`);
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
-    return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
+    const made = new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
+    if (options.ipfix) made.exporting = configureIpfix(engine, options.ipfix);
+    return made;
   }
 
   private get dv(): DataView {
@@ -335,7 +347,23 @@ export class FlowEngine {
   finish(now?: bigint): void {
     this.dv.setBigUint64(FLOW_STATE + FLUSH_NOW, now ?? 0n, true);
     while (this.engine.exports.flushFlows() > 0) this.drain();
+    if (this.exporting) this.engine.exports.ipfixFlush();
     this.drain();
+  }
+
+  /**
+   * IPFIX messages completed since the last call (option `ipfix`): whole messages back to back,
+   * each with its record count where the sequence number goes (host/core/ipfix.ts stamps them).
+   * With `flush`, the messages still being filled are completed first (a live run's quiet while).
+   */
+  takeIpfix(flush = false): Uint8Array[] {
+    if (flush && this.exporting) {
+      this.engine.exports.ipfixFlush();
+      this.drain();
+    }
+    const m = this.pendingIpfix;
+    this.pendingIpfix = [];
+    return m;
   }
 
   /** Records of the flows that left the table since the last call. */
@@ -389,6 +417,7 @@ export class FlowEngine {
       }
     }
     dv.setUint32(FLOW_STATE + OUT_RECORD_COUNT, 0, true);
+    if (this.exporting) this.pendingIpfix.push(...takeIpfixBytes(this.engine));
     if (this.reassembly) {
       const events = this.out32(OUT_EVENT_COUNT);
       const at = this.out32(OUT_EVENTS);
@@ -535,6 +564,8 @@ export function flowJson(r: FlowRecord): Record<string, unknown> {
 export interface MergedFlows {
   records: FlowRecord[];
   tally: FlowTally;
+  /** IPFIX messages of the merged flows (option `ipfix`), as FlowEngine.takeIpfix gives them */
+  ipfix: Uint8Array[];
 }
 
 /**
@@ -545,7 +576,7 @@ export interface MergedFlows {
  * WASM, in `engine` (any engine: its tally is reset); records are decoded only with `records`
  * (default true). Throws ENOMEM when the halves do not fit in the engine's memory.
  */
-export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], options: { records?: boolean } = {}): MergedFlows {
+export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], options: { records?: boolean; ipfix?: { domain: number } } = {}): MergedFlows {
   const wanted = options.records ?? true;
   const bytes = halves.reduce((n, h) => n + h.length, 0);
   const count = bytes / FLOW_RECORD;
@@ -558,7 +589,7 @@ export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], o
   };
   const at = room('halves', Math.max(bytes, 1));
   const work = room('workspace', engine.exports.mergeWorkspaceBytes(count) >>> 0);
-  const out = wanted ? room('records', Math.max(bytes, 1)) : 0;
+  const out = wanted || options.ipfix ? room('records', Math.max(bytes, 1)) : 0;
   try {
     let o = at;
     for (const h of halves) {
@@ -571,7 +602,17 @@ export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], o
       const dv = new DataView(engine.memory.buffer);
       for (let i = 0; i < written; i++) records.push(decodeRecord(dv, out + i * FLOW_RECORD, engine.bytes));
     }
-    return { records, tally: readTally(engine) };
+    // The merged flows as IPFIX records, encoded in WASM a buffer at a time.
+    const ipfix: Uint8Array[] = [];
+    if (options.ipfix) {
+      configureIpfix(engine, { domain: options.ipfix.domain, activeTimeout: 0 });
+      for (let done = 0; done < written;) {
+        done += engine.exports.ipfixExportRecords(out + done * FLOW_RECORD, written - done);
+        if (done === written) engine.exports.ipfixFlush();
+        ipfix.push(...takeIpfixBytes(engine));
+      }
+    }
+    return { records, tally: readTally(engine), ipfix };
   } finally {
     engine.release(at);
     engine.release(work);

@@ -7,9 +7,11 @@
  * given here; record lengths and template IDs are the ABI's.
  */
 import {
-  IPFIX_HEADER, IPFIX_RECORD_V4, IPFIX_RECORD_V6, IPFIX_SET_HEADER, IPFIX_TEMPLATE_V4, IPFIX_TEMPLATE_V6, IPFIX_VERSION,
+  IPFIX_HEADER, IPFIX_STATE, IPX_OUT, IPX_USED, IPFIX_RECORD_V4, IPFIX_RECORD_V6, IPFIX_SET_HEADER, IPFIX_TEMPLATE_V4, IPFIX_TEMPLATE_V6, IPFIX_VERSION,
 } from '../../assembly/shared/abi.js';
 import { formatAddress } from './addr.js';
+import type { Engine } from './engine.js';
+import { invalid, RssplaneError } from './errors.js';
 
 /** RFC 5103: reverse information elements are the forward ones under this private enterprise number. */
 export const REVERSE_PEN = 29305;
@@ -54,6 +56,32 @@ export const TEMPLATES: ReadonlyArray<{ id: number; family: 4 | 6; length: numbe
 for (const t of TEMPLATES) {
   const sum = t.elements.reduce((n, e) => n + e.length, 0);
   if (sum !== t.length) throw new Error(`IPFIX template ${t.id}: elements take ${sum} bytes, the engine writes ${t.length}`);
+}
+
+/** Largest active timeout: whole milliseconds in the engine's 32 bits. */
+export const ACTIVE_TIMEOUT_MAX = Math.floor(0xffffffff / 1000);
+
+/**
+ * Starts IPFIX export in `engine` (after its flows are configured): observation domain `domain`
+ * (32 bits), active timeout in seconds (0: never). Returns true; throws for values out of range
+ * and ENOMEM when the output buffer does not fit.
+ */
+export function configureIpfix(engine: Engine, o: { domain: number; activeTimeout: number }): boolean {
+  if (!Number.isInteger(o.domain) || o.domain < 0 || o.domain > 0xffffffff) invalid('observation domain', o.domain, 'expected 0 to 4294967295');
+  if (!(o.activeTimeout >= 0 && o.activeTimeout <= ACTIVE_TIMEOUT_MAX)) invalid('active timeout', o.activeTimeout, `expected seconds from 0 to ${ACTIVE_TIMEOUT_MAX}`);
+  const ms = o.activeTimeout > 0 ? Math.max(1, Math.round(o.activeTimeout * 1000)) : 0;
+  if (engine.exports.configureIpfix(o.domain >>> 0, ms) !== 0) throw new RssplaneError('ENOMEM', 'engine memory is full: no room for the IPFIX output buffer');
+  return true;
+}
+
+/** The whole messages the engine's IPFIX output holds, copied out (the output is then empty). */
+export function takeIpfixBytes(engine: Engine): Uint8Array[] {
+  const dv = new DataView(engine.memory.buffer);
+  const used = dv.getUint32(IPFIX_STATE + IPX_USED, true);
+  if (!used) return [];
+  const at = dv.getUint32(IPFIX_STATE + IPX_OUT, true);
+  dv.setUint32(IPFIX_STATE + IPX_USED, 0, true);
+  return [engine.bytes.slice(at, at + used)];
 }
 
 /** flowEndReason names (IANA). */
