@@ -21,8 +21,9 @@ import { FlowLines } from '../sinks/flows.js';
 import { closePort, initEal, loadDpdk, native, setUpPort, splitEal, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
 import { statSync } from 'node:fs';
 import { grouped } from '../../core/format.js';
+import { ipfixOptions, ipfixSettings, startIpfix, type IpfixFlags } from '../export/ipfix-options.js';
 
-interface RunFlags extends RssFlags {
+interface RunFlags extends RssFlags, IpfixFlags {
   input: string;
   cores?: string;
   conversations: string;
@@ -91,6 +92,7 @@ export function runCommand(): Command {
       '  rssplane run --key symmetric --cores 2 --json\n' +
       '  rssplane run --input trace.pcap --reta equal:8 --flows-out flows.jsonl\n' +
       '  rssplane run --input trace.pcapng --reta-file ethtool-x.txt --cores 4\n' +
+      '  rssplane run --input trace.pcap --ipfix flows.ipfix --ipfix udp://127.0.0.1:4739\n' +
       '  rssplane run --input dpdk --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap"\n' +
       '  rssplane run --input dpdk --eal "-a 0000:3b:00.0" --key symmetric --cores 8')
     .action(async (flags: RunFlags) => {
@@ -149,11 +151,14 @@ export function runCommand(): Command {
         flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums },
         source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
       };
+      const ipfix = ipfixSettings(flags, explicit);
+      if (ipfix) plan.ipfix = { domain: ipfix.domain, activeTimeout: ipfix.activeTimeout };
       checkMemory(plan, flags, explicit);
       // A capture file cannot hold more flows than packets, nor more packets than its size
       // allows: a table that large already never evicts, and a smaller reservation starts faster.
       if (inputBytes !== undefined) plan.flows.capacity = Math.max(1, Math.min(plan.flows.capacity, Math.ceil(inputBytes / SMALLEST_FLOW_RECORD)));
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
+      const exporter = ipfix ? startIpfix(ipfix) : undefined;
       const bar = flags.progress && process.stderr.isTTY ? await progressBar(source) : undefined;
       for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
       // Ctrl-C ends a live port's input and the run reports what it saw; a second one quits.
@@ -165,7 +170,7 @@ export function runCommand(): Command {
       if (port) process.on('SIGINT', onInterrupt);
       let result;
       try {
-        result = await runPlan(plan, { onProgress: bar?.update, endInput: ending.signal });
+        result = await runPlan(plan, { onProgress: bar?.update, endInput: ending.signal, ...(exporter ? { onIpfix: (m: Uint8Array) => exporter.write(m) } : {}) });
       } catch (e) {
         bar?.stop();
         if (e instanceof RunFailure && !e.user) {
@@ -183,6 +188,8 @@ export function runCommand(): Command {
         sink.write(result.records);
         sink.close();
       }
+      await exporter?.close();
+      const exported = exporter?.stats();
       const what = source.kind === 'synthetic' ? `synthetic (${grouped(source.conversations)} conversations, seed ${source.seed})`
         : source.kind === 'dpdk' ? `DPDK port ${port!.port} (${port!.info.driver}, ${port!.rxQueues} receive queue${port!.rxQueues > 1 ? 's' : ''}, ${port!.rss} RSS)`
         : source.path;
@@ -192,11 +199,15 @@ export function runCommand(): Command {
       if (flags.json) {
         json({
           ...result.report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm,
-          reta_size: reta.size, kernel: plan.kernel, memory, ...(device ? { dpdk: device } : {}),
+          reta_size: reta.size, kernel: plan.kernel, memory, ...(device ? { dpdk: device } : {}), ...(exported ? { ipfix: exported } : {}),
         });
       } else {
         const symmetric = presetName(config.key) === 'symmetric' || presetName(config.key) === 'mtcp' || config.xfrm !== 'none';
         printReport(result.report, what, { symmetric, wroteFlows: sink !== undefined && flags.flowsOut !== '-' });
+        if (exported) {
+          const each = exported.targets.map((t) => `${t.target}: ${grouped(t.records_sent)} sent${t.records_dropped ? `, ${grouped(t.records_dropped)} dropped` : ''}`);
+          out(`IPFIX: ${grouped(exported.records_encoded)} records (${each.join('; ')})`);
+        }
         out(`memory: resident at most ${(memory.resident_peak / 1e6).toFixed(0)} MB; flow tables reserve ${(memory.flow_tables / 1e6).toFixed(0)} MB (touched as flows arrive)`);
         if (device) {
           const n = (x: number) => grouped(x);
@@ -204,6 +215,7 @@ export function runCommand(): Command {
         }
       }
     });
+  ipfixOptions(cmd);
   return cmd;
 }
 

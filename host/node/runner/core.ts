@@ -43,6 +43,10 @@ export interface CoreResult {
   warnings: string[];
 }
 
+/** A core hands its IPFIX messages on when it holds this many bytes of them, or after this long. */
+const IPFIX_HANDOFF = 256 << 10;
+const IPFIX_HANDOFF_MS = 500;
+
 /** The run stopped (another thread failed, or the controller said so): not this core's fault. */
 export class Stopped extends Error {}
 
@@ -158,6 +162,8 @@ export interface CoreContext {
   stop: StopFlag;
   /** a capture file walked in turns (more than one core) */
   turns?: TurnTable;
+  /** IPFIX messages this core's engine encoded (plan.ipfix), a few hundred KB or a moment's worth at a time */
+  onIpfix?: (messages: Uint8Array[]) => void;
 }
 
 /**
@@ -207,6 +213,7 @@ export class CoreRun {
     this.flows = FlowEngine.create(engine, rssConfigOf(plan.rss), {
       cores: plan.cores, core, queueCores: plan.queueCores, flows: plan.flows.capacity,
       idleTimeout: plan.flows.idleTimeout, checksums: plan.flows.checksums, splitHalves: plan.cores > 1, records: plan.records,
+      ...(plan.ipfix ? { ipfix: plan.ipfix } : {}),
     });
     for (const p of producersOf(plan, core)) {
       this.rings[p] = engine.allocate(ringBytes(plan.ring));
@@ -267,6 +274,28 @@ export class CoreRun {
     }
     const h = flows.takeHalves();
     for (let i = 0; i < h.length; i++) this.halves.push(h[i]!);
+    if (this.plan.ipfix) this.takeIpfix(false);
+  }
+
+  private ipfix: Uint8Array[] = [];
+  private ipfixBytes = 0;
+  private ipfixAt = clock();
+  /**
+   * IPFIX messages out of the engine, handed on in pieces of IPFIX_HANDOFF bytes, or after
+   * IPFIX_HANDOFF_MS (the messages being filled completed first, so a quiet live run still
+   * exports within that time), or at the end (`all`).
+   */
+  private takeIpfix(all: boolean): void {
+    const due = all || clock() - this.ipfixAt >= IPFIX_HANDOFF_MS;
+    for (const m of this.flows.takeIpfix(due)) {
+      this.ipfix.push(m);
+      this.ipfixBytes += m.length;
+    }
+    if (!due && this.ipfixBytes < IPFIX_HANDOFF) return;
+    this.ipfixAt = clock();
+    if (this.ipfix.length) this.ctx.onIpfix?.(this.ipfix);
+    this.ipfix = [];
+    this.ipfixBytes = 0;
   }
 
   /** This core's counters into its control-block row (for progress, and for a failure's report). */
@@ -491,6 +520,7 @@ export class CoreRun {
   finish(now: bigint): CoreResult {
     this.flows.finish(now);
     this.take();
+    if (this.plan.ipfix) this.takeIpfix(true);
     this.publish();
     // A capture walked in turns: the core that walked the last chunk holds the whole walk's summary.
     const warnings = this.turns ? this.turns.summary?.warnings ?? [] : this.capture?.summary?.warnings ?? [];

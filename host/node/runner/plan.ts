@@ -69,6 +69,8 @@ export interface RunPlan {
   ring: RingShape;
   /** collect flow records (for --flows-out); split halves are always collected, to merge them */
   records: boolean;
+  /** IPFIX export (--ipfix): each core's engine encodes its flows' records (assembly/flow/ipfix.ts) */
+  ipfix?: { domain: number; activeTimeout: number };
 }
 
 /** A worker thread's role: core `core`, with its flow engine. */

@@ -31,6 +31,8 @@ export interface RunOptions {
   progressMs?: number;
   /** aborted: live sources (DPDK) take no more input, and the run ends as if they had run dry */
   endInput?: AbortSignal;
+  /** IPFIX messages the engines encoded (plan.ipfix), unstamped: host/node/export/ipfix-targets.ts */
+  onIpfix?: (messages: Uint8Array) => void;
 }
 
 export interface RunResult {
@@ -55,6 +57,7 @@ type FromWorker =
   | { type: 'drained'; now: bigint }
   | { type: 'done'; result: CoreResult | { warnings: string[] } }
   | { type: 'stopped' }
+  | { type: 'ipfix'; messages: Uint8Array[] }
   | { type: 'failed'; user: boolean; code?: ErrorCode; message: string; stack?: string };
 
 class Thread {
@@ -67,6 +70,7 @@ class Thread {
     onFailure: (t: Thread, m: FromWorker & { type: 'failed' }) => void) {
     this.worker = new Worker(url, { workerData: data });
     this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ipfix') return; // runPlan's own listener takes them
       if (m.type === 'failed') onFailure(this, m);
       this.push(m);
     });
@@ -129,6 +133,11 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     new Thread(Worker, name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, turns: turns.buffer, row }, onFailure);
   const cores = Array.from({ length: plan.cores }, (_, c) => spawn(`core ${c}`, { kind: 'core', core: c }, c));
   const threads = cores;
+  for (const t of threads) {
+    t.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ipfix') for (const x of m.messages) options.onIpfix?.(x);
+    });
+  }
 
   const ticker = options.onProgress ? setInterval(() => options.onProgress!({
     packets: control.total(Counter.RECEIVED), inputBytes: control.total(Counter.INPUT_BYTES), conversations: control.total(Counter.CONVERSATIONS),
@@ -171,14 +180,14 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     const seconds = (clock() - t0) / 1000;
     await Promise.all(threads.map((t) => t.worker.terminate()));
 
-    return await gather(plan, results as CoreResult[], seconds);
+    return await gather(plan, results as CoreResult[], seconds, options);
   } finally {
     if (ticker) clearInterval(ticker);
   }
 }
 
 /** The run's report from its cores' results: tallies added, split flows' halves merged (in WASM). */
-async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: number): Promise<RunResult> {
+async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: number, options: RunOptions = {}): Promise<RunResult> {
   const tally = FlowTally.create();
   const records: FlowRecord[] = [];
   for (const r of results) {
@@ -190,12 +199,13 @@ async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: nu
   if (halves.length) {
     let merged;
     try {
-      merged = mergeSplitFlows(await Engine.create({ kernel: plan.kernel }), halves, { records: plan.records });
+      merged = mergeSplitFlows(await Engine.create({ kernel: plan.kernel }), halves, { records: plan.records, ...(plan.ipfix ? { ipfix: plan.ipfix } : {}) });
     } catch (e) {
       throw e instanceof RssplaneError ? new RunFailure(e.code, e.message, true) : e;
     }
     FlowTally.merge(tally, merged.tally);
     for (const x of merged.records) records.push(x);
+    for (const x of merged.ipfix) options.onIpfix?.(x);
   }
   const report = summarize(results.map((r) => ({ core: r.core, stats: r.stats })), tally, seconds);
   return { report, records, warnings: results.flatMap((r) => r.warnings) };
@@ -216,9 +226,10 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
     let result: CoreResult;
     try {
       const engine = await Engine.create({ kernel: plan.kernel });
-      const core = new CoreRun({ plan, core: 0, engine, control, row: 0, stop });
+      const core = new CoreRun({ plan, core: 0, engine, control, row: 0, stop, onIpfix: (m) => m.forEach((x) => options.onIpfix?.(x)) });
       core.connect({});
-      await core.input(ticker ? Math.min(options.progressMs ?? 200, 100) : undefined);
+      // IPFIX sockets send from this thread: it yields often enough for them too.
+      await core.input(ticker ? Math.min(options.progressMs ?? 200, 100) : plan.ipfix ? 20 : undefined);
       result = core.finish(core.now);
     } catch (e) {
       if (e instanceof RssplaneError) throw new RunFailure(e.code, e.message, true);
@@ -227,7 +238,7 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
         `${grouped(control.get(0, Counter.PROCESSED))}, dropped ${grouped(control.get(0, Counter.DROPPED))})`;
       throw new RunFailure('EFAULT', `core 0 failed: ${(e as Error).message}; ${done}`, false, (e as Error).stack);
     }
-    return await gather(plan, [result], (clock() - t0) / 1000);
+    return await gather(plan, [result], (clock() - t0) / 1000, options);
   } finally {
     if (ticker) clearInterval(ticker);
   }

@@ -58,7 +58,11 @@ function nextMessage(): Promise<Message> {
 
 async function runCore(core: number) {
   const engine = await Engine.instantiate(input.module, input.kernel, engineMemory(true));
-  const run = new CoreRun({ plan: input.plan, core, engine, control, row, stop, turns: new TurnTable(input.turns, input.plan.cores) });
+  const run = new CoreRun({
+    plan: input.plan, core, engine, control, row, stop, turns: new TurnTable(input.turns, input.plan.cores),
+    // IPFIX messages go to the controller, which owns the files and sockets (bytes moved, not copied).
+    onIpfix: (messages) => parentPort!.postMessage({ type: 'ipfix', messages }, messages.map((m) => m.buffer as ArrayBuffer)),
+  });
   // Setup is over: other threads may now hold this memory's buffer.
   parentPort!.postMessage({ type: 'ready', memory: engine.sharedBuffer, rings: run.rings, doorbell: run.doorbellAt });
   const start = await nextMessage();
