@@ -298,8 +298,9 @@ class TcpTarget extends Target {
   }
 }
 
+/** A wait that keeps the process alive (the run's end waits on it). */
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /**
