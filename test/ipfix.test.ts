@@ -108,7 +108,7 @@ describe('IPFIX records from the flow engine', () => {
       packets.push(frame(ethernet(ipv4({ src: C, dst: S, protocol: 17, payload: udp(5000, 6000, new Uint8Array(100), C, S) }), 0x0800), { ts: T0 + BigInt(s * 1000) * ms }));
       packets.push(frame(ethernet(ipv4({ src: S, dst: C, protocol: 17, payload: udp(6000, 5000, new Uint8Array(50), S, C) }), 0x0800), { ts: T0 + BigInt(s * 1000 + 1) * ms }));
     }
-    const { messages, records } = await exportOf(packets, {}, 4);
+    const { messages, records, stats } = await exportOf(packets, {}, 4);
     const out = messages.flatMap((m) => m.records);
     expect(out.length).toBeGreaterThanOrEqual(3);
     const sum = (k: string) => out.reduce((n, r) => n + (r[k] as bigint), 0n);
@@ -123,6 +123,8 @@ describe('IPFIX records from the flow engine', () => {
     for (let i = 1; i < out.length; i++) expect(out[i]!.flowStartMilliseconds).toBe(out[i - 1]!.flowEndMilliseconds);
     expect(out[0]!.flowStartMilliseconds).toBe(T0_MS);
     expect(out.at(-1)!.flowEndMilliseconds).toBe(T0_MS + 10_001n);
+    // Counted in WASM: every record, the active-timeout ones among them.
+    expect(stats.ipfix).toMatchObject({ records: out.length, active: out.length - 1 });
     // The flow's own record still holds the whole flow.
     expect(records[0]!.dirs[0].packets).toBe(11);
   });

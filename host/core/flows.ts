@@ -22,7 +22,7 @@ import {
   STAT_FLOWS_EVICTED, STAT_FLOWS_REUSED, STAT_FLOWS_TIMED_OUT, STAT_FRAGMENTS, STAT_HOLE_OVERFLOW, STAT_IPV4,
   STAT_IPV6, STAT_NOW, STAT_OTHER_L4, STAT_PROCESSED, STAT_REASSEMBLY_NO_BUFFER, STAT_REASSEMBLY_OVERFLOW,
   STAT_RECEIVED, STAT_TCP, STAT_UDP, STAT_UNHASHED, STAT_UNVERIFIED_CHECKSUM, Status, TcpState,
-  CLOSE_REASONS, OUT_TALLY, TALLY_CLOSE, TALLY_SPLIT, TALLY_STATES, TALLY_TCP, TALLY_UDP, TCP_STATES,
+  STAT_IPFIX_ACTIVE, STAT_IPFIX_MESSAGES, STAT_IPFIX_RECORDS, CLOSE_REASONS, OUT_TALLY, TALLY_CLOSE, TALLY_SPLIT, TALLY_STATES, TALLY_TCP, TALLY_UDP, TCP_STATES,
 } from '../../assembly/shared/abi.js';
 import { formatEndpointAt } from './addr.js';
 import type { Engine, PacketBatch } from './engine.js';
@@ -226,6 +226,9 @@ export interface FlowStats {
   unverifiedChecksums: number;
   badTcpOptions: number;
   flows: { created: number; active: number; timedOut: number; evicted: number; reused: number };
+  /** IPFIX export (option `ipfix`), counted in WASM: records encoded (active-timeout ones
+   *  included) and messages completed; what each target sent or dropped is the host's (run's ipfix) */
+  ipfix: { records: number; messages: number; active: number };
   holeOverflow: number;
   reassembly: { overflow: number; noBuffer: number };
   /** latest packet timestamp, ns */
@@ -463,6 +466,7 @@ export class FlowEngine {
         evicted: s(STAT_FLOWS_EVICTED), reused: s(STAT_FLOWS_REUSED),
       },
       holeOverflow: s(STAT_HOLE_OVERFLOW),
+      ipfix: { records: s(STAT_IPFIX_RECORDS), messages: s(STAT_IPFIX_MESSAGES), active: s(STAT_IPFIX_ACTIVE) },
       reassembly: { overflow: s(STAT_REASSEMBLY_OVERFLOW), noBuffer: s(STAT_REASSEMBLY_NO_BUFFER) },
       now: dv.getBigUint64(FLOW_STATE + STAT_NOW * 8, true),
     };

@@ -178,12 +178,14 @@ class UdpTarget extends Target {
     this.lastTemplates = Date.now();
     this.send(this.templates(), 0);
   }
-  private send(datagram: Uint8Array, records: number): void {
+  /** Sends one message (stamped here when it holds records: only messages sent are counted in the sequence). */
+  private send(message: Uint8Array, records: number): void {
     const limit = this.options.queueBytes ?? QUEUE_BYTES;
-    if (this.queued + datagram.length > limit) {
+    if (this.queued + message.length > limit) {
       this.stats.records_dropped += records;
       return;
     }
+    const datagram = records ? this.stamp(message) : message;
     this.queued += datagram.length;
     this.socket.send(datagram, this.spec.port, this.spec.where, (err) => {
       this.queued -= datagram.length;
@@ -199,7 +201,7 @@ class UdpTarget extends Target {
   write(messages: Uint8Array, records: number): void {
     void records;
     if (Date.now() - this.lastTemplates >= this.options.templateRefresh * 1000) this.sendTemplates();
-    for (const [m, n] of eachMessage(this.stamp(messages), messages)) this.send(m, n);
+    for (const [m, n] of eachMessage(messages, messages)) this.send(m, n);
   }
   async close(): Promise<void> {
     clearInterval(this.timer);
