@@ -34,3 +34,7 @@ export {
   PortPool, CorePool, defaultQueueCore, DEFAULT_PORT_RANGE,
   type AddressRef, type PoolPort, type PortPoolOptions, type SteerOptions,
 } from './pool.js';
+export {
+  readIpfix, stampMessages, templateMessage, templateSet, TEMPLATES, REVERSE_PEN, END_REASONS,
+  type IpfixMessage, type Element as IpfixElement,
+} from './ipfix.js';
