@@ -27,6 +27,8 @@ import { hashTuple } from "../rss/hash";
 import { coreOf, queueOf } from "../rss/reta";
 import * as tcpHeader from "../wire/tcp";
 import * as packet from "../wire/packet";
+import * as ahead from "./ahead";
+import { AHEAD, lookAhead } from "./ahead";
 import { directionOf, flowKeyHash } from "./key";
 import { configureOutput, dataRoom, emitEvent, emitRecord, eventRoom, recordRoom } from "./output";
 import { configureReassembly, reassemble, reassemblyWindow, releaseStream } from "./reassembly";
@@ -109,6 +111,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   let i: u32 = 0;
   for (; i < take; i++) {
     if (reasm && (eventRoom() < 8 || dataRoom() < 65536 + window)) break;
+    if ((i & (AHEAD - 1)) == 0) lookAhead(descriptors + <usize>i * PKT_DESCRIPTOR, min(AHEAD, take - i));
     const d = descriptors + <usize>i * PKT_DESCRIPTOR;
     bytes += <u64>load<u32>(d + PKT_CAPLEN);
     const parsed = packet.parsePacket(d, verify);
@@ -228,6 +231,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   if (direction < 0) {
     key = flowKeyHash(family, protocol, sport, dport);
     keyed = true;
+    ahead.indexed++;
     n = table.first(key);
     while (n >= 0) {
       direction = directionOf(table.entry(<u32>n), family, protocol, sport, dport);

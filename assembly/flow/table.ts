@@ -133,6 +133,19 @@ let probe: u32 = 0;
   }
 }
 
+/**
+ * Loads the index slot of `hash` and, when it names an entry with that hash, the entry's first
+ * line; returns what it read (for lookAhead's sink). Probing stops at the home slot: runs are
+ * short, and this only warms the cache.
+ */
+// @ts-ignore: decorator
+@inline export function touch(hash: u32): u32 {
+  const v = load<u64>(index + (<usize>(hash & slotMask) << 3));
+  const n = <u32>(v >> 32);
+  if (<u32>v != hash || n == 0) return n;
+  return load<u32>(entry(n - 1));
+}
+
 /** Takes a free entry for `hash` and indexes it (the caller makes room first: not full). */
 export function insert(hash: u32): u32 {
   let n: u32;
