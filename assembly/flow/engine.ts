@@ -29,11 +29,13 @@ import * as tcpHeader from "../wire/tcp";
 import * as packet from "../wire/packet";
 import * as ahead from "./ahead";
 import { AHEAD, lookAhead } from "./ahead";
-import { directionOf, flowKeyHash } from "./key";
+import { directionOf, entryKeyHash, flowKeyHash } from "./key";
 import { configureOutput, dataRoom, emitEvent, emitRecord, eventRoom, recordRoom } from "./output";
 import { configureReassembly, reassemble, reassemblyWindow, releaseStream } from "./reassembly";
 import { count, setStat, stat } from "./stats";
 import * as table from "./table";
+import * as syn from "./syn";
+import { writeHeader } from "./syn";
 import * as tcp from "./tcp";
 
 let options: u32 = 0;
@@ -45,6 +47,7 @@ const SWEEP_PER_PACKET: u32 = 2;
 /** Live flows sampled to pick the oldest when the table is full. */
 const EVICTION_SAMPLE: u32 = 32;
 let sweepCursor: u32 = 0;
+let synCursor: u32 = 0;
 let queueCounts: usize = 0;
 
 /**
@@ -243,7 +246,14 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   const pureSyn = (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == tcpHeader.SYN;
   let reused = false;
   if (n >= 0) {
-    const e = table.entry(<u32>n);
+    // A lone SYN's second packet: the flow moves to a full entry, and goes on as if it had been
+    // in one from its first packet.
+    if (table.isSyn(<u32>n)) {
+      if (!keyed) key = flowKeyHash(family, protocol, sport, dport);
+      keyed = true;
+      n = <i32>promote(<u32>n, key);
+    }
+    const e = table.flowEntry(<u32>n);
     if (idle(e, ts)) {
       leave(<u32>n, CloseReason.TIMEOUT);
       n = -1;
@@ -258,17 +268,28 @@ export function processBatch(descriptors: usize, n: u32): u32 {
     if (table.isFull()) evictOldest();
     const serverSent = isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == (tcpHeader.SYN | tcpHeader.ACK);
     if (!keyed) key = flowKeyHash(family, protocol, sport, dport);
+    if (!given) hash = hashTuple(FLOW_TUPLE, fields);
+    count(STAT_FLOWS_CREATED);
+    // A SYN alone (no ACK, FIN, RST or payload) waits in one cache line for its second packet.
+    // Not with reassembly, whose events name a flow by its entry for the flow's whole life.
+    if (isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK | tcpHeader.FIN | tcpHeader.RST)) == tcpHeader.SYN
+      && packet.payloadLength == 0 && !reassembling()) {
+      const h = table.insertSyn(key);
+      const options = (tcpHeader.optionSackPermitted ? DirFlag.SACK_PERMITTED : 0) | (tcpHeader.optionTimestamps ? DirFlag.TIMESTAMPS : 0);
+      syn.createSyn(table.entry(h), FLOW_TUPLE, family, sport, dport, hash, ts, tcpHeader.sequence(packet.transport),
+        load<u32>(d + PKT_CAPLEN), tcpHeader.optionMss, tcpHeader.optionWindowScale, options, reused);
+      table.setRecentEntry(h);
+      return hash;
+    }
     n = <i32>table.insert(key);
     direction = serverSent ? 1 : 0;
-    if (!given) hash = hashTuple(FLOW_TUPLE, fields);
     createFlow(<u32>n, key, <u32>direction, hash, fields, isTcp && (tcpFlags & tcpHeader.SYN) != 0, reused);
-    count(STAT_FLOWS_CREATED);
     if (reassembling()) emitEvent(FlowEvent.NEW, <u32>direction, <u32>n, ts, 0, 0, 0);
   } else if (!given) {
-    hash = direction == 0 ? load<u32>(table.entry(<u32>n) + REC_RSS_HASH) : table.reverseHash(<u32>n);
+    hash = direction == 0 ? load<u32>(table.flowEntry(<u32>n) + REC_RSS_HASH) : table.reverseHash(<u32>n);
   }
   table.setRecentEntry(<u32>n);
-  const e = table.entry(<u32>n);
+  const e = table.flowEntry(<u32>n);
   const b = tcp.dir(e, <u32>direction);
   const payload = packet.payloadLength;
   store<u32>(b + DIR_PACKETS, load<u32>(b + DIR_PACKETS) + 1);
@@ -312,7 +333,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
  * split, and later packets of either direction take their hash from the entry.
  */
 function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, bySyn: bool, reused: bool): void {
-  const e = table.entry(n);
+  const e = table.flowEntry(n);
   const zero = i64x2.splat(0);
   for (let o: usize = 0; o < <usize>FLOW_RECORD; o += 64) {
     v128.store(e + o, zero);
@@ -335,37 +356,41 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
     store<u32>(FLOW_TUPLE_REVERSED, swapped, 32);
   }
   const reverseHash = hashTuple(FLOW_TUPLE_REVERSED, fields);
-  const reverseQueue = queueOf(reverseHash);
-  const queue = queueOf(hash);
   const clientTuple: usize = direction == 0 ? <usize>FLOW_TUPLE : <usize>FLOW_TUPLE_REVERSED;
-  if (family == 4) {
-    store<u32>(e + REC_CLIENT_ADDR, load<u32>(clientTuple));
-    store<u32>(e + REC_SERVER_ADDR, load<u32>(clientTuple, 4));
-  } else {
-    v128.store(e + REC_CLIENT_ADDR, v128.load(clientTuple));
-    v128.store(e + REC_SERVER_ADDR, v128.load(clientTuple, 16));
-  }
-  store<u16>(e + REC_CLIENT_PORT, <u16>(direction == 0 ? sport : dport));
-  store<u16>(e + REC_SERVER_PORT, <u16>(direction == 0 ? dport : sport));
-  store<u8>(e + REC_PROTO, <u8>packet.protocol);
-  store<u8>(e + REC_FAMILY, <u8>family);
-  store<u32>(e + REC_KEY_HASH, key);
-  const c2sQueue = direction == 0 ? queue : reverseQueue;
-  const s2cQueue = direction == 0 ? reverseQueue : queue;
-  store<u32>(e + REC_RSS_HASH, direction == 0 ? hash : reverseHash);
-  table.setReverseHash(n, direction == 0 ? reverseHash : hash);
-  store<u16>(e + REC_QUEUE, <u16>c2sQueue);
-  store<u16>(e + REC_QUEUE_REVERSE, <u16>s2cQueue);
-  const c2sCore = coreOf(c2sQueue), s2cCore = coreOf(s2cQueue);
-  store<u16>(e + REC_CORE, <u16>c2sCore);
-  store<u16>(e + REC_CORE_REVERSE, <u16>s2cCore);
+  const serverAddress = clientTuple + (family == 4 ? 4 : 16);
   let flags: u32 = 0;
-  if (c2sCore != s2cCore) flags |= FlowFlag.SPLIT;
   if (bySyn) flags |= FlowFlag.CLIENT_BY_SYN;
   if (reused) flags |= FlowFlag.REUSED;
-  store<u8>(e + REC_FLAGS, <u8>flags);
-  store<u8>(tcp.dir(e, 0) + DIR_WSCALE, 0xff);
-  store<u8>(tcp.dir(e, 1) + DIR_WSCALE, 0xff);
+  writeHeader(e, clientTuple, serverAddress, family, packet.protocol, direction == 0 ? sport : dport, direction == 0 ? dport : sport,
+    key, direction == 0 ? hash : reverseHash, direction == 0 ? reverseHash : hash, flags);
+  table.setReverseHash(n, direction == 0 ? reverseHash : hash);
+}
+
+/** Lone SYN `h` (flow-key hash `key`) moves to a full entry; returns the entry's handle. */
+function promote(h: u32, key: u32): u32 {
+  const n = table.takeFlowEntry();
+  table.setReverseHash(n, syn.expand(table.entry(h), table.flowEntry(n), key, fieldSetOf(<u32>load<u8>(table.entry(h) + REC_FAMILY))));
+  table.promote(h, key, n);
+  return n;
+}
+
+/** The field set the tuples of a TCP or UDP flow of `family` hash with. */
+function fieldSetOf(family: u32): i32 {
+  const ports = (options & FlowOption.HASH_PORTS) != 0;
+  if (family == 4) return ports ? FieldSet.IPV4_L4 : FieldSet.IPV4;
+  return ports ? FieldSet.IPV6_L4 : FieldSet.IPV6;
+}
+
+/**
+ * The record of flow `h` as it stands: its entry, or for a lone SYN the full record it stands
+ * for, written out to a scratch buffer.
+ */
+function recordOf(h: u32): usize {
+  const e = table.entry(h);
+  if (!table.isSyn(h)) return e;
+  const r = table.recordScratch();
+  syn.expand(e, r, entryKeyHash(e), fieldSetOf(<u32>load<u8>(e + REC_FAMILY)));
+  return r;
 }
 
 /** Idle past its timeout at time `ts` (a closed connection lingers only closedTimeout). */
@@ -379,7 +404,7 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
 
 /** Entry `n` leaves the table as a record: close reason from TCP if it closed, else `how`. */
 function leave(n: u32, how: u32): void {
-  const e = table.entry(n);
+  const e = recordOf(n);
   const fromTcp = load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP ? tcp.tcpClose(e) : CloseReason.OPEN;
   emitRecord(e, fromTcp != CloseReason.OPEN ? fromTcp : how);
   if (how == CloseReason.TIMEOUT) count(STAT_FLOWS_TIMED_OUT);
@@ -392,16 +417,31 @@ function leave(n: u32, how: u32): void {
   table.remove(n);
 }
 
-/** Visits up to `budget` entries from the sweep cursor, recording those idle past their timeout. */
+/**
+ * Visits up to `budget` entries of each pool from its sweep cursor, recording those idle past
+ * their timeout.
+ */
 function sweep(budget: u32): void {
+  if (now == 0) return;
   const used = table.entriesUsed();
-  if (used == 0 || now == 0) return;
-  budget = min(budget, used);
-  for (let k: u32 = 0; k < budget && recordRoom() > 2; k++) {
-    if (sweepCursor >= used) sweepCursor = 0;
-    const e = table.entry(sweepCursor);
-    if (table.isLive(e) && idleAt(e, now)) leave(sweepCursor, CloseReason.TIMEOUT);
-    sweepCursor++;
+  if (used != 0) {
+    const n = min(budget, used);
+    for (let k: u32 = 0; k < n && recordRoom() > 2; k++) {
+      if (sweepCursor >= used) sweepCursor = 0;
+      const e = table.flowEntry(sweepCursor);
+      if (table.isLive(e) && idleAt(e, now)) leave(sweepCursor, CloseReason.TIMEOUT);
+      sweepCursor++;
+    }
+  }
+  const synUsed = table.synEntriesUsed();
+  if (synUsed != 0) {
+    const n = min(budget, synUsed);
+    for (let k: u32 = 0; k < n && recordRoom() > 2; k++) {
+      if (synCursor >= synUsed) synCursor = 0;
+      const e = table.synEntry(synCursor);
+      if (table.isLive(e) && synIdleAt(e, now)) leave(synCursor | table.SYN_HANDLE, CloseReason.TIMEOUT);
+      synCursor++;
+    }
   }
 }
 
@@ -412,15 +452,34 @@ function sweep(budget: u32): void {
   return t - last > idleTimeout || (load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP && tcp.isClosed(e));
 }
 
-/** The table is full: the least recently active of EVICTION_SAMPLE live flows leaves. */
+/** idleAt for a lone SYN: its connection is not closed (no FIN, no RST). */
+// @ts-ignore: decorator
+@inline function synIdleAt(e: usize, t: u64): bool {
+  const last = load<u64>(e + REC_LAST_TS);
+  return t > last && t - last > idleTimeout;
+}
+
+/** The handle's idleAt, either kind of entry. */
+function idleNow(h: u32, t: u64): bool {
+  const e = table.entry(h);
+  return table.isSyn(h) ? synIdleAt(e, t) : idleAt(e, t);
+}
+
+/**
+ * The table is full: the least recently active of EVICTION_SAMPLE live flows leaves. The sample
+ * is drawn from both pools in proportion to the flows each holds, each from its sweep cursor:
+ * under a SYN flood it is mostly lone SYNs, and established flows are only as exposed as their
+ * share of the table.
+ */
 function evictOldest(): void {
-  const used = table.entriesUsed();
+  const fromSyns = <u32>((<u64>EVICTION_SAMPLE * table.liveSyns() + (table.liveFlows() >> 1)) / table.liveFlows());
   let oldest: u32 = 0;
   let oldestTs: u64 = U64.MAX_VALUE;
+  const used = table.entriesUsed();
   let seen: u32 = 0;
-  for (let k: u32 = 0; k < used && seen < EVICTION_SAMPLE; k++) {
+  for (let k: u32 = 0; k < used && seen < EVICTION_SAMPLE - fromSyns; k++) {
     if (sweepCursor >= used) sweepCursor = 0;
-    const e = table.entry(sweepCursor);
+    const e = table.flowEntry(sweepCursor);
     if (table.isLive(e)) {
       seen++;
       const last = load<u64>(e + REC_LAST_TS);
@@ -431,7 +490,22 @@ function evictOldest(): void {
     }
     sweepCursor++;
   }
-  leave(oldest, idleAt(table.entry(oldest), now) ? CloseReason.TIMEOUT : CloseReason.EVICTED);
+  const synUsed = table.synEntriesUsed();
+  seen = 0;
+  for (let k: u32 = 0; k < synUsed && seen < fromSyns; k++) {
+    if (synCursor >= synUsed) synCursor = 0;
+    const e = table.synEntry(synCursor);
+    if (table.isLive(e)) {
+      seen++;
+      const last = load<u64>(e + REC_LAST_TS);
+      if (last < oldestTs) {
+        oldestTs = last;
+        oldest = synCursor | table.SYN_HANDLE;
+      }
+    }
+    synCursor++;
+  }
+  leave(oldest, idleNow(oldest, now) ? CloseReason.TIMEOUT : CloseReason.EVICTED);
 }
 
 /**
@@ -443,10 +517,16 @@ export function flushFlows(): u32 {
   let t = load<u64>(FLOW_STATE + FLUSH_NOW);
   if (t == 0) t = now;
   const used = table.entriesUsed();
-  for (let k: u32 = 0; k < used && table.liveFlows() > 0; k++) {
+  for (let k: u32 = 0; k < used && table.liveFlows() > table.liveSyns(); k++) {
     if (recordRoom() == 0) break;
-    const e = table.entry(k);
+    const e = table.flowEntry(k);
     if (table.isLive(e)) leave(k, idleAt(e, t) ? CloseReason.TIMEOUT : CloseReason.END);
+  }
+  const synUsed = table.synEntriesUsed();
+  for (let k: u32 = 0; k < synUsed && table.liveSyns() > 0; k++) {
+    if (recordRoom() == 0) break;
+    const e = table.synEntry(k);
+    if (table.isLive(e)) leave(k | table.SYN_HANDLE, synIdleAt(e, t) ? CloseReason.TIMEOUT : CloseReason.END);
   }
   setStat(STAT_FLOWS_ACTIVE, <u64>table.liveFlows());
   return table.liveFlows();
