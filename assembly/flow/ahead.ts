@@ -18,7 +18,8 @@ import { endpoint4, endpoint6, keyOf } from "./key";
 import * as table from "./table";
 
 /** Packets looked ahead for at once: enough misses in flight to hide each other. */
-export const AHEAD: u32 = 16;
+export const AHEAD: u32 = 32;
+const AHEAD_MAX = 32;
 
 /** Where the loads' results go, so that none is optimized away. */
 let sink: u32 = 0;
@@ -31,15 +32,22 @@ let sink: u32 = 0;
 export let indexed: u32 = AHEAD;
 const WORTH: u32 = AHEAD / 4;
 
+/** The group's flow-key hashes, then what their slots held. */
+const keys = memory.data(AHEAD_MAX * 4, 16);
+const slots = memory.data(AHEAD_MAX * 8, 16);
+
 /**
  * Loads the index slot (and flow) of each of the `n` packets whose descriptors start at `d`,
- * when the last group made it worth while.
+ * when the last group made it worth while. Three passes, so that the loads that miss come back
+ * to back with nothing between them (the processor keeps only so many instructions in flight,
+ * and a miss only overlaps the misses issued within that window): the packets' keys, then their
+ * slots, then the entries the slots name.
  */
 export function lookAhead(d: usize, n: u32): void {
   const worth = indexed >= WORTH;
   indexed = 0;
   if (!worth) return;
-  let s = sink;
+  let k: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const desc = d + <usize>i * PKT_DESCRIPTOR;
     const data = <usize>load<u32>(desc + PKT_DATA);
@@ -69,7 +77,11 @@ export function lookAhead(d: usize, n: u32): void {
     } else {
       continue;
     }
-    s += table.touch(key);
+    store<u32>(keys + (<usize>k << 2), key);
+    k++;
   }
+  for (let i: u32 = 0; i < k; i++) store<u64>(slots + (<usize>i << 3), table.slotOf(load<u32>(keys + (<usize>i << 2))));
+  let s = sink;
+  for (let i: u32 = 0; i < k; i++) s += table.touchFlow(load<u64>(slots + (<usize>i << 3)), load<u32>(keys + (<usize>i << 2)));
   sink = s;
 }

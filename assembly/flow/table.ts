@@ -184,16 +184,17 @@ let probe: u32 = 0;
   }
 }
 
-/**
- * Loads the index slot of `hash` and, when it names an entry with that hash, the entry's first
- * line; returns what it read (for lookAhead's sink). Probing stops at the home slot: runs are
- * short, and this only warms the cache.
- */
+/** The home slot of `hash` as it stands (lookAhead loads it early; probing stops there). */
 // @ts-ignore: decorator
-@inline export function touch(hash: u32): u32 {
-  const v = load<u64>(index + (<usize>(hash & slotMask) << 3));
-  const h = <u32>(v >> 32);
-  if (<u32>v != hash || h == 0) return h;
+@inline export function slotOf(hash: u32): u64 {
+  return load<u64>(index + (<usize>(hash & slotMask) << 3));
+}
+
+/** When `slot` (slotOf `hash`) names an entry of that hash, loads the entry's first line. */
+// @ts-ignore: decorator
+@inline export function touchFlow(slot: u64, hash: u32): u32 {
+  const h = <u32>(slot >> 32);
+  if (<u32>slot != hash || h == 0) return h;
   return load<u32>(entry(h - 1));
 }
 
