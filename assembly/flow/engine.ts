@@ -48,6 +48,20 @@ const SWEEP_PER_PACKET: u32 = 2;
 const EVICTION_SAMPLE: u32 = 32;
 let sweepCursor: u32 = 0;
 let synCursor: u32 = 0;
+/**
+ * Lower bounds on the last-packet time of every live entry, per pool, so that the sweep can skip
+ * a pool in which nothing can be idle yet (a flood's SYNs are all younger than the idle timeout).
+ * An entry's last-packet time never decreases, so a bound holds until the entries it covers
+ * leave; it is renewed each time a cursor completes a cycle of its pool: the least time seen on
+ * the way (every entry live at the cycle's start was seen) and the least of the entries made
+ * during the cycle.
+ */
+let flowBound: u64 = U64.MAX_VALUE;
+let flowSeenMin: u64 = U64.MAX_VALUE;
+let flowMadeMin: u64 = U64.MAX_VALUE;
+let synBound: u64 = U64.MAX_VALUE;
+let synSeenMin: u64 = U64.MAX_VALUE;
+let synMadeMin: u64 = U64.MAX_VALUE;
 let queueCounts: usize = 0;
 
 /**
@@ -60,6 +74,7 @@ let queueCounts: usize = 0;
 export function configureFlows(flows: u32, idleMs: u32, closedMs: u32, flowOptions: u32, batchMax: u32, streams: u32, window: u32): i32 {
   const status = table.configureTable(flows);
   if (status != Status.OK) return status;
+  resetSweep();
   if (batchMax < 1 || batchMax > (1 << 20)) return Status.BAD_SIZE;
   const reassembly = (flowOptions & FlowOption.REASSEMBLY) != 0;
   if (!configureReassembly(reassembly ? streams : 0, window)) return Status.BAD_SIZE;
@@ -278,12 +293,14 @@ export function processBatch(descriptors: usize, n: u32): u32 {
       const options = (tcpHeader.optionSackPermitted ? DirFlag.SACK_PERMITTED : 0) | (tcpHeader.optionTimestamps ? DirFlag.TIMESTAMPS : 0);
       syn.createSyn(table.entry(h), FLOW_TUPLE, family, sport, dport, hash, ts, tcpHeader.sequence(packet.transport),
         load<u32>(d + PKT_CAPLEN), tcpHeader.optionMss, tcpHeader.optionWindowScale, options, reused);
+      synMade(ts);
       table.setRecentEntry(h);
       return hash;
     }
     n = <i32>table.insert(key);
     direction = serverSent ? 1 : 0;
     createFlow(<u32>n, key, <u32>direction, hash, fields, isTcp && (tcpFlags & tcpHeader.SYN) != 0, reused);
+    flowMade(ts);
     if (reassembling()) emitEvent(FlowEvent.NEW, <u32>direction, <u32>n, ts, 0, 0, 0);
   } else if (!given) {
     hash = direction == 0 ? load<u32>(table.flowEntry(<u32>n) + REC_RSS_HASH) : table.reverseHash(<u32>n);
@@ -371,6 +388,7 @@ function promote(h: u32, key: u32): u32 {
   const n = table.takeFlowEntry();
   table.setReverseHash(n, syn.expand(table.entry(h), table.flowEntry(n), key, fieldSetOf(<u32>load<u8>(table.entry(h) + REC_FAMILY))));
   table.promote(h, key, n);
+  flowMade(load<u64>(table.flowEntry(n) + REC_LAST_TS));
   return n;
 }
 
@@ -417,29 +435,78 @@ function leave(n: u32, how: u32): void {
   table.remove(n);
 }
 
+/** The sweep's state for an empty table. */
+function resetSweep(): void {
+  sweepCursor = synCursor = 0;
+  flowBound = flowSeenMin = flowMadeMin = U64.MAX_VALUE;
+  synBound = synSeenMin = synMadeMin = U64.MAX_VALUE;
+}
+
+/** A flow entry was made (or a lone SYN promoted into one) whose last packet came at `ts`. */
+// @ts-ignore: decorator
+@inline function flowMade(ts: u64): void {
+  if (ts < flowMadeMin) flowMadeMin = ts;
+  if (ts < flowBound) flowBound = ts;
+}
+
+// @ts-ignore: decorator
+@inline function synMade(ts: u64): void {
+  if (ts < synMadeMin) synMadeMin = ts;
+  if (ts < synBound) synBound = ts;
+}
+
+/** The flow pool's cursor at `used`: a cycle is complete, and the bound renewed. */
+// @ts-ignore: decorator
+@inline function flowCycle(): void {
+  sweepCursor = 0;
+  flowBound = min(flowSeenMin, flowMadeMin);
+  flowSeenMin = flowMadeMin = U64.MAX_VALUE;
+}
+
+// @ts-ignore: decorator
+@inline function synCycle(): void {
+  synCursor = 0;
+  synBound = min(synSeenMin, synMadeMin);
+  synSeenMin = synMadeMin = U64.MAX_VALUE;
+}
+
 /**
  * Visits up to `budget` entries of each pool from its sweep cursor, recording those idle past
- * their timeout.
+ * their timeout; a pool whose every flow is younger than the shortest timeout is not visited.
  */
 function sweep(budget: u32): void {
   if (now == 0) return;
   const used = table.entriesUsed();
-  if (used != 0) {
+  if (used != 0 && now > flowBound && now - flowBound > closedTimeout) {
     const n = min(budget, used);
     for (let k: u32 = 0; k < n && recordRoom() > 2; k++) {
-      if (sweepCursor >= used) sweepCursor = 0;
+      if (sweepCursor >= used) flowCycle();
       const e = table.flowEntry(sweepCursor);
-      if (table.isLive(e) && idleAt(e, now)) leave(sweepCursor, CloseReason.TIMEOUT);
+      if (table.isLive(e)) {
+        if (idleAt(e, now)) {
+          leave(sweepCursor, CloseReason.TIMEOUT);
+        } else {
+          const last = load<u64>(e + REC_LAST_TS);
+          if (last < flowSeenMin) flowSeenMin = last;
+        }
+      }
       sweepCursor++;
     }
   }
   const synUsed = table.synEntriesUsed();
-  if (synUsed != 0) {
+  if (synUsed != 0 && now > synBound && now - synBound > idleTimeout) {
     const n = min(budget, synUsed);
     for (let k: u32 = 0; k < n && recordRoom() > 2; k++) {
-      if (synCursor >= synUsed) synCursor = 0;
+      if (synCursor >= synUsed) synCycle();
       const e = table.synEntry(synCursor);
-      if (table.isLive(e) && synIdleAt(e, now)) leave(synCursor | table.SYN_HANDLE, CloseReason.TIMEOUT);
+      if (table.isLive(e)) {
+        if (synIdleAt(e, now)) {
+          leave(synCursor | table.SYN_HANDLE, CloseReason.TIMEOUT);
+        } else {
+          const last = load<u64>(e + REC_LAST_TS);
+          if (last < synSeenMin) synSeenMin = last;
+        }
+      }
       synCursor++;
     }
   }
@@ -478,11 +545,12 @@ function evictOldest(): void {
   const used = table.entriesUsed();
   let seen: u32 = 0;
   for (let k: u32 = 0; k < used && seen < EVICTION_SAMPLE - fromSyns; k++) {
-    if (sweepCursor >= used) sweepCursor = 0;
+    if (sweepCursor >= used) flowCycle();
     const e = table.flowEntry(sweepCursor);
     if (table.isLive(e)) {
       seen++;
       const last = load<u64>(e + REC_LAST_TS);
+      if (last < flowSeenMin) flowSeenMin = last;
       if (last < oldestTs) {
         oldestTs = last;
         oldest = sweepCursor;
@@ -493,11 +561,12 @@ function evictOldest(): void {
   const synUsed = table.synEntriesUsed();
   seen = 0;
   for (let k: u32 = 0; k < synUsed && seen < fromSyns; k++) {
-    if (synCursor >= synUsed) synCursor = 0;
+    if (synCursor >= synUsed) synCycle();
     const e = table.synEntry(synCursor);
     if (table.isLive(e)) {
       seen++;
       const last = load<u64>(e + REC_LAST_TS);
+      if (last < synSeenMin) synSeenMin = last;
       if (last < oldestTs) {
         oldestTs = last;
         oldest = synCursor | table.SYN_HANDLE;
