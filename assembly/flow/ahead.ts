@@ -14,7 +14,7 @@
  */
 import { LinkType, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE } from "../shared/abi";
 import * as ethernet from "../wire/ethernet";
-import { endpoint4, endpoint6, keyOf } from "./key";
+import { endpoint4, endpoint6, entryKeyHash, keyOf } from "./key";
 import * as table from "./table";
 
 /** Packets looked ahead for at once: enough misses in flight to hide each other. */
@@ -31,21 +31,30 @@ let sink: u32 = 0;
  */
 export let indexed: u32 = AHEAD;
 const WORTH: u32 = AHEAD / 4;
+/**
+ * Flows evicted while the last group was processed (evictOldest counts them). Under a flood
+ * each new flow evicts the oldest lone SYN, whose index slot is as far from the cache as the new
+ * flow's: the next that many are looked ahead for too.
+ */
+export let evicted: u32 = 0;
 
 /** The group's flow-key hashes, then what their slots held. */
-const keys = memory.data(AHEAD_MAX * 4, 16);
-const slots = memory.data(AHEAD_MAX * 8, 16);
+const keys = memory.data(AHEAD_MAX * 2 * 4, 16);
+const slots = memory.data(AHEAD_MAX * 2 * 8, 16);
+const victims = memory.data(AHEAD_MAX * 4, 16);
 
 /**
  * Loads the index slot (and flow) of each of the `n` packets whose descriptors start at `d`,
- * when the last group made it worth while. Three passes, so that the loads that miss come back
+ * when the last group made it worth while, and the slots of the lone SYNs next in line for
+ * eviction when the last group evicted. Three passes, so that the loads that miss come back
  * to back with nothing between them (the processor keeps only so many instructions in flight,
  * and a miss only overlaps the misses issued within that window): the packets' keys, then their
  * slots, then the entries the slots name.
  */
 export function lookAhead(d: usize, n: u32): void {
   const worth = indexed >= WORTH;
-  indexed = 0;
+  const evictions = min(evicted, n);
+  indexed = evicted = 0;
   if (!worth) return;
   let k: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
@@ -79,6 +88,13 @@ export function lookAhead(d: usize, n: u32): void {
     }
     store<u32>(keys + (<usize>k << 2), key);
     k++;
+  }
+  if (evictions != 0) {
+    const m = table.nextSyns(victims, evictions);
+    for (let i: u32 = 0; i < m; i++) {
+      store<u32>(keys + (<usize>k << 2), entryKeyHash(table.entry(load<u32>(victims + (<usize>i << 2)))));
+      k++;
+    }
   }
   for (let i: u32 = 0; i < k; i++) store<u64>(slots + (<usize>i << 3), table.slotOf(load<u32>(keys + (<usize>i << 2))));
   let s = sink;

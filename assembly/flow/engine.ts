@@ -47,21 +47,17 @@ const SWEEP_PER_PACKET: u32 = 2;
 /** Live flows sampled to pick the oldest when the table is full. */
 const EVICTION_SAMPLE: u32 = 32;
 let sweepCursor: u32 = 0;
-let synCursor: u32 = 0;
 /**
- * Lower bounds on the last-packet time of every live entry, per pool, so that the sweep can skip
- * a pool in which nothing can be idle yet (a flood's SYNs are all younger than the idle timeout).
- * An entry's last-packet time never decreases, so a bound holds until the entries it covers
- * leave; it is renewed each time a cursor completes a cycle of its pool: the least time seen on
- * the way (every entry live at the cycle's start was seen) and the least of the entries made
- * during the cycle.
+ * A lower bound on the last-packet time of every live flow entry, so that the sweep can skip the
+ * flow pool while nothing in it can be idle yet. An entry's last-packet time never decreases, so
+ * the bound holds until the entries it covers leave; it is renewed each time the cursor completes
+ * a cycle of the pool: the least time seen on the way (every entry live at the cycle's start was
+ * seen) and the least of the entries made during the cycle. (Lone SYNs need none: the oldest is
+ * at the SYN ring's tail.)
  */
 let flowBound: u64 = U64.MAX_VALUE;
 let flowSeenMin: u64 = U64.MAX_VALUE;
 let flowMadeMin: u64 = U64.MAX_VALUE;
-let synBound: u64 = U64.MAX_VALUE;
-let synSeenMin: u64 = U64.MAX_VALUE;
-let synMadeMin: u64 = U64.MAX_VALUE;
 let queueCounts: usize = 0;
 
 /**
@@ -289,11 +285,11 @@ export function processBatch(descriptors: usize, n: u32): u32 {
     // Not with reassembly, whose events name a flow by its entry for the flow's whole life.
     if (isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK | tcpHeader.FIN | tcpHeader.RST)) == tcpHeader.SYN
       && packet.payloadLength == 0 && !reassembling()) {
+      if (table.synRingFull()) moveOldestSyn();
       const h = table.insertSyn(key);
       const options = (tcpHeader.optionSackPermitted ? DirFlag.SACK_PERMITTED : 0) | (tcpHeader.optionTimestamps ? DirFlag.TIMESTAMPS : 0);
       syn.createSyn(table.entry(h), FLOW_TUPLE, family, sport, dport, hash, ts, tcpHeader.sequence(packet.transport),
         load<u32>(d + PKT_CAPLEN), tcpHeader.optionMss, tcpHeader.optionWindowScale, options, reused);
-      synMade(ts);
       table.setRecentEntry(h);
       return hash;
     }
@@ -392,6 +388,15 @@ function promote(h: u32, key: u32): u32 {
   return n;
 }
 
+/**
+ * The SYN ring has come round to a lone SYN still waiting at its tail (the table has room: the
+ * caller checked): that SYN moves to a flow entry, as if its second packet had come.
+ */
+function moveOldestSyn(): void {
+  const h = <u32>table.oldestSyn();
+  promote(h, entryKeyHash(table.entry(h)));
+}
+
 /** The field set the tuples of a TCP or UDP flow of `family` hash with. */
 function fieldSetOf(family: u32): i32 {
   const ports = (options & FlowOption.HASH_PORTS) != 0;
@@ -437,9 +442,8 @@ function leave(n: u32, how: u32): void {
 
 /** The sweep's state for an empty table. */
 function resetSweep(): void {
-  sweepCursor = synCursor = 0;
+  sweepCursor = 0;
   flowBound = flowSeenMin = flowMadeMin = U64.MAX_VALUE;
-  synBound = synSeenMin = synMadeMin = U64.MAX_VALUE;
 }
 
 /** A flow entry was made (or a lone SYN promoted into one) whose last packet came at `ts`. */
@@ -447,12 +451,6 @@ function resetSweep(): void {
 @inline function flowMade(ts: u64): void {
   if (ts < flowMadeMin) flowMadeMin = ts;
   if (ts < flowBound) flowBound = ts;
-}
-
-// @ts-ignore: decorator
-@inline function synMade(ts: u64): void {
-  if (ts < synMadeMin) synMadeMin = ts;
-  if (ts < synBound) synBound = ts;
 }
 
 /** The flow pool's cursor at `used`: a cycle is complete, and the bound renewed. */
@@ -463,16 +461,10 @@ function resetSweep(): void {
   flowSeenMin = flowMadeMin = U64.MAX_VALUE;
 }
 
-// @ts-ignore: decorator
-@inline function synCycle(): void {
-  synCursor = 0;
-  synBound = min(synSeenMin, synMadeMin);
-  synSeenMin = synMadeMin = U64.MAX_VALUE;
-}
-
 /**
- * Visits up to `budget` entries of each pool from its sweep cursor, recording those idle past
- * their timeout; a pool whose every flow is younger than the shortest timeout is not visited.
+ * Visits up to `budget` flow entries from the sweep cursor, recording those idle past their
+ * timeout (none while every flow is younger than the shortest timeout), and records up to
+ * `budget` lone SYNs idle past the idle timeout.
  */
 function sweep(budget: u32): void {
   if (now == 0) return;
@@ -493,22 +485,11 @@ function sweep(budget: u32): void {
       sweepCursor++;
     }
   }
-  const synUsed = table.synEntriesUsed();
-  if (synUsed != 0 && now > synBound && now - synBound > idleTimeout) {
-    const n = min(budget, synUsed);
-    for (let k: u32 = 0; k < n && recordRoom() > 2; k++) {
-      if (synCursor >= synUsed) synCycle();
-      const e = table.synEntry(synCursor);
-      if (table.isLive(e)) {
-        if (synIdleAt(e, now)) {
-          leave(synCursor | table.SYN_HANDLE, CloseReason.TIMEOUT);
-        } else {
-          const last = load<u64>(e + REC_LAST_TS);
-          if (last < synSeenMin) synSeenMin = last;
-        }
-      }
-      synCursor++;
-    }
+  // Lone SYNs leave oldest first, from the SYN ring's tail.
+  for (let k: u32 = 0; k < budget && recordRoom() > 2; k++) {
+    const h = table.oldestSyn();
+    if (h < 0 || !synIdleAt(table.entry(<u32>h), now)) break;
+    leave(<u32>h, CloseReason.TIMEOUT);
   }
 }
 
@@ -533,18 +514,25 @@ function idleNow(h: u32, t: u64): bool {
 }
 
 /**
- * The table is full: the least recently active of EVICTION_SAMPLE live flows leaves. The sample
- * is drawn from both pools in proportion to the flows each holds, each from its sweep cursor:
- * under a SYN flood it is mostly lone SYNs, and established flows are only as exposed as their
- * share of the table.
+ * The table is full: the least recently active of EVICTION_SAMPLE live flows leaves. The flow
+ * pool's share of the sample is drawn from the sweep cursor in proportion to the flows it holds;
+ * the lone SYNs' share is the oldest of them (the SYN ring's tail), which stands for any sample
+ * of them. Under a SYN flood that is nearly always the one to go, and established flows are only
+ * as exposed as their share of the table.
  */
 function evictOldest(): void {
-  const fromSyns = <u32>((<u64>EVICTION_SAMPLE * table.liveSyns() + (table.liveFlows() >> 1)) / table.liveFlows());
+  const flows = table.liveFlows() - table.liveSyns();
+  const fromFlows = <u32>((<u64>EVICTION_SAMPLE * flows + (table.liveFlows() >> 1)) / table.liveFlows());
   let oldest: u32 = 0;
   let oldestTs: u64 = U64.MAX_VALUE;
+  const synOldest = table.oldestSyn();
+  if (synOldest >= 0) {
+    oldest = <u32>synOldest;
+    oldestTs = load<u64>(table.entry(oldest) + REC_LAST_TS);
+  }
   const used = table.entriesUsed();
   let seen: u32 = 0;
-  for (let k: u32 = 0; k < used && seen < EVICTION_SAMPLE - fromSyns; k++) {
+  for (let k: u32 = 0; k < used && seen < fromFlows; k++) {
     if (sweepCursor >= used) flowCycle();
     const e = table.flowEntry(sweepCursor);
     if (table.isLive(e)) {
@@ -558,23 +546,8 @@ function evictOldest(): void {
     }
     sweepCursor++;
   }
-  const synUsed = table.synEntriesUsed();
-  seen = 0;
-  for (let k: u32 = 0; k < synUsed && seen < fromSyns; k++) {
-    if (synCursor >= synUsed) synCycle();
-    const e = table.synEntry(synCursor);
-    if (table.isLive(e)) {
-      seen++;
-      const last = load<u64>(e + REC_LAST_TS);
-      if (last < synSeenMin) synSeenMin = last;
-      if (last < oldestTs) {
-        oldestTs = last;
-        oldest = synCursor | table.SYN_HANDLE;
-      }
-    }
-    synCursor++;
-  }
   leave(oldest, idleNow(oldest, now) ? CloseReason.TIMEOUT : CloseReason.EVICTED);
+  ahead.evicted++;
 }
 
 /**
@@ -591,11 +564,10 @@ export function flushFlows(): u32 {
     const e = table.flowEntry(k);
     if (table.isLive(e)) leave(k, idleAt(e, t) ? CloseReason.TIMEOUT : CloseReason.END);
   }
-  const synUsed = table.synEntriesUsed();
-  for (let k: u32 = 0; k < synUsed && table.liveSyns() > 0; k++) {
-    if (recordRoom() == 0) break;
-    const e = table.synEntry(k);
-    if (table.isLive(e)) leave(k | table.SYN_HANDLE, synIdleAt(e, t) ? CloseReason.TIMEOUT : CloseReason.END);
+  while (recordRoom() != 0) {
+    const h = table.oldestSyn();
+    if (h < 0) break;
+    leave(<u32>h, synIdleAt(table.entry(<u32>h), t) ? CloseReason.TIMEOUT : CloseReason.END);
   }
   setStat(STAT_FLOWS_ACTIVE, <u64>table.liveFlows());
   return table.liveFlows();

@@ -14,6 +14,13 @@
  * the SYN pool. The two pools hold `capacity` entries each, so that either can hold every live
  * flow, and the table is full when `capacity` flows of both kinds live.
  *
+ * The SYN pool is a ring, filled in the order SYNs come: the oldest lone SYN is always the first
+ * live entry from the tail (a lone SYN's activity is its one packet), so eviction and the idle
+ * sweep take it without searching, and the entries about to be evicted are known ahead. A SYN
+ * that moves on (promoted, or gone) leaves a hole, skipped when the tail reaches it. When the
+ * ring has come round to a lone SYN still waiting at its tail while the table has room, that SYN
+ * moves to a flow entry (the engine's moveOldestSyn) and the ring goes on.
+ *
  * The index has a power-of-two number of 8-byte slots, at least twice the capacity, so linear
  * probing stays short: a slot holds the flow-key hash and the handle + 1 (0: empty). Removal
  * shifts the following run back (no tombstones), so lookups never slow down as flows come and
@@ -38,12 +45,13 @@ let synBlock: usize = 0;
 let synPool: usize = 0;
 let reverseHashes: usize = 0;
 let capacity: u32 = 0;
-/** Entries ever handed out (each pool's high-water mark); entries below it are live or free. */
+/** Entries ever handed out in the flow pool (its high-water mark); below it: live or free. */
 let used: u32 = 0;
-let synUsed: u32 = 0;
-/** Free list heads: entry number + 1 (0: empty); a free entry holds the next one at offset 0. */
+/** Free list head of the flow pool: entry number + 1 (0: empty); a free entry holds the next. */
 let freeHead: u32 = 0;
-let synFreeHead: u32 = 0;
+/** The SYN ring: its oldest slot in use, and how many slots from there are in use (live or holes). */
+let synTail: u32 = 0;
+let synCount: u32 = 0;
 /** Live flows: both kinds, and lone SYNs alone. */
 let live: u32 = 0;
 let synLive: u32 = 0;
@@ -81,9 +89,10 @@ export function configureTable(flows: u32): i32 {
   pool = (poolBlock + 63) & ~<usize>63;
   capacity = flows;
   slotMask = slots - 1;
-  used = synUsed = 0;
+  used = 0;
+  synTail = synCount = 0;
   recent = -1;
-  freeHead = synFreeHead = 0;
+  freeHead = 0;
   live = synLive = 0;
   return Status.OK;
 }
@@ -91,9 +100,8 @@ export function configureTable(flows: u32): i32 {
 export function tableCapacity(): u32 { return capacity; }
 export function liveFlows(): u32 { return live; }
 export function liveSyns(): u32 { return synLive; }
-/** Entries ever used in the flow pool and in the SYN pool (the sweep and flush walk them). */
+/** Entries ever used in the flow pool (the sweep and flush walk them). */
 export function entriesUsed(): u32 { return used; }
-export function synEntriesUsed(): u32 { return synUsed; }
 export function isFull(): bool { return live == capacity; }
 /** A buffer of FLOW_RECORD bytes for writing one record out. */
 export function recordScratch(): usize { return scratch; }
@@ -205,15 +213,60 @@ export function insert(hash: u32): u32 {
   return n;
 }
 
-/** Takes a free SYN entry for `hash` and indexes it (not full); returns its handle. */
-export function insertSyn(hash: u32): u32 {
-  let n: u32;
-  if (synFreeHead) {
-    n = synFreeHead - 1;
-    synFreeHead = load<u32>(synEntry(n));
-  } else {
-    n = synUsed++;
+// ---- the SYN ring ----
+
+/** Skips the holes at the ring's tail. */
+// @ts-ignore: decorator
+@inline function settleTail(): void {
+  while (synCount != 0 && load<u8>(synEntry(synTail) + REC_FAMILY) == 0) {
+    synTail = synTail + 1 == capacity ? 0 : synTail + 1;
+    synCount--;
   }
+}
+
+/** The oldest lone SYN's handle, or -1 when there is none. */
+export function oldestSyn(): i32 {
+  settleTail();
+  return synCount != 0 ? <i32>(synTail | SYN_HANDLE) : -1;
+}
+
+/** True when a new lone SYN has no slot until the oldest one moves (see moveOldestSyn). */
+export function synRingFull(): bool {
+  settleTail();
+  return synCount == capacity;
+}
+
+/** Slots of the ring in use, oldest first: the handle of the `k`th (live or a hole). */
+export function synSlots(): u32 { return synCount; }
+// @ts-ignore: decorator
+@inline export function synSlot(k: u32): u32 {
+  const i = synTail + k;
+  return (i >= capacity ? i - capacity : i) | SYN_HANDLE;
+}
+
+/**
+ * The handles of up to `n` live lone SYNs from the oldest, into `out` (u32 each): the next to be
+ * evicted under a flood. Looks at no more than 2n slots. Returns how many it wrote.
+ */
+export function nextSyns(out: usize, n: u32): u32 {
+  settleTail();
+  const end = min(synCount, n << 1);
+  let k: u32 = 0;
+  for (let j: u32 = 0; j < end && k < n; j++) {
+    const h = synSlot(j);
+    if (load<u8>(entry(h) + REC_FAMILY) != 0) {
+      store<u32>(out + (<usize>k << 2), h);
+      k++;
+    }
+  }
+  return k;
+}
+
+/** Takes the ring's next slot for `hash` and indexes it (not full, not synRingFull); its handle. */
+export function insertSyn(hash: u32): u32 {
+  const i = synTail + synCount;
+  const n = i >= capacity ? i - capacity : i;
+  synCount++;
   synLive++;
   const h = n | SYN_HANDLE;
   index1(hash, h);
@@ -251,13 +304,10 @@ export function promote(h: u32, hash: u32, n: u32): void {
   freeSyn(h);
 }
 
+/** Lone SYN `h` has gone: its slot is a hole until the tail passes it. */
 // @ts-ignore: decorator
 @inline function freeSyn(h: u32): void {
-  const n = h & ~SYN_HANDLE;
-  const e = synEntry(n);
-  store<u8>(e + REC_FAMILY, 0);
-  store<u32>(e, synFreeHead);
-  synFreeHead = n + 1;
+  store<u8>(entry(h) + REC_FAMILY, 0);
   synLive--;
 }
 
