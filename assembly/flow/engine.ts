@@ -259,16 +259,20 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   if (n >= 0) {
     // A lone SYN's second packet: the flow moves to a full entry, and goes on as if it had been
     // in one from its first packet.
+    let promoted = false;
     if (table.isSyn(<u32>n)) {
       if (!keyed) key = flowKeyHash(family, protocol, sport, dport);
       keyed = true;
-      n = <i32>promote(<u32>n, key);
+      n = <i32>promote(<u32>n, key, false);
+      promoted = true;
     }
     const e = table.flowEntry(<u32>n);
     if (idle(e, ts)) {
+      if (promoted) tcp.updateStates(e);
       leave(<u32>n, CloseReason.TIMEOUT);
       n = -1;
     } else if (pureSyn && tcp.opensNewConnection(e, <u32>direction, tcpHeader.sequence(packet.transport))) {
+      if (promoted) tcp.updateStates(e);
       leave(<u32>n, CloseReason.END);
       count(STAT_FLOWS_REUSED);
       reused = true;
@@ -379,10 +383,14 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
   table.setReverseHash(n, direction == 0 ? reverseHash : hash);
 }
 
-/** Lone SYN `h` (flow-key hash `key`) moves to a full entry; returns the entry's handle. */
-function promote(h: u32, key: u32): u32 {
+/**
+ * Lone SYN `h` (flow-key hash `key`) moves to a full entry; returns the entry's handle. With
+ * `states` false the caller tracks a packet of the flow next, which works out both sides' states
+ * (an entry whose states are not both ESTABLISHED always has them worked out).
+ */
+function promote(h: u32, key: u32, states: bool = true): u32 {
   const n = table.takeFlowEntry();
-  table.setReverseHash(n, syn.expand(table.entry(h), table.flowEntry(n), key, fieldSetOf(<u32>load<u8>(table.entry(h) + REC_FAMILY))));
+  table.setReverseHash(n, syn.expand(table.entry(h), table.flowEntry(n), key, fieldSetOf(<u32>load<u8>(table.entry(h) + REC_FAMILY)), states));
   table.promote(h, key, n);
   flowMade(load<u64>(table.flowEntry(n) + REC_LAST_TS));
   return n;

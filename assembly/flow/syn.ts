@@ -99,9 +99,10 @@ const PROTOCOL_TCP: u8 = 6;
  * Writes the full entry (or record) `f` for lone SYN `s`: the flow's state after its one SYN,
  * byte for byte what the flow path leaves in an entry after such a first packet. `key` is the
  * flow-key hash, `fields` the field set its tuples hash with. The reverse direction's RSS hash is
- * computed here (the flow path computes it when a flow starts) and returned.
+ * computed here (the flow path computes it when a flow starts) and returned. Without `states`,
+ * both sides' states are left NONE, for a caller about to work them out anyway.
  */
-export function expand(s: usize, f: usize, key: u32, fields: i32): u32 {
+export function expand(s: usize, f: usize, key: u32, fields: i32, states: bool = true): u32 {
   const zero = i64x2.splat(0);
   for (let o: usize = 0; o < <usize>FLOW_RECORD; o += 64) {
     v128.store(f + o, zero);
@@ -139,6 +140,6 @@ export function expand(s: usize, f: usize, key: u32, fields: i32): u32 {
   store<u32>(b + DIR_ISN, isn);
   store<u32>(b + DIR_SND_MAX, isn + 1);
   store<u16>(b + DIR_MSS, load<u16>(s + SYN_MSS));
-  updateStates(f);
+  if (states) updateStates(f);
   return reverseHash;
 }

@@ -232,6 +232,7 @@ export function oldestSyn(): i32 {
 
 /** True when a new lone SYN has no slot until the oldest one moves (see moveOldestSyn). */
 export function synRingFull(): bool {
+  if (synCount != capacity) return false;
   settleTail();
   return synCount == capacity;
 }
