@@ -33,3 +33,8 @@ export {
   PortPool, CorePool, defaultQueueCore, DEFAULT_PORT_RANGE,
   type AddressRef, type PoolPort, type PortPoolOptions, type SteerOptions,
 } from './pool.js';
+export {
+  advise, adviseStats, linearPartition, weightsForRuns, rebalance, queueLoads, METRICS, DEFAULT_SLACK,
+  type Advice, type AdviceInput, type Metric, type Diagnosis, type WeightFix, type TableFix, type QueueLoad, type MovedEntry,
+} from './advise.js';
+export { sumBuckets, topFlows, type BucketLoad, type BucketDetail, type TopFlow } from './buckets.js';
