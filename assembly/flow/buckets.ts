@@ -14,7 +14,7 @@
  */
 import {
   BUCKET_BYTES, BUCKET_FLOWS, BUCKET_PACKETS, BUCKET_ROW, DIR_BYTES, DIR_PACKETS, FieldSet, FLOW_DIR, FLOW_STATE,
-  OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE, OUT_BUCKET_TOPS, OUT_BUCKETS, PKT_CAPLEN, PKT_HASH, REC_CLIENT_ADDR,
+  OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE, OUT_BUCKET_TOPS, OUT_BUCKETS, PKT_CAPLEN, PKT_HASH, PORTS_DELTAS, REC_CLIENT_ADDR,
   REC_CLIENT_PORT, REC_DIR, REC_FAMILY, REC_PROTO, REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, Status,
   TOP_BYTES, TOP_DPORT, TOP_DST, TOP_ENTRY, TOP_FAMILY, TOP_FLOWS, TOP_PACKETS, TOP_PROTO, TOP_SPORT, TOP_SRC,
 } from "../shared/abi";
@@ -45,7 +45,7 @@ export function configureBuckets(portsHashed: bool): i32 {
   size = s;
   mask = s - 1;
   counts = heap.alloc(<usize>(s + 1) * BUCKET_ROW);
-  deltas = portsHashed ? 0 : heap.alloc(<usize>(2 * s) * BUCKET_ROW);
+  deltas = portsHashed ? 0 : heap.alloc(<usize>(PORTS_DELTAS * s) * BUCKET_ROW);
   tops = heap.alloc(<usize>s * 2 * TOP_FLOWS * TOP_ENTRY);
   clearBuckets();
   store<u32>(FLOW_STATE + OUT_BUCKETS, <u32>counts);
@@ -59,7 +59,7 @@ export function configureBuckets(portsHashed: bool): i32 {
 export function clearBuckets(): void {
   if (!counts) return;
   memory.fill(counts, 0, <usize>(size + 1) * BUCKET_ROW);
-  if (deltas) memory.fill(deltas, 0, <usize>(2 * size) * BUCKET_ROW);
+  if (deltas) memory.fill(deltas, 0, <usize>(PORTS_DELTAS * size) * BUCKET_ROW);
   memory.fill(tops, 0, <usize>size * 2 * TOP_FLOWS * TOP_ENTRY);
 }
 
@@ -125,7 +125,7 @@ function offer(list: usize, byBytes: bool, value: u64, e: usize, d: u32, packets
 /**
  * The field set leaves ports out: hashes direction `d` of flow `e` with its ports too (the same
  * key, function and transform) and, when that selects another bucket, records the load moving
- * there (TCP and UDP apart: `ethtool -N rx-flow-hash` sets each protocol's fields on its own).
+ * there (per protocol and family: `ethtool -N rx-flow-hash tcp4|tcp6|udp4|udp6` sets each one's fields).
  */
 function movePorts(e: usize, d: u32, bucket: u32, packets: u32, bytes: u64): void {
   const family = load<u8>(e + REC_FAMILY);
@@ -149,7 +149,8 @@ function movePorts(e: usize, d: u32, bucket: u32, packets: u32, bytes: u64): voi
   }
   const moved = hashTuple(scratch, fields) & mask;
   if (moved == bucket) return;
-  const table = deltas + (load<u8>(e + REC_PROTO) == PROTOCOL_TCP ? 0 : <usize>size * BUCKET_ROW);
+  const which: u32 = (load<u8>(e + REC_PROTO) == PROTOCOL_TCP ? 0 : 2) + (family == 4 ? 0 : 1);
+  const table = deltas + <usize>which * size * BUCKET_ROW;
   add(table + <usize>bucket * BUCKET_ROW, -<i64>packets, -<i64>bytes, -1);
   add(table + <usize>moved * BUCKET_ROW, <i64>packets, <i64>bytes, 1);
 }

@@ -292,8 +292,10 @@ export const FLUSH_NOW = 0x428;
 // when the field set leaves ports out, how much load would move between buckets were ports hashed.
 //
 //   FLOW_STATE + OUT_BUCKETS        u32  counts: S + 1 rows of BUCKET_ROW bytes (row S: not IP)
-//   FLOW_STATE + OUT_BUCKET_DELTAS  u32  0, or ports deltas: 2 (TCP, UDP) x S rows of BUCKET_ROW
-//                                        (i64: load gained, negative: lost, with ports hashed)
+//   FLOW_STATE + OUT_BUCKET_DELTAS  u32  0, or ports deltas: PORTS_DELTAS tables (TCP over IPv4, TCP
+//                                        over IPv6, UDP over IPv4, UDP over IPv6: ethtool's tcp4,
+//                                        tcp6, udp4, udp6) x S rows of BUCKET_ROW (i64: load gained,
+//                                        negative: lost, were that traffic's ports hashed too)
 //   FLOW_STATE + OUT_BUCKET_TOPS    u32  top flows: S x 2 lists (by packets, by bytes) x TOP_FLOWS
 //                                        entries of TOP_ENTRY bytes, heaviest first
 //   FLOW_STATE + OUT_BUCKET_SIZE    u32  S
@@ -306,6 +308,8 @@ export const BUCKET_PACKETS = 0;
 export const BUCKET_BYTES = 8;
 export const BUCKET_FLOWS = 16;
 export const BUCKET_ROW = 24;
+/** Ports delta tables: (UDP ? 2 : 0) + (IPv6 ? 1 : 0). */
+export const PORTS_DELTAS = 4;
 /** Flow directions kept per bucket and list. */
 export const TOP_FLOWS = 3;
 /** Top entry: u64 bytes, u32 packets (0: empty), u16 source and destination port (host order

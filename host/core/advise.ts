@@ -23,13 +23,13 @@
  *
  * Isomorphic: no Node imports (the visualizer gives the same advice for a dropped capture).
  */
-import { type BucketDetail, type BucketLoad, sumBuckets, sumPortDeltas, topFlows, type TopFlow } from './buckets.js';
+import { type BucketDetail, type BucketLoad, PORTS_CLASSES, sumBuckets, sumPortDeltas, topFlows, type TopFlow } from './buckets.js';
 import { gf2Rank, mirroredBits } from './analysis.js';
 import { invalid } from './errors.js';
 import { formatEthtoolSet } from './ethtool.js';
 import { FIELD_SETS, type FieldSetName } from './fields.js';
 import type { FlowStats } from './flows.js';
-import { presetName } from './key.js';
+import { formatKey, KEY_PRESETS, presetName } from './key.js';
 import { Reta } from './reta.js';
 import type { RssConfig } from './rss.js';
 import { QUEUES_MAX } from '../../assembly/shared/abi.js';
@@ -652,7 +652,7 @@ function lowest(s: Search, start: Candidate, limit: number, bound: number): Cand
 // ---- the advice ----
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const num = (x: number) => Math.round(x).toLocaleString('en-US');
+const num = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: x < 100 ? 1 : 0 });
 const ratio = (x: number) => x.toFixed(3);
 
 function describeQueues(loads: readonly number[]): QueueLoad[] {
@@ -741,6 +741,9 @@ export function adviseStats(stats: readonly FlowStats[], options: Omit<AdviceInp
 /** Fields the engine hashes a family's TCP/UDP with under `fields` (an ipv4-l4 config hashes IPv6 as ipv6-l4). */
 const forFamily = (fields: FieldSetName, family: 4 | 6) => fields.replace(/^ipv[46]/, `ipv${family}`) as FieldSetName;
 
+/** The command that programs the Microsoft key (rank 32 for every field set). */
+const fullRank = (dev: string) => `\`ethtool -X ${dev} hkey ${formatKey(KEY_PRESETS.microsoft, 'colon')}\` (rssplane --key microsoft)`;
+
 /** Rank of the hash over `fields` with the config's transform, and the table entries it reaches. */
 function keyReach(config: RssConfig, columns: Uint32Array, fields: FieldSetName, size: number): { rank: number; reachable: number } {
   const bits = FIELD_SETS[fields].inputLength * 8;
@@ -762,88 +765,103 @@ function diagnose(input: AdviceInput, a: Advice, loads: number[], queues: number
 
   // The key: rank 0 (symmetric key and transform), or too low a rank to reach every entry.
   if (config && input.columns) {
-    for (const family of families) {
+    const columns = input.columns;
+    const key = presetName(config.key) ?? `the ${config.key.length}-byte key`;
+    const used = loads.filter((l) => l > 0).length;
+    const reach = families.flatMap((family) => {
       const fields = forFamily(config.fields, family);
-      if (config.hfunc === 'toeplitz' && config.key.length < FIELD_SETS[fields].inputLength + 4) continue;
-      const { rank, reachable } = keyReach(config, input.columns, fields, size);
-      const used = loads.filter((l) => l > 0).length;
-      const key = presetName(config.key) ?? `${config.key.length}-byte key`;
-      if (rank === 0) {
-        const symmetricKey = input.columns && mirroredBits(fields).every(([s, d]) => input.columns![s] === input.columns![d]);
-        out.push({
-          code: 'rank-zero',
-          message: `${key} with ${config.xfrm} hashes every ${fields} flow to 0 (rank 0): ` +
-            `${symmetricKey ? 'the transform feeds src^dst to both fields of a pair, and a symmetric key gives both fields the same columns, so they cancel' : 'no input bit changes the hash'}; ` +
-            `all of it lands on entry 0 (queue ${input.table.table[0]}), ${used} of ${size} entries carry load`,
-          fix: symmetricKey
-            ? `drop the transform, the key is symmetric already (\`ethtool -X ${dev} xfrm none\`; rssplane --xfrm none), or keep ${config.xfrm} with a key that is not (e.g. the Microsoft key)`
-            : `program a key of full rank (e.g. \`ethtool -X ${dev} hkey\` with the Microsoft key)`,
-        });
-      } else if (reachable < size) {
-        const reachedQueues = new Set<number>();
-        for (let i = 0; i < size; i++) if (loads[i]! > 0) reachedQueues.add(input.table.table[i]!);
-        const idle = Array.from({ length: queues }, (_, q) => q).filter((q) => !reachedQueues.has(q) && !(q === 0 && a.unhashed > 0));
-        out.push({
-          code: 'low-rank',
-          message: `${key} makes only ${2 ** rank} distinct ${fields} hashes (rank ${rank} of 32), whose low bits reach ${reachable} of the ${size} table entries: ` +
-            `the other ${size - reachable} never carry a packet (here ${used} entries carry load)` +
-            (idle.length ? `, and queue${idle.length > 1 ? 's' : ''} ${idle.slice(0, 8).join(', ')}${idle.length > 8 ? ', ...' : ''} get${idle.length > 1 ? '' : 's'} nothing` : ''),
-          fix: `program a key of full rank: \`ethtool -X ${dev} hkey\` with the Microsoft key or 40 random bytes (rssplane --key microsoft); ` +
-            'a table can only share out the entries the key reaches (Fix 2 does that)',
-        });
-      }
+      if (config.hfunc === 'toeplitz' && config.key.length < FIELD_SETS[fields].inputLength + 4) return [];
+      return [{ fields, ...keyReach(config, columns, fields, size) }];
+    });
+    const zero = reach.filter((r) => r.rank === 0);
+    const low = reach.filter((r) => r.rank > 0 && r.reachable < size);
+    if (zero.length) {
+      const symmetricKey = zero.every((r) => mirroredBits(r.fields).every(([s, d]) => columns[s] === columns[d]));
+      out.push({
+        code: 'rank-zero',
+        message: `${key} with ${config.xfrm} hashes every ${zero.map((r) => r.fields).join(' and ')} flow to 0 (rank 0): ` +
+          (symmetricKey && config.xfrm === 'symmetric-xor'
+            ? 'the transform feeds src^dst to both fields of each pair, and a symmetric key gives both fields of a pair the same columns, so they cancel'
+            : 'no input bit changes the hash') +
+          `; all of it lands on entry 0 (queue ${input.table.table[0]}): ${used} of ${size} entries carry load`,
+        fix: symmetricKey && config.xfrm !== 'none'
+          ? `drop the transform, the key is symmetric already (\`ethtool -X ${dev} xfrm none\`; rssplane --xfrm none), or keep ${config.xfrm} with a key that is not symmetric (the Microsoft key)`
+          : `program a key of full rank (${fullRank(dev)})`,
+      });
+    }
+    if (low.length) {
+      const reachedQueues = new Set<number>();
+      for (let i = 0; i < size; i++) if (loads[i]! > 0) reachedQueues.add(input.table.table[i]!);
+      const idle = Array.from({ length: queues }, (_, q) => q).filter((q) => !reachedQueues.has(q) && !(q === 0 && a.unhashed > 0));
+      const facts = low.map((r) => `${2 ** r.rank} distinct ${r.fields} hashes (rank ${r.rank} of 32), reaching ${r.reachable} of the ${size} table entries`);
+      out.push({
+        code: 'low-rank',
+        message: `${key} makes only ${facts.join('; and ')}: the other entries never carry a packet of it (here ${used} entries carry load)` +
+          (idle.length ? `, and queue${idle.length > 1 ? 's' : ''} ${idle.slice(0, 8).join(', ')}${idle.length > 8 ? ', ...' : ''} get${idle.length > 1 ? '' : 's'} nothing` : ''),
+        fix: `program a key of full rank: ${fullRank(dev)}; ` +
+          'until then a table can only share out the entries the key reaches (Fix 2 does)',
+      });
     }
   }
 
-  // An elephant: one entry above a queue's fair share.
+  // An elephant: one entry above a queue's fair share (by more than Fix 2's 2% slack: less is noise).
   const h = a.heaviest;
-  if (h.load > a.mean && queues > 1) {
+  const portsHashed = config ? FIELD_SETS[config.fields].ports : true;
+  if (h.load > a.mean * DEFAULT_SLACK && queues > 1) {
     const flowsOfEntry = input.buckets[h.index]!.flows;
-    const list = h.flows.map((f) => `${f.src} -> ${f.dst} ${f.proto} (${metric === 'flows' ? `${num(f.packets)} packets` : pct(f[metric === 'bytes' ? 'bytes' : 'packets'] / h.load)})`);
+    const by = metric === 'bytes' ? 'bytes' : 'packets';
+    const list = h.flows.map((f) => `${f.src} -> ${f.dst} ${f.proto} (${metric === 'flows' ? `${num(f.packets)} packets` : pct(f[by] / h.load)})`);
     const one = h.flows[0];
-    const single = one && metric !== 'flows' && one[metric === 'bytes' ? 'bytes' : 'packets'] > a.mean;
-    const portsHashed = config ? FIELD_SETS[config.fields].ports : true;
+    const single = one !== undefined && metric !== 'flows' && one[by] > a.mean;
+    const fixes: string[] = [];
+    if (single) fixes.push(`no RSS splits one flow, and ${one.src} -> ${one.dst} alone is more than a queue's fair share: split it at the source (several connections) or spread its packets after the NIC (RPS, a dispatcher core)`);
+    const keyCode = out.find((d) => d.code === 'rank-zero' || d.code === 'low-rank')?.code;
+    if (flowsOfEntry > 1 && keyCode) {
+      fixes.push(`a key of full rank would separate the entry's ${num(flowsOfEntry)} flow directions (${keyCode})`);
+    } else if (flowsOfEntry > 1) {
+      fixes.push(portsHashed
+        ? `a different key or a larger table would separate the entry's ${num(flowsOfEntry)} flow directions`
+        : `hashing ports too would separate the entry's ${num(flowsOfEntry)} flow directions (ports-not-hashed)`);
+    }
+    fixes.push('more queues do not shrink it: an entry goes to one queue whole; Fix 2 keeps the rest off its queue');
     out.push({
       code: 'elephant',
       message: `entry ${h.index} alone carries ${pct(h.share)} of the ${unit} (${num(h.load)}), more than a queue's fair share (${num(a.mean)}): ` +
         `no table does better than imbalance ${ratio(a.boundImbalance)}. It holds ${num(flowsOfEntry)} flow direction${flowsOfEntry === 1 ? '' : 's'}` +
-        (list.length ? `; the heaviest: ${list.join(', ')}, together ${pct(h.flowsShare)} of the entry` : ''),
-      fix: single
-        ? `one flow is never split by RSS: split it at the source (several connections), or spread its packets after the NIC (RPS, or a dispatcher core); ` +
-          'the rest can only be kept off its queue (Fix 2)'
-        : (portsHashed ? '' : 'hash ports too (see ports-not-hashed), ') +
-          `a different key or a larger table would separate its ${num(flowsOfEntry)} flows; more queues do not shrink one entry; splitting heavy flows at the source does`,
+        (list.length ? `; the heaviest: ${list.join(', ')}${list.length > 1 ? `, together ${pct(h.flowsShare)} of the entry` : ''}` : ''),
+      fix: fixes.join('; '),
     });
   }
 
   // Ports left out of the hash while they vary: the ports deltas say what hashing them would do.
   const deltas = sumPortDeltas(input.details ?? []);
-  if (config && !FIELD_SETS[config.fields].ports && deltas) {
+  if (config && !portsHashed && deltas) {
     const m = metric === 'packets' ? 0 : metric === 'bytes' ? 1 : 2;
-    const apply = (which: Array<0 | 1>) => loads.map((l, i) => l + which.reduce<number>((n, p) => n + deltas[(p * size + i) * 3 + m]!, 0));
-    const judge = (which: Array<0 | 1>) => {
-      const alt = apply(which);
-      const altQueues = queueLoads(alt, input.table.table, queues, a.unhashed);
-      const altBound = Math.max(a.mean, ...alt, a.unhashed);
-      return { imbalance: Math.max(...altQueues) / a.mean, boundImbalance: altBound / a.mean };
-    };
-    const both = judge([0, 1]);
-    if (both.boundImbalance < a.boundImbalance * 0.95 || both.imbalance < a.imbalance * 0.95) {
-      const protos = ([0, 1] as const).filter((p) => { for (let i = 0; i < size; i++) if (deltas[(p * size + i) * 3 + m]) return true; return false; });
-      const names = protos.flatMap((p) => families.map((f) => `${p === 0 ? 'tcp' : 'udp'}${f}`));
-      const h0 = h.flows.length ? `; entry ${h.index}'s heaviest share addresses: ${[...new Set(h.flows.map((f) => `${f.src.replace(/:\d+$/, '')} -> ${f.dst.replace(/:\d+$/, '')}`))].join(', ')}` : '';
+    const classes = PORTS_CLASSES.map((name, c) => {
+      let moving = 0;
+      for (let i = 0; i < size; i++) moving += Math.max(0, deltas[(c * size + i) * 3 + m]!);
+      return { name, c, moving };
+    }).filter((x) => x.moving > 0);
+    const alt = loads.map((l, i) => l + classes.reduce((n, x) => n + deltas[(x.c * size + i) * 3 + m]!, 0));
+    const altMax = Math.max(...queueLoads(alt, input.table.table, queues, a.unhashed));
+    const altBound = Math.max(a.mean, ...alt, a.unhashed);
+    if (classes.length && (altBound < a.bound / DEFAULT_SLACK || altMax < a.max / DEFAULT_SLACK)) {
+      const pairs = [...new Set(h.flows.map((f) => `${f.src.replace(/:\d+$/, '')} -> ${f.dst.replace(/:\d+$/, '')}`))];
       out.push({
         code: 'ports-not-hashed',
-        message: `the field set ${config.fields} hashes addresses only, so every flow between two hosts lands on one entry whatever its ports${h0}. ` +
-          `With ports in the hash the same traffic would give imbalance ${ratio(both.imbalance)} on this table (bound ${ratio(both.boundImbalance)}), ` +
-          `against ${ratio(a.imbalance)} (bound ${ratio(a.boundImbalance)}) now`,
-        fix: names.map((n) => `\`ethtool -N ${dev} rx-flow-hash ${n} sdfn\``).join(', ') + ` (rssplane --fields ${forFamily('ipv4-l4', families[0] ?? 4)})`,
+        message: `the field set ${config.fields} hashes addresses only, so all traffic between two hosts lands on one entry whatever its ports` +
+          (pairs.length ? ` (entry ${h.index}'s heaviest flows: ${pairs.join(', ')}, on ${num(input.buckets[h.index]!.flows)} flow directions)` : '') +
+          `. With ports hashed, ${classes.map((x) => `${pct(x.moving / a.total)} of the ${unit} (${x.name})`).join(', ')} would move to other entries: ` +
+          `imbalance ${ratio(altMax / a.mean)} on this table (bound ${ratio(altBound / a.mean)}), against ${ratio(a.imbalance)} (bound ${ratio(a.boundImbalance)}) now`,
+        fix: classes.map((x) => `\`ethtool -N ${dev} rx-flow-hash ${x.name} sdfn\``).join(', ') +
+          ` (rssplane --fields ${FIELD_SETS[config.fields].family === 4 ? 'ipv4-l4' : 'ipv6-l4'})`,
       });
     }
   }
 
   // Not IP: queue 0, whatever the table.
-  if (a.unhashed > 0 && a.unhashed >= 0.01 * a.total) {
+  // (from 5% of a queue's fair share: below that it is a few ARP frames)
+  if (a.unhashed > 0 && a.unhashed >= 0.05 * a.mean) {
     out.push({
       code: 'not-ip',
       message: `${num(input.unhashed?.packets ?? 0)} packets that are not IP (${pct(a.unhashed / a.total)} of the ${unit}) have no table entry: ` +

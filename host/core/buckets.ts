@@ -6,7 +6,7 @@
  */
 import {
   BUCKET_BYTES, BUCKET_FLOWS, BUCKET_PACKETS, BUCKET_ROW, FLOW_STATE, OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE,
-  OUT_BUCKET_TOPS, OUT_BUCKETS, TOP_BYTES, TOP_DPORT, TOP_DST, TOP_ENTRY, TOP_FAMILY, TOP_FLOWS, TOP_PACKETS,
+  OUT_BUCKET_TOPS, OUT_BUCKETS, PORTS_DELTAS, TOP_BYTES, TOP_DPORT, TOP_DST, TOP_ENTRY, TOP_FAMILY, TOP_FLOWS, TOP_PACKETS,
   TOP_PROTO, TOP_SPORT, TOP_SRC,
 } from '../../assembly/shared/abi.js';
 import { formatEndpointAt } from './addr.js';
@@ -29,11 +29,15 @@ export interface BucketDetail {
   /** the heaviest flow directions per bucket: S x 2 lists (by packets, by bytes) x TOP_FLOWS raw entries (abi TOP_*), a copy */
   tops: Uint8Array;
   /**
-   * When the field set leaves ports out: per protocol (TCP, then UDP), per bucket, the packets,
-   * bytes and flows it would gain (negative: lose) were ports hashed too (2 x S x 3 numbers).
+   * When the field set leaves ports out: per traffic class (PORTS_CLASSES: tcp4, tcp6, udp4,
+   * udp6), per bucket, the packets, bytes and flows it would gain (negative: lose) were that
+   * class's ports hashed too (4 x S x 3 numbers).
    */
   portDeltas?: Float64Array;
 }
+
+/** The ports delta tables, in order: ethtool's names for the traffic each holds. */
+export const PORTS_CLASSES = ['tcp4', 'tcp6', 'udp4', 'udp6'] as const;
 
 /** A flow direction as a bucket's top list holds it (decoded: only the few a report prints). */
 export interface TopFlow {
@@ -76,8 +80,8 @@ export function readBucketDetail(dv: DataView): BucketDetail {
   const detail: BucketDetail = { tops: new Uint8Array(dv.buffer, tops, size * 2 * TOP_FLOWS * TOP_ENTRY).slice() };
   const deltas = dv.getUint32(FLOW_STATE + OUT_BUCKET_DELTAS, true);
   if (deltas) {
-    const d = new Float64Array(2 * size * 3);
-    for (let r = 0; r < 2 * size; r++) {
+    const d = new Float64Array(PORTS_DELTAS * size * 3);
+    for (let r = 0; r < PORTS_DELTAS * size; r++) {
       const row = deltas + r * BUCKET_ROW;
       d[r * 3] = i64(dv, row + BUCKET_PACKETS);
       d[r * 3 + 1] = i64(dv, row + BUCKET_BYTES);
