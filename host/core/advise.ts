@@ -335,32 +335,37 @@ const better = (a: Candidate, b: Candidate | undefined) =>
  */
 function descend(a: Assignment, budget: number, visit: (a: Assignment) => boolean | void): void {
   const { loads, flows, queues } = a.s;
+  if (queues < 2) return;
+  // Each queue's entries by load, for the swaps; re-sorted only after a step changed the queue.
+  const sorted: Array<number[] | undefined> = new Array(queues);
+  const byLoad = (q: number) => (sorted[q] ??= a.members[q]!.slice().sort((x, y) => loads[x]! - loads[y]!));
+  let bPair = 0, bCost = 0, bFlows = 0, bB = -1, bQ = -1, bC = -1;
   for (let step = 0; step < 64 * loads.length + 64; step++) {
     const h = a.hottest();
     const top = a.load[h]!;
     let light = h === 0 ? 1 : 0;
     for (let q = 0; q < queues; q++) if (q !== h && a.load[q]! < a.load[light]!) light = q;
-    if (queues < 2) return;
-    let best: { pair: number; cost: number; flows: number; b: number; q: number; c: number } | undefined;
+    bB = -1;
     const consider = (pair: number, cost: number, f: number, b: number, q: number, c: number) => {
       if (pair >= top || a.moves + cost > budget) return;
-      if (!best || pair < best.pair || (pair === best.pair && (cost < best.cost || (cost === best.cost && f < best.flows)))) best = { pair, cost, flows: f, b, q, c };
+      if (bB < 0 || pair < bPair || (pair === bPair && (cost < bCost || (cost === bCost && f < bFlows)))) {
+        bPair = pair; bCost = cost; bFlows = f; bB = b; bQ = q; bC = c;
+      }
     };
     const mine = a.members[h]!;
     for (const b of mine) {
       const w = loads[b]!;
       if (w === 0) continue;
-      for (const q of [light, a.s.origin[b]!]) {
-        if (q === h) continue;
-        consider(Math.max(top - w, a.load[q]! + w), a.cost(b, q), a.cost(b, q) * flows[b]!, b, q, -1);
-      }
+      consider(Math.max(top - w, a.load[light]! + w), a.cost(b, light), a.cost(b, light) * flows[b]!, b, light, -1);
+      const home = a.s.origin[b]!;
+      if (home !== h && home !== light) consider(Math.max(top - w, a.load[home]! + w), a.cost(b, home), a.cost(b, home) * flows[b]!, b, home, -1);
     }
     // Swaps: b off h for a lighter c of queue q; the best difference is half the gap.
     for (let q = 0; q < queues; q++) {
       if (q === h) continue;
       const gap = top - a.load[q]!;
       if (gap <= 0 || a.members[q]!.length === 0) continue;
-      const theirs = a.members[q]!.slice().sort((x, y) => loads[x]! - loads[y]!);
+      const theirs = byLoad(q);
       for (const b of mine) {
         const w = loads[b]!;
         if (w === 0) continue;
@@ -371,7 +376,7 @@ function descend(a: Assignment, budget: number, visit: (a: Assignment) => boolea
           if (loads[theirs[mid]!]! < want) lo = mid + 1;
           else hi = mid;
         }
-        for (const k of [lo - 1, lo]) {
+        for (let k = lo - 1; k <= lo; k++) {
           const c = theirs[k];
           if (c === undefined) continue;
           const d = w - loads[c]!;
@@ -381,9 +386,11 @@ function descend(a: Assignment, budget: number, visit: (a: Assignment) => boolea
         }
       }
     }
-    if (!best) return;
-    a.move(best.b, best.q);
-    if (best.c >= 0) a.move(best.c, h);
+    if (bB < 0) return;
+    const b = bB, q = bQ, c = bC;
+    a.move(b, q);
+    if (c >= 0) a.move(c, h);
+    sorted[h] = sorted[q] = undefined;
     if (visit(a) === true) return;
   }
 }
@@ -556,7 +563,7 @@ function fewestMoves(s: Search, target: number, depth: number, work: number): Ui
 class Budget extends Error {}
 
 /** Moves, and queue and entry visits, the exact search may take (a few milliseconds). */
-const EXACT_NODES = 4_000_000;
+const EXACT_NODES = 1_000_000;
 const EXACT_DEPTH = 8;
 
 /**
@@ -620,7 +627,8 @@ function lowest(s: Search, start: Candidate, limit: number, bound: number): Cand
     if (c.moves <= limit && better(c, best)) best = c;
   };
   descend(new Assignment(s, start.assign), limit, (a) => {
-    offer(snapshot(a));
+    const max = a.max; // a snapshot only when it would win: the descent takes many small steps
+    if (max < best.max || (max === best.max && (a.moves < best.moves || (a.moves === best.moves && a.flowsMoved < best.flowsMoved)))) offer(snapshot(a));
     return false;
   });
   const at = (t: number): boolean => {
@@ -652,7 +660,8 @@ function lowest(s: Search, start: Candidate, limit: number, bound: number): Cand
 // ---- the advice ----
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const num = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: x < 100 ? 1 : 0 });
+const [whole, tenths] = [0, 1].map((d) => new Intl.NumberFormat('en-US', { maximumFractionDigits: d }));
+const num = (x: number) => (x < 100 ? tenths! : whole!).format(x);
 const ratio = (x: number) => x.toFixed(3);
 
 function describeQueues(loads: readonly number[]): QueueLoad[] {
