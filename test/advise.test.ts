@@ -9,19 +9,23 @@ import { describe, expect, it } from 'vitest';
 import { advise, linearPartition, queueLoads, rebalance, weightsForRuns } from '../host/core/advise.js';
 import { Reta } from '../host/core/index.js';
 
-/** Every way to cut n entries into q contiguous runs in order (runs may be empty): the lowest heaviest run. */
-function bruteForce(loads: number[], q: number, extra: number): number {
-  let best = Infinity;
+/**
+ * Every way to cut n entries into q contiguous runs in order (runs may be empty): the lowest
+ * heaviest run, and among the cuts that reach it the least sum of squared loads (the evenest).
+ */
+function bruteForce(loads: number[], q: number, extra: number): { max: number; squares: number } {
+  let best = { max: Infinity, squares: Infinity };
   const cuts = (start: number, left: number, acc: number[]) => {
     if (left === 1) {
       const runs = [...acc, loads.length - start];
       let at = 0;
-      const heaviest = Math.max(...runs.map((r, j) => {
+      const sums = runs.map((r, j) => {
         const s = loads.slice(at, at + r).reduce((a, b) => a + b, 0) + (j === 0 ? extra : 0);
         at += r;
         return s;
-      }));
-      best = Math.min(best, heaviest);
+      });
+      const max = Math.max(...sums), squares = sums.reduce((a, x) => a + x * x, 0);
+      if (max < best.max || (max === best.max && squares < best.squares)) best = { max, squares };
       return;
     }
     for (let end = start; end <= loads.length; end++) cuts(end, left - 1, [...acc, end - start]);
@@ -50,12 +54,14 @@ function dynamicProgramme(loads: number[], q: number, extra: number): number {
 const tableOf = (runs: number[]) => Uint16Array.from(runs.flatMap((r, q) => new Array<number>(r).fill(q)));
 
 describe('Fix 1: ethtool -X weight, the exact linear partition', () => {
-  it('equals brute force on small tables (with load that has no entry on queue 0)', () => {
+  it('equals brute force on small tables (with load that has no entry on queue 0), and is the evenest such cut', () => {
     fc.assert(fc.property(
       fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 9 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 60 }),
       (loads, q, extra) => {
         const { runs, max } = linearPartition(loads, q, extra);
-        expect(max).toBe(bruteForce(loads, q, extra));
+        const best = bruteForce(loads, q, extra);
+        expect(max).toBe(best.max);
+        expect(queueLoads(loads, tableOf(runs), q, extra).reduce((a, x) => a + x * x, 0)).toBe(best.squares);
         expect(runs).toHaveLength(q);
         expect(runs.reduce((a, b) => a + b, 0)).toBe(loads.length);
         expect(Math.max(...queueLoads(loads, tableOf(runs), q, extra))).toBe(max);
@@ -80,6 +86,13 @@ describe('Fix 1: ethtool -X weight, the exact linear partition', () => {
         const weights = weightsForRuns(runs);
         expect(Reta.weighted(loads.length, weights).table).toEqual(tableOf(runs));
       }), { numRuns: 300 });
+  });
+
+  it('spreads what an elephant leaves over the other queues', () => {
+    // Entry 3 is the bound; the optimum puts it alone and shares the rest, rather than idling a queue.
+    const { runs, max } = linearPartition([5, 5, 5, 100, 5, 5, 5, 5], 4);
+    expect(max).toBe(100);
+    expect(queueLoads([5, 5, 5, 100, 5, 5, 5, 5], tableOf(runs), 4)).toEqual([15, 100, 10, 10]);
   });
 
   it('spreads an even load evenly: 128 equal entries over 4 queues are 4 runs of 32 (weights 1 1 1 1)', () => {

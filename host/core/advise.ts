@@ -155,8 +155,8 @@ export function queueLoads(loads: ArrayLike<number>, table: ArrayLike<number>, q
 /**
  * Splits entries 0..n-1 into `queues` contiguous runs, in order (a run may be empty), so that the
  * heaviest run is as light as can be; queue 0 also carries `extra`. Loads are whole numbers >= 0.
- * Among the optimal partitions it picks, run by run, the end nearest the ideal running total
- * (q + 1) * total / queues, keeping the rest coverable, so the optimum is also evenly spread.
+ * Among the optimal partitions it picks, run by run, the end nearest an even share of what is
+ * left, keeping the rest coverable, so the optimum is also evenly spread.
  * Returns the entries per queue and the heaviest queue's load.
  */
 export function linearPartition(loads: ArrayLike<number>, queues: number, extra = 0): { runs: number[]; max: number } {
@@ -213,7 +213,9 @@ export function linearPartition(loads: ArrayLike<number>, queues: number, extra 
     const left = queues - 1 - q;
     let end = start;
     while (need[end]! > left) end++;
-    const ideal = ((q + 1) * total) / queues;
+    // The even share of what is left, so that one heavy run does not starve the runs after it.
+    const done = q === 0 ? 0 : extra + prefix[start]!;
+    const ideal = done + (total - done) / (queues - q);
     let best = end, bestGap = Infinity;
     for (let e = end; e <= maxEnd; e++) {
       const gap = Math.abs(extra + prefix[e]! - ideal);
@@ -225,7 +227,62 @@ export function linearPartition(loads: ArrayLike<number>, queues: number, extra 
     runs.push(best - start);
     start = best;
   }
-  return { runs, max: cap };
+  return { runs: evenest(loads, prefix, need, queues, extra, cap) ?? runs, max: cap };
+}
+
+/**
+ * Among the partitions whose heaviest run is `cap`, the one with the least sum of squared queue
+ * loads (the evenest spread of what the heaviest leaves), by dynamic programming over each run's
+ * feasible ends: run q ends no earlier than the rest can still be covered (need) and no later
+ * than a greedy fill reaches. Undefined when those windows are too wide to search quickly.
+ */
+function evenest(loads: ArrayLike<number>, prefix: Float64Array, need: Int32Array, queues: number, extra: number, cap: number): number[] | undefined {
+  const n = loads.length;
+  if (queues === 1) return [n];
+  const lo = new Int32Array(queues), hi = new Int32Array(queues);
+  let work = 0;
+  for (let q = 0, reach = 0, acc = extra; q < queues; q++) {
+    // The latest end: a greedy fill of q + 1 runs; the earliest: the rest fits the runs after it.
+    if (q > 0) acc = 0;
+    while (reach < n && acc + loads[reach]! <= cap) acc += loads[reach++]!;
+    hi[q] = q === queues - 1 ? n : reach;
+    let e = q === 0 ? 0 : lo[q - 1]!;
+    while (e < n && need[e]! > queues - 1 - q) e++;
+    lo[q] = q === queues - 1 ? n : e;
+    if (q > 0) work += (hi[q]! - lo[q]! + 1) * (hi[q - 1]! - lo[q - 1]! + 1);
+  }
+  if (work > 4_000_000) return undefined;
+  const load = (from: number, to: number, q: number) => (q === 0 ? extra : 0) + prefix[to]! - prefix[from]!;
+  let cost = new Float64Array(hi[0]! - lo[0]! + 1).map((_, i) => {
+    const l = load(0, lo[0]! + i, 0);
+    return l <= cap ? l * l : Infinity;
+  });
+  const from: Int32Array[] = [new Int32Array(cost.length).fill(0)];
+  for (let q = 1; q < queues; q++) {
+    const next = new Float64Array(hi[q]! - lo[q]! + 1).fill(Infinity);
+    const back = new Int32Array(next.length).fill(-1);
+    for (let i = 0; i < next.length; i++) {
+      const e = lo[q]! + i;
+      for (let j = 0; j < cost.length; j++) {
+        const s = lo[q - 1]! + j;
+        if (s > e || cost[j] === Infinity) continue;
+        const l = load(s, e, q);
+        if (l > cap) continue;
+        const c = cost[j]! + l * l;
+        if (c < next[i]!) {
+          next[i] = c;
+          back[i] = s;
+        }
+      }
+    }
+    cost = next;
+    from.push(back);
+  }
+  if (cost[cost.length - 1] === Infinity) return undefined;
+  const ends = new Array<number>(queues);
+  ends[queues - 1] = n;
+  for (let q = queues - 1; q > 0; q--) ends[q - 1] = from[q]![ends[q]! - lo[q]!]!;
+  return ends.map((e, q) => e - (q === 0 ? 0 : ends[q - 1]!));
 }
 
 const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
