@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureReader, Engine, FlowEngine, RssConfig } from '../host/core/index.js';
+import { CaptureReader, Engine, FlowEngine, RssConfig, RssHasher, topFlows } from '../host/core/index.js';
 import { expectUsageError, rssplane } from './helpers/cli.js';
 import { concat, fixture, fixtureBytes, pcapHeader, pcapRecord } from './helpers/capture.js';
 import { ethernet, ipv4, udp } from './helpers/packets.js';
@@ -96,6 +96,35 @@ describe('run --json buckets: the load per table entry', () => {
     expect(after.buckets).toEqual(run(['--input', fixture('ipv4.pcap'), '--cores', '1', '--reta', 'equal:4']).buckets);
     expect(after.bucketDetail?.tops.length).toBe(128 * 2 * 3 * 64);
     expect(after.bucketDetail?.portDeltas).toBeUndefined(); // ipv4-l4 hashes ports already
+  });
+
+  it('keeps, per entry, the heaviest flow directions exactly: checked against the flow records, each direction hashed again', async () => {
+    const engine = await Engine.create();
+    const config = RssConfig.from({ reta: 'equal:4' });
+    const flows = FlowEngine.create(engine, config, { flows: 1024 });
+    const reader = CaptureReader.create(engine, { name: 'ipv4-loss.pcap' });
+    for (const batch of reader.write(fixtureBytes('ipv4-loss.pcap'))) flows.process(batch);
+    reader.finish();
+    flows.finish();
+    const detail = flows.stats().bucketDetail!;
+    const rss = await RssHasher.create(config);
+    const split = (e: string) => { const i = e.lastIndexOf(':'); return { addr: e.slice(0, i), port: Number(e.slice(i + 1)) }; };
+    const directions = flows.takeRecords().flatMap((r) => r.dirs.map((d, i) => {
+      const [a, b] = i === 0 ? [split(r.client), split(r.server)] : [split(r.server), split(r.client)];
+      const bucket = rss.hash({ src: a.addr, dst: b.addr, sport: a.port, dport: b.port }) & 127;
+      return { bucket, src: `${a.addr}:${a.port}`, dst: `${b.addr}:${b.port}`, packets: d.packets, bytes: d.bytes };
+    })).filter((d) => d.packets > 0);
+    expect(directions.length).toBe(28);
+    for (let bucket = 0; bucket < 128; bucket++) {
+      for (const by of ['packets', 'bytes'] as const) {
+        const expected = directions.filter((d) => d.bucket === bucket).sort((x, y) => y[by] - x[by]).slice(0, 3);
+        const kept = topFlows([detail], bucket, by);
+        expect(kept.map((f) => f[by])).toEqual(expected.map((d) => d[by]));
+        if (new Set(expected.map((d) => d[by])).size === expected.length) {
+          expect(kept.map((f) => `${f.src} ${f.dst} ${f.packets} ${f.bytes}`)).toEqual(expected.map((d) => `${d.src} ${d.dst} ${d.packets} ${d.bytes}`));
+        }
+      }
+    }
   });
 });
 

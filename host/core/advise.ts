@@ -23,7 +23,7 @@
  *
  * Isomorphic: no Node imports (the visualizer gives the same advice for a dropped capture).
  */
-import { type BucketDetail, type BucketLoad, PORTS_CLASSES, sumBuckets, sumPortDeltas, topFlows, type TopFlow } from './buckets.js';
+import { type BucketDetail, type BucketLoad, byTuple, PORTS_CLASSES, sumBuckets, sumPortDeltas, topFlows, type TopFlow } from './buckets.js';
 import { gf2Rank, mirroredBits } from './analysis.js';
 import { invalid } from './errors.js';
 import { formatEthtoolSet } from './ethtool.js';
@@ -776,7 +776,7 @@ export function advise(input: AdviceInput): Advice {
 
   const details = input.details ?? [];
   const by = metric === 'bytes' ? 'bytes' : 'packets';
-  const top = details.length && heaviestLoad ? topFlows(details, heaviestIndex, by) : [];
+  const top = details.length && heaviestLoad ? byTuple(topFlows(details, heaviestIndex, by), by) : [];
   const topLoad = metric === 'flows' ? 0 : top.reduce((n, f) => n + f[by], 0);
   const advice: Advice = {
     metric, queues: describeQueues(now), total, mean, max, imbalance: imb(max), bound, boundImbalance: imb(bound), unhashed,
@@ -876,7 +876,7 @@ function diagnose(input: AdviceInput, a: Advice, loads: number[], queues: number
   if (h.load > a.mean * DEFAULT_SLACK && queues > 1) {
     const flowsOfEntry = input.buckets[h.index]!.flows;
     const by = metric === 'bytes' ? 'bytes' : 'packets';
-    const list = h.flows.map((f) => `${f.src} -> ${f.dst} ${f.proto} (${metric === 'flows' ? `${num(f.packets)} packets` : pct(f[by] / h.load)})`);
+    const list = h.flows.map((f) => `${f.src} -> ${f.dst} ${f.proto} (${f.flows > 1 ? `${f.flows} flows of this tuple, ` : ''}${metric === 'flows' ? `${num(f.packets)} packets` : pct(f[by] / h.load)})`);
     const one = h.flows[0];
     const single = one !== undefined && metric !== 'flows' && one[by] > a.mean;
     const fixes: string[] = [];

@@ -48,6 +48,8 @@ export interface TopFlow {
   dst: string;
   packets: number;
   bytes: number;
+  /** flows of this tuple among the heaviest (a connection reused, a capture replayed: 1 otherwise), packets and bytes summed */
+  flows: number;
 }
 
 /** A little-endian u64 as a number (exact below 2^53), without a BigInt. */
@@ -145,6 +147,24 @@ export function topFlows(details: readonly BucketDetail[], index: number, by: 'p
       dst: formatEndpointAt(bytes, at + TOP_DST, family, dv.getUint16(at + TOP_DPORT, true)),
       packets: dv.getUint32(at + TOP_PACKETS, true),
       bytes: u64(dv, at + TOP_BYTES),
+      flows: 1,
     };
   });
+}
+
+/** Flows of the same tuple (a reused or replayed connection) as one, their loads summed; heaviest first. */
+export function byTuple(flows: readonly TopFlow[], by: 'packets' | 'bytes'): TopFlow[] {
+  const out = new Map<string, TopFlow>();
+  for (const f of flows) {
+    const key = `${f.proto} ${f.src} ${f.dst}`;
+    const seen = out.get(key);
+    if (seen) {
+      seen.packets += f.packets;
+      seen.bytes += f.bytes;
+      seen.flows += f.flows;
+    } else {
+      out.set(key, { ...f });
+    }
+  }
+  return [...out.values()].sort((a, b) => b[by] - a[by]);
 }

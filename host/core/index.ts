@@ -37,4 +37,4 @@ export {
   advise, adviseStats, linearPartition, weightsForRuns, rebalance, queueLoads, METRICS, DEFAULT_SLACK,
   type Advice, type AdviceInput, type Metric, type Diagnosis, type WeightFix, type TableFix, type QueueLoad, type MovedEntry,
 } from './advise.js';
-export { sumBuckets, topFlows, type BucketLoad, type BucketDetail, type TopFlow } from './buckets.js';
+export { sumBuckets, topFlows, byTuple, type BucketLoad, type BucketDetail, type TopFlow } from './buckets.js';

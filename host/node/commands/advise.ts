@@ -242,7 +242,7 @@ function printAdvice(a: Advice, o: { what: string; out?: string }): void {
   if (a.heaviest.load) {
     out(`  heaviest entry ${a.heaviest.index}: ${pct(a.heaviest.share).trim()} of the load` +
       (a.heaviest.flows.length ? `; its heaviest flows carry ${pct(a.heaviest.flowsShare).trim()} of it:` : ''));
-    for (const f of a.heaviest.flows) out(`    ${f.src} -> ${f.dst} ${f.proto}  ${n(f.packets)} packets, ${n(f.bytes)} bytes`);
+    for (const f of a.heaviest.flows) out(`    ${f.src} -> ${f.dst} ${f.proto}  ${n(f.packets)} packets, ${n(f.bytes)} bytes${f.flows > 1 ? ` (${f.flows} flows of this tuple)` : ''}`);
   }
   out();
   const w = a.weights;
