@@ -163,8 +163,10 @@ export function adviseCommand(): Command {
       bar?.stop();
       for (const w of result.warnings) process.stderr.write(`rssplane: warning: ${w}\n`);
       // The hash's columns for the key's diagnoses, from an engine of the module the run compiled.
+      const t0 = performance.now();
       const hasher = await RssHasher.create(config, await Engine.create({ kernel: plan.kernel, shared: true }));
       const advice = adviseStats(result.stats, { table: reta, queues, metric: flags.metric, maxMoves, dev, config, columns: hasher.columns() });
+      const adviceMs = performance.now() - t0;
       if (flags.out !== undefined) {
         const text = formatEthtool({ dev, rings: queues, table: advice.table.table, key: config.key, hfunc: config.hfunc, xfrm: config.xfrm });
         try {
@@ -179,6 +181,7 @@ export function adviseCommand(): Command {
         json({
           ...adviceJson(advice), input: flags.input, packets: r.packets, processed: r.processed, dropped: r.dropped,
           reta_size: reta.size, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm, dev,
+          seconds: r.seconds, advice_ms: round(adviceMs, 1),
           ...(flags.out !== undefined ? { out: flags.out } : {}),
         });
       } else {
