@@ -51,21 +51,25 @@ export function adviseCommand(): Command {
   const cmd = new Command('advise')
     .summary('why one queue is hot, and the indirection table that fixes it')
     .description(
-      'Runs the traffic (a capture, or synthetic by default) through the data plane as `run` does,\n' +
-        'counting the load of every indirection-table entry, then says:\n' +
-        '- the load per queue, its imbalance (max/mean), and the bound no table beats:\n' +
-        '  max(total / queues, the heaviest entry), with the flows that make that entry heavy;\n' +
-        '- Fix 1, stock ethtool: the weights for `ethtool -X DEV weight W0 W1 ...` (a contiguous\n' +
-        '  run of entries per queue, in queue order) that minimise the heaviest queue: exact;\n' +
-        '- Fix 2, any table (DPDK\'s rte_eth_dev_rss_reta_update, `run --reta-file`): at most\n' +
-        '  --max-moves entries moved (default: as few as come within 2% of the bound), the flows\n' +
-        '  whose state must follow them, and the imbalance it leaves; --out FILE writes it as\n' +
-        '  `ethtool -x` prints a table;\n' +
-        '- diagnoses, each with its evidence and fix: an elephant entry (no table fixes it),\n' +
-        '  ports left out of the hash, a key of low rank, a symmetric key with a symmetric\n' +
-        '  transform, traffic that is not IP or fragmented, more queues than the table spreads.\n\n' +
-        'The table is --reta-file (pasted `ethtool -x`, which brings its key and ring count),\n' +
-        `--reta/--reta-size, or equal over --queues (default: over the cores, ${DEFAULT_RETA_SIZE} entries).`,
+      'Runs the traffic (a capture, or synthetic by default) through the data\n' +
+        'plane as `run` does, counting the load of every indirection-table entry,\n' +
+        'then says:\n' +
+        '- the load per queue, its imbalance (max/mean), and the bound no table\n' +
+        '  beats, max(total / queues, the heaviest entry), with the flows that\n' +
+        '  make that entry heavy;\n' +
+        '- Fix 1, stock ethtool: the weights for `ethtool -X DEV weight W0 W1 ...`\n' +
+        '  (a contiguous run of entries per queue, in queue order) that minimise\n' +
+        '  the heaviest queue: the exact optimum;\n' +
+        '- Fix 2, any table (DPDK, `run --reta-file`): at most --max-moves entries\n' +
+        '  moved (default: as few as come within 2% of the bound), the flows whose\n' +
+        '  state must follow them, the imbalance it leaves; --out FILE writes it\n' +
+        '  as `ethtool -x` prints a table;\n' +
+        '- diagnoses with evidence and fix: an elephant entry (no table fixes it),\n' +
+        '  ports left out of the hash, a key of low rank, a symmetric key with a\n' +
+        '  symmetric transform, traffic not IP or fragmented, more queues than\n' +
+        '  the table spreads evenly.\n\n' +
+        'The table: --reta-file (pasted `ethtool -x`, with its key and ring count),\n' +
+        `--reta/--reta-size, or equal over --queues (default: the cores; ${DEFAULT_RETA_SIZE} entries).`,
     );
   rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
     .option('--input <source>', 'a capture file (pcap or pcapng; - for stdin) or "synthetic"', 'synthetic')
