@@ -29,10 +29,17 @@ beforeAll(async () => {
 const FIXTURES = [
   'ipv4.pcap', 'ipv4-loss.pcap', 'ipv6.pcap', 'ipv4.pcapng', 'ipv4-nsec.pcap', 'ipv4-be.pcap', 'ipv4-be-nsec.pcap',
   'ipv4-rawip.pcap', 'multi.pcapng', 'ipv4-truncated.pcap',
+  // link types beside Ethernet and raw IP (make-links.mjs)
+  'null.pcap', 'null-be.pcap', 'null-swapped.pcap', 'loop.pcap', 'ppp.pcap', 'ppp-hdlc.pcap', 'links.pcapng',
 ];
 
 /** wiretap's encapsulations (tshark's frame.encap_type) that rssplane parses, as LinkType. */
-const ENCAP: Record<number, LinkType> = { 1: LinkType.ETHERNET, 7: LinkType.RAW, 129: LinkType.RAW, 130: LinkType.RAW };
+const ENCAP: Record<number, LinkType> = {
+  1: LinkType.ETHERNET, 7: LinkType.RAW, 129: LinkType.RAW, 130: LinkType.RAW, 15: LinkType.NULL, 174: LinkType.LOOP,
+  4: LinkType.PPP, 25: LinkType.LINUX_SLL, 210: LinkType.LINUX_SLL2,
+};
+/** wiretap reads LINKTYPE_PPP and LINKTYPE_PPP_HDLC both as WTAP_ENCAP_PPP (4). */
+const ENCAP_OF_FILE: Record<string, Record<number, LinkType>> = { 'ppp-hdlc.pcap': { 4: LinkType.PPP_HDLC } };
 
 /**
  * tshark 4.0 numbers a pcapng interface within its section (frame.interface_id); rssplane numbers
@@ -55,7 +62,7 @@ function expectedFrom(name: string, path = fixture(name)) {
     // a simple packet block has no time: rssplane gives it the packet before's
     const time = f.time ?? last;
     last = time;
-    const linkType = ENCAP[f.encap];
+    const linkType = ENCAP_OF_FILE[name]?.[f.encap] ?? ENCAP[f.encap];
     if (linkType === undefined) {
       unsupported++;
       continue;
