@@ -6,9 +6,10 @@
  *
  * LINKTYPE_PPP frames may start with the address and control or not (address-and-control-field
  * compression, RFC 1661 6.6, or a writer that leaves them out); LINKTYPE_PPP_HDLC frames have them.
- * An 0xff first byte can only be the address: no protocol number starts with it. The protocol
- * field is one byte when protocol-field compression (RFC 1661 6.5) is on; protocol numbers are
- * odd in their low byte and even in their high byte, so an odd first byte is a whole field.
+ * The protocol field is one byte when protocol-field compression (RFC 1661 6.5) is on: protocol
+ * numbers are odd in their low byte and even in their high byte, so an odd first byte is a whole
+ * field. An 0xff first byte is taken for the address, as Wireshark takes it (a whole field never
+ * starts with it, and IPv4 and IPv6 are not 0xff compressed).
  *
  * LINKTYPE_PPP_HDLC may also hold Cisco HDLC (RFC 1547 4.3.1): address 0x0f (unicast) or 0x8f
  * (broadcast), control 0x00, then an EtherType. Wireshark reads both link types all these ways,
