@@ -173,7 +173,7 @@ describeWithDependency('root, tcpdump, tshark, curl, iproute2, python3', present
       expect(cooked.records.length).toBe(plain.size);
       for (const r of cooked.records) {
         const e = plain.get(pairKey(r.client, r.server))!;
-        expect([r.client, r.queue, r.dirs.map((d) => d.packets)], which).toEqual([e.client, e.queue, e.dirs.map((d) => d.packets)]);
+        expect([r.client, r.queues, r.dirs.map((d) => d.packets)], which).toEqual([e.client, e.queues, e.dirs.map((d) => d.packets)]);
         expect(r.dirs.map((d) => d.bytes), which).toEqual(e.dirs.map((d) => d.bytes + extra * d.packets));
       }
     }
