@@ -49,3 +49,4 @@ export function relaxedSimd(): bool {
 }
 
 export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } from "./flow/engine";
+export { linkConfigure, linkTimers, linkBatch, linkPoll, linkResolve, linkConfirm } from "./link/link";

@@ -60,3 +60,51 @@ export function payloadOffset(frame: usize, caplen: u32): i32 {
   etherType = type;
   return <i32>at + 2;
 }
+
+// ---- building frames (the link layer's replies and solicitations) ----
+
+export const ETHERTYPE_ARP: u32 = 0x0806;
+export const ETHERTYPE_ARP_LOADED: u32 = 0x0608;
+export const ADDRESS_LENGTH = 6;
+
+/** The type field of a tagged frame's first tag, as loaded: 802.1Q, 802.1ad, Q-in-Q. */
+// @ts-ignore: decorator
+@inline export function isTagLoaded(loaded: u32): bool {
+  return isTag(<u32>bswap<u16>(<u16>loaded));
+}
+
+/**
+ * Writes an untagged header at `frame`: destination and source addresses (6 bytes each, read
+ * from `dst` and `src`), then `type` (host order). The mirror of `destination`/`source`/`etherType`.
+ */
+// @ts-ignore: decorator
+@inline export function emit(frame: usize, dst: usize, src: usize, type: u32): void {
+  copyAddress(frame + DESTINATION, dst);
+  copyAddress(frame + SOURCE, src);
+  store<u16>(frame + ETHERTYPE, bswap<u16>(<u16>type));
+}
+
+/** Copies a 6-byte MAC address. */
+// @ts-ignore: decorator
+@inline export function copyAddress(to: usize, from: usize): void {
+  store<u32>(to, load<u32>(from));
+  store<u16>(to, load<u16>(from, 4), 4);
+}
+
+/** Two 6-byte MAC addresses are equal. */
+// @ts-ignore: decorator
+@inline export function sameAddress(a: usize, b: usize): bool {
+  return load<u32>(a) == load<u32>(b) && load<u16>(a, 4) == load<u16>(b, 4);
+}
+
+/** ff:ff:ff:ff:ff:ff */
+// @ts-ignore: decorator
+@inline export function isBroadcast(a: usize): bool {
+  return load<u32>(a) == 0xffffffff && load<u16>(a, 4) == 0xffff;
+}
+
+/** The group bit (the first octet's least significant bit): multicast or broadcast. */
+// @ts-ignore: decorator
+@inline export function isGroup(a: usize): bool {
+  return (load<u8>(a) & 1) != 0;
+}

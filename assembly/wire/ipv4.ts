@@ -3,7 +3,7 @@
  * over exactly those bytes. Fragments (MF set or a non-zero offset) carry no usable L4 header
  * but in the first, so the engine hashes them on addresses, as NICs do.
  */
-import { sumIsValid, sumWords } from "./checksum";
+import { fold, sumIsValid, sumWords } from "./checksum";
 
 // Field offsets.
 const VERSION_IHL = 0; // u8: version (4 bits), header length in 32-bit words (4 bits)
@@ -66,4 +66,46 @@ export const MALFORMED = 2;
   const total = totalLength(p);
   if (total < ihl || total > onWire) return MALFORMED;
   return OK;
+}
+
+// ---- building headers (the mirror of the accessors above) ----
+
+const TYPE_OF_SERVICE = 1; // u8: DSCP and ECN
+const IDENTIFICATION = 4; // u16
+const TIME_TO_LIVE = 8; // u8
+const HEADER_CHECKSUM = 10; // u16
+/** Version 4, IHL 5: a header without options. */
+const VERSION_IHL_PLAIN: u8 = 0x45;
+
+// @ts-ignore: decorator
+@inline export function timeToLive(p: usize): u32 { return <u32>load<u8>(p + TIME_TO_LIVE); }
+
+/**
+ * Writes a 20-byte header without options at `p`: `payloadLength` bytes follow it, `id` is the
+ * identification, no fragmentation flags, addresses (4 bytes each, network order) read from `src`
+ * and `dst`; the header checksum is computed here.
+ */
+export function emit(p: usize, protocol: u32, payloadLength: u32, id: u32, ttl: u32, src: usize, dst: usize): void {
+  store<u8>(p + VERSION_IHL, VERSION_IHL_PLAIN);
+  store<u8>(p + TYPE_OF_SERVICE, 0);
+  store<u16>(p + TOTAL_LENGTH, bswap<u16>(<u16>(HEADER_LENGTH + payloadLength)));
+  store<u16>(p + IDENTIFICATION, bswap<u16>(<u16>id));
+  store<u16>(p + FLAGS_FRAGMENT, 0);
+  store<u8>(p + TIME_TO_LIVE, <u8>ttl);
+  store<u8>(p + PROTOCOL, <u8>protocol);
+  store<u16>(p + HEADER_CHECKSUM, 0);
+  store<u32>(p + SOURCE, load<u32>(src));
+  store<u32>(p + DESTINATION, load<u32>(dst));
+  // The checksum as loaded words sum it (checksum.ts): stored little-endian, it lands in network order.
+  store<u16>(p + HEADER_CHECKSUM, <u16>~fold(sumWords(p, HEADER_LENGTH)));
+}
+
+/**
+ * An address (4 bytes at `a`) a host may answer: not 0.0.0.0/8 ("this network"), not loopback
+ * (127/8), not multicast or reserved (224/3, which holds 255.255.255.255). RFC 1122 3.2.1.3.
+ */
+// @ts-ignore: decorator
+@inline export function isUnicast(a: usize): bool {
+  const first = <u32>load<u8>(a);
+  return first != 0 && first != 127 && first < 224;
 }

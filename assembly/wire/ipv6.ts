@@ -79,3 +79,98 @@ export function check(p: usize, captured: u32, onWire: u32): i32 {
   upperOffset = at;
   return OK;
 }
+
+// ---- building headers, and the addresses neighbour discovery needs ----
+
+const HOP_LIMIT = 7; // u8
+/** Version 6, traffic class 0, flow label 0: the first four bytes, as stored little-endian. */
+const VERSION_WORD: u32 = 0x00000060;
+export const ADDRESS_LENGTH = 16;
+
+// @ts-ignore: decorator
+@inline export function hopLimit(p: usize): u32 { return <u32>load<u8>(p + HOP_LIMIT); }
+// @ts-ignore: decorator
+@inline export function nextHeader(p: usize): u32 { return <u32>load<u8>(p + NEXT_HEADER); }
+
+/**
+ * Writes a fixed header at `p` with no extension headers: `payloadLength` bytes of `nextHeader`
+ * follow, addresses (16 bytes each) read from `src` and `dst`.
+ */
+// @ts-ignore: decorator
+@inline export function emit(p: usize, nextHeader: u32, payloadLength: u32, hopLimit: u32, src: usize, dst: usize): void {
+  store<u32>(p + VERSION, VERSION_WORD);
+  store<u16>(p + PAYLOAD_LENGTH, bswap<u16>(<u16>payloadLength));
+  store<u8>(p + NEXT_HEADER, <u8>nextHeader);
+  store<u8>(p + HOP_LIMIT, <u8>hopLimit);
+  copyAddress(p + SOURCE, src);
+  copyAddress(p + DESTINATION, dst);
+}
+
+// @ts-ignore: decorator
+@inline export function copyAddress(to: usize, from: usize): void {
+  v128.store(to, v128.load(from));
+}
+
+// @ts-ignore: decorator
+@inline export function sameAddress(a: usize, b: usize): bool {
+  return !v128.any_true(v128.xor(v128.load(a), v128.load(b)));
+}
+
+/** ff00::/8 (RFC 4291 2.7). */
+// @ts-ignore: decorator
+@inline export function isMulticast(a: usize): bool { return load<u8>(a) == 0xff; }
+
+/** :: */
+// @ts-ignore: decorator
+@inline export function isUnspecified(a: usize): bool { return !v128.any_true(v128.load(a)); }
+
+/** fe80::/10 */
+// @ts-ignore: decorator
+@inline export function isLinkLocal(a: usize): bool {
+  return load<u8>(a) == 0xfe && (load<u8>(a, 1) & 0xc0) == 0x80;
+}
+
+/** The first `bits` bits of two addresses are equal (an on-link test for a prefix). */
+export function samePrefix(a: usize, b: usize, bits: u32): bool {
+  let i: u32 = 0;
+  for (; i + 8 <= bits; i += 8) if (load<u8>(a + (i >> 3)) != load<u8>(b + (i >> 3))) return false;
+  if (i == bits) return true;
+  const mask = <u32>(0xff00 >> (bits - i)) & 0xff;
+  return ((<u32>load<u8>(a + (i >> 3)) ^ <u32>load<u8>(b + (i >> 3))) & mask) == 0;
+}
+
+/**
+ * The solicited-node multicast address of `a` (RFC 4291 2.7.1): ff02::1:ff00:0/104 with the low
+ * 24 bits of `a`. Neighbour solicitations for `a` are sent there.
+ */
+export function solicitedNode(to: usize, a: usize): void {
+  v128.store(to, i64x2(0x02ff, 0x000000ff01000000) /* ff02::1:ff00:0 */);
+  store<u8>(to, load<u8>(a, 13), 13);
+  store<u16>(to, load<u16>(a, 14), 14);
+}
+
+/** An address is the solicited-node multicast address of `a`. */
+// @ts-ignore: decorator
+@inline export function isSolicitedNodeOf(m: usize, a: usize): bool {
+  return load<u64>(m) == 0x02ff && load<u32>(m, 8) == 0x01000000 && load<u8>(m, 12) == 0xff
+    && load<u8>(m, 13) == load<u8>(a, 13) && load<u16>(m, 14) == load<u16>(a, 14);
+}
+
+/** ff02::1, all nodes on the link. */
+// @ts-ignore: decorator
+@inline export function isAllNodes(a: usize): bool {
+  return load<u64>(a) == 0x02ff && load<u64>(a, 8) == 0x0100000000000000;
+}
+
+/** Writes ff02::1. */
+// @ts-ignore: decorator
+@inline export function allNodes(to: usize): void {
+  v128.store(to, i64x2(0x02ff, 0x0100000000000000) /* ff02::1 */);
+}
+
+/** The Ethernet address a multicast IPv6 address maps to: 33:33 and its last 32 bits (RFC 2464 7). */
+// @ts-ignore: decorator
+@inline export function multicastMac(to: usize, a: usize): void {
+  store<u16>(to, 0x3333);
+  store<u32>(to, load<u32>(a, 12), 2);
+}

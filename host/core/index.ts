@@ -33,3 +33,8 @@ export {
   PortPool, CorePool, defaultQueueCore, DEFAULT_PORT_RANGE,
   type AddressRef, type PoolPort, type PortPoolOptions, type SteerOptions,
 } from './pool.js';
+export {
+  Link, allocateSlot, clearSlot, slotFrames, addLinkStats, resolveMessage, formatMac, parseMac,
+  DEFAULT_LINK_TIMERS, DEFAULT_NEIGHBOURS, LINK_DROP_NAMES, NOT_FOR_US, NEIGHBOUR_STATES,
+  type LinkAddresses, type LinkStats, type LinkTimers, type LinkDropName, type Neighbour, type ResolveResult, type SlotShape,
+} from './link.js';
