@@ -42,11 +42,18 @@ describeWithDependency(NEEDS, have, 'the link layer on a veth, against the kerne
     await rig?.close();
   });
 
-  it('the rig itself: curl in the kernel\'s namespace gets the 1 KiB file from its nginx, over IPv4 and IPv6', () => {
+  it('the rig itself: curl in the kernel\'s namespace gets the 1 KiB file from its nginx, over IPv4 and IPv6; its loss rules drop', () => {
     for (const host of [KERNEL.ipv4, `[${KERNEL.ipv6}]`]) {
       const r = rig.inKernel('sh', ['-c', `curl -s --max-time 5 http://${host}/1k | sha256sum`]);
       expect(r.stdout.split(' ')[0]).toBe(rig.files.small.sha256);
     }
+    // Its loss (nftables in the kernel's namespace, both directions): all of it, then none.
+    rig.setLoss(100);
+    const lost = rig.inKernel('curl', ['-s', '-o', '/dev/null', '--max-time', '1', `http://${KERNEL.ipv4}/1k`], { check: false });
+    rig.setLoss(0);
+    const back = rig.inKernel('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', `http://${KERNEL.ipv4}/1k`]);
+    expect(lost.status).not.toBe(0);
+    expect(back.stdout).toBe('200');
   });
 
   it('ping and ping -6 from the kernel are answered; the kernel learns our MAC', async () => {

@@ -18,6 +18,10 @@ import {
 import { describeWithDependency, haveTshark } from './helpers/deps.js';
 import { concat, internetChecksum, ipv4, ipv6, tcp, udp } from './helpers/packets.js';
 import { loadPackets, pcapHeader, type Packet } from './helpers/pcap.js';
+import {
+  LINUX_ARP_REPLY, LINUX_ARP_REQUEST, LINUX_DAD, LINUX_ECHO, LINUX_ECHO6, LINUX_MLD, LINUX_NA, LINUX_NS, LINUX_RS,
+  OUR_ARP_REPLY, OUR_ARP_REQUEST, OUR_NA, OUR_NS,
+} from './helpers/linux-frames.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -25,43 +29,6 @@ const SHAPE: SlotShape = { slotPackets: 64, slotBytes: 64 + 64 * 32 + 64 * 2048 
 const US = { mac: hex('020000000002'), ipv4: '198.18.0.2', ipv6: '2001:db8::2' };
 const bytesOf = (a: string) => parseAddress(a).bytes;
 const S = 1_000_000_000n;
-
-// ---- frames Linux sent (tcpdump -xx) ----
-/** ARP request: who has 198.18.0.2, tell 198.18.0.1 */
-const LINUX_ARP_REQUEST = 'ffffffffffff 020000000001 0806 0001 0800 0604 0001 020000000001 c6120001 000000000000 c6120002';
-/** Linux's reply to our request for 198.18.0.1 */
-const LINUX_ARP_REPLY = '020000000002 020000000001 0806 0001 0800 0604 0002 020000000001 c6120001 020000000002 c6120002';
-/** Linux's solicitation for 2001:db8::2, to its solicited-node group, with its link-layer address */
-const LINUX_NS = `3333ff000002 020000000001 86dd 6000 0000 0020 3aff 20010db8000000000000000000000001
-  ff0200000000000000000001ff000002 8700 1c27 00000000 20010db8000000000000000000000002 0101 020000000001`;
-/** Linux's advertisement answering our solicitation for 2001:db8::1: solicited, override */
-const LINUX_NA = `020000000002 020000000001 86dd 6000 0000 0020 3aff 20010db8000000000000000000000001
-  20010db8000000000000000000000002 8800 8a73 60000000 20010db8000000000000000000000001 0201 020000000001`;
-/** Linux's duplicate address detection probe for its own link-local address */
-const LINUX_DAD = `3333ff000001 020000000001 86dd 6000 0000 0020 3aff 00000000000000000000000000000000
-  ff0200000000000000000001ff000001 8700 5bd2 00000000 fe80000000000000000000fffe000001 0e01 34f5354ca908`;
-/** a router solicitation from Linux's link-local address */
-const LINUX_RS = `333300000002 020000000001 86dd 6000 0000 0010 3aff fe80000000000000000000fffe000001
-  ff020000000000000000000000000002 8500 7b2c 00000000 0101 020000000001`;
-/** an MLDv2 report (hop-by-hop router alert) */
-const LINUX_MLD = `333300000016 020000000001 86dd 6000 0000 0024 0001 fe80000000000000000000fffe000001
-  ff020000000000000000000000000016 3a00 0502 0000 0100 8f00 7207 0000 0001 0400 0000 ff0200000000000000000001ff000001`;
-/** ping -s 24 198.18.0.2: echo request, id 1599, seq 1 */
-const LINUX_ECHO = `020000000002 020000000001 0800 4500 0034 7a96 4000 4001 340b c6120001 c6120002
-  0800 ed34 063f 0001 16f4066b00000000 94db060000000000 1011121314151617`;
-/** ping -6 -s 24 2001:db8::2: echo request, id 1564, seq 1 */
-const LINUX_ECHO6 = `020000000002 020000000001 86dd 6007 7b89 0020 3a40 20010db8000000000000000000000001
-  20010db8000000000000000000000002 8000 3376 061c 0001 15f4066b00000000 7fed020000000000 1011121314151617`;
-
-/** The frames we send, as Linux sends the same message in our place. */
-const OUR_ARP_REPLY = '020000000001 020000000002 0806 0001 0800 0604 0002 020000000002 c6120002 020000000001 c6120001';
-const OUR_ARP_REQUEST = 'ffffffffffff 020000000002 0806 0001 0800 0604 0001 020000000002 c6120002 000000000000 c6120001';
-/** Linux's NA with roles swapped: target and option one higher, so the checksum two lower */
-const OUR_NA = `020000000001 020000000002 86dd 6000 0000 0020 3aff 20010db8000000000000000000000002
-  20010db8000000000000000000000001 8800 8a71 60000000 20010db8000000000000000000000002 0201 020000000002`;
-/** Linux's NS with roles swapped */
-const OUR_NS = `3333ff000001 020000000002 86dd 6000 0000 0020 3aff 20010db8000000000000000000000002
-  ff0200000000000000000001ff000001 8700 1c27 00000000 20010db8000000000000000000000001 0101 020000000002`;
 
 let engine: Engine;
 let link: Link;

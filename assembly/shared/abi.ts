@@ -795,7 +795,7 @@ export const enum LinkResolve {
 // NEIGHBOUR_ENTRY bytes an entry; an address's entry is one of NEIGHBOUR_PROBE consecutive slots
 // from its hash (so a lookup reads at most that many and needs no tombstones; a full window
 // evicts its least recently used entry).
-/** u8 NeighbourState, u8 family (4, 6), u8 solicitations sent in this state, u8 NeighbourFlag */
+/** u8 NeighbourState, u8 family (4, 6), u8 solicitations sent in this state, u8 reserved */
 export const NB_STATE = 0;
 export const NB_FAMILY = 1;
 export const NB_PROBES = 2;
@@ -806,7 +806,7 @@ export const NB_MAC = 4;
 export const NB_ADDRESS = 16;
 /** u64 ns: when this state's timer fires (0: none) */
 export const NB_TIMER = 32;
-/** u64 ns: the last confirmation that it is reachable (an answer to a solicitation) */
+/** u64 ns: the last confirmation that it is reachable (an answer to a solicitation); FAILED: when it failed */
 export const NB_CONFIRMED = 40;
 /** u64 ns: the last time it was resolved for sending, or learned */
 export const NB_USED = 48;
