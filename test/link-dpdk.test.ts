@@ -61,7 +61,7 @@ describeWithDependency('libdpdk-dev', haveDpdk(), 'the link loop on net_pcap', (
     const out = sent(tx);
     expect(out).toHaveLength(4);
     expect(out).toEqual(expect.arrayContaining([h(OUR_ARP_REPLY), h(OUR_NA)]));
-    expect(out.filter((f) => f.startsWith('020000000001020000000002080045000034000000004001')).length).toBe(1); // echo reply, id 0, TTL 64
+    expect(out.filter((f) => f.startsWith('020000000001020000000002080045000034000040004001')).length).toBe(1); // echo reply, id 0, DF, TTL 64
     expect(out.filter((f) => f.startsWith('02000000000102000000000286dd6000000000203a40')).length).toBe(1); // echo6 reply, hop limit 64
     expect(summary.neighbours.map((n: { address: string; state: string }) => `${n.address} ${n.state}`).sort()).toEqual(['198.18.0.1 STALE', '2001:db8::1 STALE']);
   });

@@ -282,13 +282,13 @@ describe('neighbour discovery (RFC 4861)', () => {
 describe('echo (ping)', () => {
   beforeEach(() => setUp());
 
-  it('answers ping: same identifier, sequence and data, from the address pinged, TTL 64', () => {
+  it('answers ping: same identifier, sequence and data, from the address pinged, TTL 64, DF', () => {
     const request = hex(LINUX_ECHO);
     const icmpReply = new Uint8Array(request.subarray(34));
     icmpReply[0] = 0;
     icmpReply.set([0, 0], 2);
     icmpReply.set(be16(internetChecksum(icmpReply)), 2);
-    const ip = hex('4500 0034 0000 0000 4001 0000 c6120002 c6120001');
+    const ip = hex('4500 0034 0000 4000 4001 0000 c6120002 c6120001'); // DF: an atomic datagram (RFC 6864)
     ip.set(be16(internetChecksum(ip)), 10);
     expect(receive([LINUX_ECHO])).toEqual([toHex(concat(hex('020000000001 020000000002 0800'), ip, icmpReply))]);
     // The next reply carries the next identification.

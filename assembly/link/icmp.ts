@@ -3,6 +3,7 @@
  * 4.1) answered with a reply carrying the same identifier, sequence number and data, from the
  * address that was pinged, to the MAC the request came from (the sender, or the router that
  * forwarded it: the way back is the way it came). So `ping` works as a user's first check.
+ * IPv4 replies have DF set (RFC 6864: an atomic datagram), as everything we send.
  */
 import { LINK_STAT_ECHO6_REPLIES, LINK_STAT_ECHO_REPLIES, LinkDrop } from "../shared/abi";
 import * as ethernet from "../wire/ethernet";
@@ -32,7 +33,7 @@ export function input4(frame: usize, ip: usize, txSlot: usize): i32 {
   const icmpLength = icmpv4.emitEcho(reply + ipv4.HEADER_LENGTH);
   const id = load<u32>(state.IP_ID);
   store<u32>(state.IP_ID, id + 1);
-  ipv4.emit(reply, PROTOCOL_ICMP, icmpLength, id, HOP_LIMIT, state.IPV4, src);
+  ipv4.emit(reply, state.IPV4, src, PROTOCOL_ICMP, icmpLength, id, HOP_LIMIT);
   state.count(LINK_STAT_ECHO_REPLIES);
   return PROCESSED;
 }
@@ -52,7 +53,7 @@ export function input6(frame: usize, ip: usize, txSlot: usize): i32 {
   icmpv6.type = icmpv6.ECHO_REPLY;
   // The request's addresses, swapped: dst is one of ours (global or link-local).
   const icmpLength = icmpv6.emitEcho(reply + ipv6.HEADER_LENGTH, dst, src);
-  ipv6.emit(reply, icmpv6.NEXT_HEADER, icmpLength, HOP_LIMIT, dst, src);
+  ipv6.emit(reply, dst, src, icmpv6.NEXT_HEADER, icmpLength, HOP_LIMIT, 0);
   state.count(LINK_STAT_ECHO6_REPLIES);
   return PROCESSED;
 }

@@ -121,7 +121,7 @@ function emit(out: usize, dstMac: usize, src: usize, dst: usize): void {
   ethernet.emit(out, dstMac, state.MAC, ethernet.ETHERTYPE_IPV6);
   const ip = out + ethernet.HEADER_LENGTH;
   const length = ndisc.emit(ip + ipv6.HEADER_LENGTH, src, dst);
-  ipv6.emit(ip, icmpv6.NEXT_HEADER, length, ND_HOP_LIMIT, src, dst);
+  ipv6.emit(ip, src, dst, icmpv6.NEXT_HEADER, length, ND_HOP_LIMIT, 0);
 }
 
 /**

@@ -118,8 +118,8 @@ export const enum PacketFlag {
   HASHED = 1,
   /** a copy of an ARP or neighbour discovery frame another core received, sent so that this
    *  core's neighbour cache learns from it too (assembly/link): learned from, never answered or
-   *  counted as received */
-  LINK_COPY = 2,
+   *  counted as received. (2 is issue 11's FORWARDED.) */
+  LINK_COPY = 4,
 }
 
 // ---- rings: packets from one producer to one core's engine, a batch slot at a time ----
@@ -418,185 +418,6 @@ export const FLOW_EVENT = 32;
 export const enum FlowEvent {
   NEW = 1, ESTABLISHED = 2, DATA = 3, FIN = 4, RST = 5, CLOSED = 6,
 }
-// ---- capture files (assembly/capture) ----
-//
-// The host reads a capture file in large chunks into a buffer in engine memory; the walker
-// recognises the file header (captureBegin), then walks whole records (captureWalk), writing a
-// packet descriptor for each packet whose link type an engine parses, and stops at the first
-// record the chunk does not hold whole. Its state lives in CAPTURE_STATE so that the host can
-// read counters and the reason for a stop without a call.
-
-export const enum CaptureFormat {
-  NONE = 0,
-  /** libpcap's format: one header, then 16-byte record headers */
-  PCAP = 1,
-  /** pcapng: blocks, sections, interfaces */
-  PCAPNG = 2,
-}
-
-/** Why captureWalk returned (CAP_STOP). */
-export const enum CaptureStop {
-  /** the descriptor array is full: call again with the rest of the chunk */
-  FULL = 0,
-  /** the chunk ends inside a record: call again with more bytes (at the end of the file: cut short) */
-  NEED_MORE = 1,
-  /** a damaged record: CAP_ERROR says which check failed, CAP_ERROR_VALUE the value */
-  ERROR = 2,
-}
-
-/** What was wrong (CAP_ERROR); CAP_ERROR_VALUE holds the offending value. */
-export const enum CaptureError {
-  NONE = 0,
-  /** the first four bytes are no pcap or pcapng magic (value: those bytes, big-endian) */
-  NOT_CAPTURE = 1,
-  /** the data ends inside the file header (value: bytes the header needs) */
-  SHORT_HEADER = 2,
-  /** a format version this reader does not know (value: the major version) */
-  BAD_VERSION = 3,
-  /** a captured length over CAPTURE_CAPLEN_MAX, or past the end of its block (value: the length) */
-  BAD_CAPLEN = 4,
-  /** a pcapng block length under 12, not a multiple of 4, or over CAPTURE_RECORD_MAX for a block
-   *  that must be read whole (value: the length) */
-  BAD_BLOCK_LENGTH = 5,
-  /** a pcapng block's trailing length differs from its leading one (value: the trailing one) */
-  BAD_TRAILER = 6,
-  /** a pcapng option that runs past the end of its block (value: the option code) */
-  BAD_OPTION = 7,
-  /** an if_tsresol whose unit a 64-bit count cannot hold (value: the option byte) */
-  BAD_TSRESOL = 8,
-  /** a section header whose byte-order magic is neither order (value: as read little-endian) */
-  BAD_BYTE_ORDER = 9,
-}
-
-/** Largest captured length a record may have: libpcap's MAXIMUM_SNAPLEN. */
-export const CAPTURE_CAPLEN_MAX = 262144;
-/**
- * Largest record the walker needs whole in one chunk: a packet of CAPTURE_CAPLEN_MAX with its
- * block header and up to 64 KiB of options. The host keeps this much room past each chunk, so a
- * record never waits for bytes that cannot come. Larger blocks the walker only skips stream through.
- */
-export const CAPTURE_RECORD_MAX = 0x50000;
-/** pcapng interfaces one section may describe; packets on others are counted in CAP_DROPPED. */
-export const CAPTURE_IFACES_MAX = 64;
-/** Distinct unsupported link types counted one by one (CAP_UNSUPPORTED_TYPES). */
-export const CAPTURE_UNSUPPORTED_MAX = 16;
-
-export const CAPTURE_STATE = 0x10000;
-// CAPTURE_STATE layout: byte offsets; u32 unless noted. The file's integers are converted to
-// native order as they are read; nothing here is in the file's byte order.
-/** CaptureFormat */
-export const CAP_FORMAT = 0;
-/** 1 when the current section (pcap: the file) is big-endian */
-export const CAP_BIG_ENDIAN = 4;
-/** CaptureStop of the last captureWalk */
-export const CAP_STOP = 8;
-/** bytes of its chunk the last call consumed (whole records, plus any block it skipped) */
-export const CAP_CONSUMED = 12;
-/** CaptureError, when CAP_STOP is ERROR or captureBegin failed */
-export const CAP_ERROR = 16;
-export const CAP_ERROR_VALUE = 20;
-/** when CAP_STOP is NEED_MORE: the bytes the waiting record (or its header) needs in all */
-export const CAP_PENDING = 24;
-/** bytes of a large skipped block still to pass over (the walk streams through them) */
-export const CAP_SKIP = 28;
-/** sections seen (pcapng) */
-export const CAP_SECTIONS = 32;
-/** interfaces described before the current section: its interface i is PKT_IFACE base + i */
-export const CAP_IFACE_BASE = 36;
-/** interfaces the current section described so far */
-export const CAP_IFACE_COUNT = 40;
-/** 1 while a skipped block's trailing length is still to be checked */
-export const CAP_SKIP_TRAILER = 44;
-/** the leading length of that block */
-export const CAP_SKIP_LENGTH = 48;
-/** u64: records walked (packets and other pcapng blocks) */
-export const CAP_RECORDS = 64;
-/** u64: packets described */
-export const CAP_PACKETS = 72;
-/** u64: captured bytes of the packets described */
-export const CAP_BYTES = 80;
-/** u64: packets not described because their link type is not one an engine parses */
-export const CAP_UNSUPPORTED = 88;
-/** u64: pcapng blocks skipped (neither packets nor descriptions a reader needs) */
-export const CAP_SKIPPED_BLOCKS = 96;
-/** u64: packets dropped because their interface was never described (or beyond CAPTURE_IFACES_MAX) */
-export const CAP_DROPPED = 104;
-/** u64: the last packet's timestamp (a simple packet block, which has none, takes it) */
-export const CAP_LAST_TIME = 112;
-/** CAPTURE_UNSUPPORTED_MAX pairs of u32 (link type, packets): which link types were skipped */
-export const CAP_UNSUPPORTED_TYPES = 128;
-/** CAPTURE_IFACES_MAX interface records of CAP_IFACE_SIZE bytes, the current section's */
-export const CAP_IFACES = 256;
-export const CAP_IFACE_SIZE = 48;
-// interface record layout
-/** u32: link type as the file gives it */
-export const IF_LINKTYPE = 0;
-/** u32: LinkType an engine parses it as, 0 when none */
-export const IF_LINK = 4;
-/** u32: snapshot length (0: none) */
-export const IF_SNAPLEN = 8;
-/** u32: if_tsresol as the file gives it (pcap: 6 or 9) */
-export const IF_TSRESOL = 12;
-/** u64: for a power of 10 up to 10^-9: nanoseconds per unit */
-export const IF_NS_PER_UNIT = 16;
-/** u64: for a power of 10 past 10^-9: units per nanosecond (0 otherwise) */
-export const IF_UNITS_PER_NS = 24;
-/** u32: for a power of 2: the exponent (units are 2^-shift s), 0xff otherwise */
-export const IF_SHIFT = 32;
-/** i64: if_tsoffset, seconds added to every timestamp */
-export const IF_OFFSET = 40;
-
-// ---- port pools (assembly/pool) ----
-//
-// A pool's own state (bitmaps per core, tables) lives in heap buffers poolCreate allocates at
-// configuration time; POOL_STATE holds only what crosses the boundary to create one.
-
-export const POOL_STATE = 0x12000;
-/** The return tuple a pool is built from, field-set input bytes in network order: source = the
- *  peer (address, port), destination = the first local address, destination port 0. */
-export const POOL_TUPLE = POOL_STATE;
-
-/** Largest slot space per core: source addresses x the power-of-two port span (2^24 slots, so
- *  four 64-ary bitmap levels end in one summary word and no search ever loops). */
-export const POOL_SLOTS_MAX = 1 << 24;
-
-/**
- * What pool calls return, negated (a non-negative result is a slot or a core). The host turns
- * each into an RssplaneError with the errno name given here.
- */
-export const enum PoolStatus {
-  /** EADDRNOTAVAIL: no free port left (mTCP's connect() says EAGAIN) */
-  EXHAUSTED = 1,
-  /** EADDRINUSE: reserve() of a port that is handed out already */
-  IN_USE = 2,
-  /** EINVAL: address index or port outside the pool */
-  OUT_OF_RANGE = 3,
-  /** EINVAL: the port's return tuple lands on a queue another core serves */
-  OTHER_CORE = 4,
-  /** EINVAL: free() of a port that is not handed out */
-  NOT_IN_USE = 5,
-  /** EADDRNOTAVAIL: no port of this address can reach the queue (a low-rank key) */
-  UNREACHABLE = 6,
-  /** EINVAL: a parameter poolCreate cannot take (field set without ports, sizes, map) */
-  BAD_ARGUMENT = 7,
-}
-
-/** poolSteer flags. */
-export const enum SteerFlag {
-  /** only ports at or above the hint (the first one from the hint up) */
-  UPWARD = 1,
-  /** any port reaching the queue, handed out or not (the RSS answer alone) */
-  ANY_STATE = 2,
-}
-
-/** poolList: which ports of a core. */
-export const enum PoolListing {
-  /** ports free to hand out */
-  FREE = 0,
-  /** every port of the core's pool, handed out or not */
-  MEMBERS = 1,
-}
-
 // ---- link layer: ARP, neighbour discovery, ICMP echo (assembly/link) ----
 //
 // Each core's engine answers ARP requests and neighbour solicitations for our addresses and echo
@@ -821,4 +642,183 @@ export const NEIGHBOURS_MAX = 1 << 16;
  *  address that did not answer (kept LINK_FAILED_MS so that the failure can be reported). */
 export const enum NeighbourState {
   FREE = 0, INCOMPLETE = 1, REACHABLE = 2, STALE = 3, DELAY = 4, PROBE = 5, FAILED = 6,
+}
+
+// ---- capture files (assembly/capture) ----
+//
+// The host reads a capture file in large chunks into a buffer in engine memory; the walker
+// recognises the file header (captureBegin), then walks whole records (captureWalk), writing a
+// packet descriptor for each packet whose link type an engine parses, and stops at the first
+// record the chunk does not hold whole. Its state lives in CAPTURE_STATE so that the host can
+// read counters and the reason for a stop without a call.
+
+export const enum CaptureFormat {
+  NONE = 0,
+  /** libpcap's format: one header, then 16-byte record headers */
+  PCAP = 1,
+  /** pcapng: blocks, sections, interfaces */
+  PCAPNG = 2,
+}
+
+/** Why captureWalk returned (CAP_STOP). */
+export const enum CaptureStop {
+  /** the descriptor array is full: call again with the rest of the chunk */
+  FULL = 0,
+  /** the chunk ends inside a record: call again with more bytes (at the end of the file: cut short) */
+  NEED_MORE = 1,
+  /** a damaged record: CAP_ERROR says which check failed, CAP_ERROR_VALUE the value */
+  ERROR = 2,
+}
+
+/** What was wrong (CAP_ERROR); CAP_ERROR_VALUE holds the offending value. */
+export const enum CaptureError {
+  NONE = 0,
+  /** the first four bytes are no pcap or pcapng magic (value: those bytes, big-endian) */
+  NOT_CAPTURE = 1,
+  /** the data ends inside the file header (value: bytes the header needs) */
+  SHORT_HEADER = 2,
+  /** a format version this reader does not know (value: the major version) */
+  BAD_VERSION = 3,
+  /** a captured length over CAPTURE_CAPLEN_MAX, or past the end of its block (value: the length) */
+  BAD_CAPLEN = 4,
+  /** a pcapng block length under 12, not a multiple of 4, or over CAPTURE_RECORD_MAX for a block
+   *  that must be read whole (value: the length) */
+  BAD_BLOCK_LENGTH = 5,
+  /** a pcapng block's trailing length differs from its leading one (value: the trailing one) */
+  BAD_TRAILER = 6,
+  /** a pcapng option that runs past the end of its block (value: the option code) */
+  BAD_OPTION = 7,
+  /** an if_tsresol whose unit a 64-bit count cannot hold (value: the option byte) */
+  BAD_TSRESOL = 8,
+  /** a section header whose byte-order magic is neither order (value: as read little-endian) */
+  BAD_BYTE_ORDER = 9,
+}
+
+/** Largest captured length a record may have: libpcap's MAXIMUM_SNAPLEN. */
+export const CAPTURE_CAPLEN_MAX = 262144;
+/**
+ * Largest record the walker needs whole in one chunk: a packet of CAPTURE_CAPLEN_MAX with its
+ * block header and up to 64 KiB of options. The host keeps this much room past each chunk, so a
+ * record never waits for bytes that cannot come. Larger blocks the walker only skips stream through.
+ */
+export const CAPTURE_RECORD_MAX = 0x50000;
+/** pcapng interfaces one section may describe; packets on others are counted in CAP_DROPPED. */
+export const CAPTURE_IFACES_MAX = 64;
+/** Distinct unsupported link types counted one by one (CAP_UNSUPPORTED_TYPES). */
+export const CAPTURE_UNSUPPORTED_MAX = 16;
+
+export const CAPTURE_STATE = 0x10000;
+// CAPTURE_STATE layout: byte offsets; u32 unless noted. The file's integers are converted to
+// native order as they are read; nothing here is in the file's byte order.
+/** CaptureFormat */
+export const CAP_FORMAT = 0;
+/** 1 when the current section (pcap: the file) is big-endian */
+export const CAP_BIG_ENDIAN = 4;
+/** CaptureStop of the last captureWalk */
+export const CAP_STOP = 8;
+/** bytes of its chunk the last call consumed (whole records, plus any block it skipped) */
+export const CAP_CONSUMED = 12;
+/** CaptureError, when CAP_STOP is ERROR or captureBegin failed */
+export const CAP_ERROR = 16;
+export const CAP_ERROR_VALUE = 20;
+/** when CAP_STOP is NEED_MORE: the bytes the waiting record (or its header) needs in all */
+export const CAP_PENDING = 24;
+/** bytes of a large skipped block still to pass over (the walk streams through them) */
+export const CAP_SKIP = 28;
+/** sections seen (pcapng) */
+export const CAP_SECTIONS = 32;
+/** interfaces described before the current section: its interface i is PKT_IFACE base + i */
+export const CAP_IFACE_BASE = 36;
+/** interfaces the current section described so far */
+export const CAP_IFACE_COUNT = 40;
+/** 1 while a skipped block's trailing length is still to be checked */
+export const CAP_SKIP_TRAILER = 44;
+/** the leading length of that block */
+export const CAP_SKIP_LENGTH = 48;
+/** u64: records walked (packets and other pcapng blocks) */
+export const CAP_RECORDS = 64;
+/** u64: packets described */
+export const CAP_PACKETS = 72;
+/** u64: captured bytes of the packets described */
+export const CAP_BYTES = 80;
+/** u64: packets not described because their link type is not one an engine parses */
+export const CAP_UNSUPPORTED = 88;
+/** u64: pcapng blocks skipped (neither packets nor descriptions a reader needs) */
+export const CAP_SKIPPED_BLOCKS = 96;
+/** u64: packets dropped because their interface was never described (or beyond CAPTURE_IFACES_MAX) */
+export const CAP_DROPPED = 104;
+/** u64: the last packet's timestamp (a simple packet block, which has none, takes it) */
+export const CAP_LAST_TIME = 112;
+/** CAPTURE_UNSUPPORTED_MAX pairs of u32 (link type, packets): which link types were skipped */
+export const CAP_UNSUPPORTED_TYPES = 128;
+/** CAPTURE_IFACES_MAX interface records of CAP_IFACE_SIZE bytes, the current section's */
+export const CAP_IFACES = 256;
+export const CAP_IFACE_SIZE = 48;
+// interface record layout
+/** u32: link type as the file gives it */
+export const IF_LINKTYPE = 0;
+/** u32: LinkType an engine parses it as, 0 when none */
+export const IF_LINK = 4;
+/** u32: snapshot length (0: none) */
+export const IF_SNAPLEN = 8;
+/** u32: if_tsresol as the file gives it (pcap: 6 or 9) */
+export const IF_TSRESOL = 12;
+/** u64: for a power of 10 up to 10^-9: nanoseconds per unit */
+export const IF_NS_PER_UNIT = 16;
+/** u64: for a power of 10 past 10^-9: units per nanosecond (0 otherwise) */
+export const IF_UNITS_PER_NS = 24;
+/** u32: for a power of 2: the exponent (units are 2^-shift s), 0xff otherwise */
+export const IF_SHIFT = 32;
+/** i64: if_tsoffset, seconds added to every timestamp */
+export const IF_OFFSET = 40;
+
+// ---- port pools (assembly/pool) ----
+//
+// A pool's own state (bitmaps per core, tables) lives in heap buffers poolCreate allocates at
+// configuration time; POOL_STATE holds only what crosses the boundary to create one.
+
+export const POOL_STATE = 0x12000;
+/** The return tuple a pool is built from, field-set input bytes in network order: source = the
+ *  peer (address, port), destination = the first local address, destination port 0. */
+export const POOL_TUPLE = POOL_STATE;
+
+/** Largest slot space per core: source addresses x the power-of-two port span (2^24 slots, so
+ *  four 64-ary bitmap levels end in one summary word and no search ever loops). */
+export const POOL_SLOTS_MAX = 1 << 24;
+
+/**
+ * What pool calls return, negated (a non-negative result is a slot or a core). The host turns
+ * each into an RssplaneError with the errno name given here.
+ */
+export const enum PoolStatus {
+  /** EADDRNOTAVAIL: no free port left (mTCP's connect() says EAGAIN) */
+  EXHAUSTED = 1,
+  /** EADDRINUSE: reserve() of a port that is handed out already */
+  IN_USE = 2,
+  /** EINVAL: address index or port outside the pool */
+  OUT_OF_RANGE = 3,
+  /** EINVAL: the port's return tuple lands on a queue another core serves */
+  OTHER_CORE = 4,
+  /** EINVAL: free() of a port that is not handed out */
+  NOT_IN_USE = 5,
+  /** EADDRNOTAVAIL: no port of this address can reach the queue (a low-rank key) */
+  UNREACHABLE = 6,
+  /** EINVAL: a parameter poolCreate cannot take (field set without ports, sizes, map) */
+  BAD_ARGUMENT = 7,
+}
+
+/** poolSteer flags. */
+export const enum SteerFlag {
+  /** only ports at or above the hint (the first one from the hint up) */
+  UPWARD = 1,
+  /** any port reaching the queue, handed out or not (the RSS answer alone) */
+  ANY_STATE = 2,
+}
+
+/** poolList: which ports of a core. */
+export const enum PoolListing {
+  /** ports free to hand out */
+  FREE = 0,
+  /** every port of the core's pool, handed out or not */
+  MEMBERS = 1,
 }

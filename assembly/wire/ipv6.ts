@@ -8,6 +8,7 @@
 const VERSION = 0; // u8: version in the high 4 bits
 const PAYLOAD_LENGTH = 4; // u16: bytes after the fixed header (extension headers included)
 const NEXT_HEADER = 6; // u8
+const HOP_LIMIT = 7; // u8
 const SOURCE = 8; // 16 bytes
 const DESTINATION = 24; // 16 bytes
 export const HEADER_LENGTH = 40;
@@ -34,77 +35,14 @@ const EXTENSIONS_MAX = 8;
 // @ts-ignore: decorator
 @inline export function destination(p: usize): usize { return p + DESTINATION; }
 
-/** After `check`: the upper-layer protocol, its offset from the fixed header, and fragmentation. */
-export let upperProtocol: u32 = 0;
-export let upperOffset: u32 = 0;
-export let fragment: bool = false;
+// ---- fields and addresses neighbour discovery needs (RFC 4291, RFC 4861) ----
 
-export const OK = 0;
-export const TRUNCATED = 1;
-export const MALFORMED = 2;
-
-/**
- * The length checks and the extension walk: version, payload within the frame (`onWire` bytes
- * from `p`), every extension header captured (`captured` bytes readable) and inside the payload.
- */
-export function check(p: usize, captured: u32, onWire: u32): i32 {
-  if (captured < <u32>HEADER_LENGTH) return TRUNCATED;
-  if (version(p) != 6) return MALFORMED;
-  const end = <u32>HEADER_LENGTH + payloadLength(p);
-  if (end > onWire) return MALFORMED;
-  let next = <u32>load<u8>(p + NEXT_HEADER);
-  let at = <u32>HEADER_LENGTH;
-  fragment = false;
-  for (let n = 0; ; n++) {
-    let length: u32 = 0;
-    if (next == HOP_BY_HOP || next == ROUTING || next == DESTINATION_OPTIONS) {
-      if (at + 2 > captured) return TRUNCATED;
-      length = (<u32>load<u8>(p + at + EXT_LENGTH) + 1) << 3;
-    } else if (next == FRAGMENT) {
-      if (at + FRAGMENT_LENGTH > captured) return TRUNCATED;
-      fragment = true; // the first fragment too: its upper header may not be whole
-      length = FRAGMENT_LENGTH;
-    } else if (next == AUTHENTICATION) {
-      if (at + 2 > captured) return TRUNCATED;
-      length = (<u32>load<u8>(p + at + EXT_LENGTH) + 2) << 2;
-    } else {
-      break;
-    }
-    if (n == EXTENSIONS_MAX || at + length > end) return MALFORMED;
-    if (at + length > captured) return TRUNCATED;
-    next = <u32>load<u8>(p + at + EXT_NEXT_HEADER);
-    at += length;
-  }
-  upperProtocol = next;
-  upperOffset = at;
-  return OK;
-}
-
-// ---- building headers, and the addresses neighbour discovery needs ----
-
-const HOP_LIMIT = 7; // u8
-/** Version 6, traffic class 0, flow label 0: the first four bytes, as stored little-endian. */
-const VERSION_WORD: u32 = 0x00000060;
 export const ADDRESS_LENGTH = 16;
 
 // @ts-ignore: decorator
 @inline export function hopLimit(p: usize): u32 { return <u32>load<u8>(p + HOP_LIMIT); }
 // @ts-ignore: decorator
 @inline export function nextHeader(p: usize): u32 { return <u32>load<u8>(p + NEXT_HEADER); }
-
-/**
- * Writes a fixed header at `p` with no extension headers: `payloadLength` bytes of `nextHeader`
- * follow, addresses (16 bytes each) read from `src` and `dst`.
- */
-// @ts-ignore: decorator
-@inline export function emit(p: usize, nextHeader: u32, payloadLength: u32, hopLimit: u32, src: usize, dst: usize): void {
-  store<u32>(p + VERSION, VERSION_WORD);
-  store<u16>(p + PAYLOAD_LENGTH, bswap<u16>(<u16>payloadLength));
-  store<u8>(p + NEXT_HEADER, <u8>nextHeader);
-  store<u8>(p + HOP_LIMIT, <u8>hopLimit);
-  copyAddress(p + SOURCE, src);
-  copyAddress(p + DESTINATION, dst);
-}
 
 // @ts-ignore: decorator
 @inline export function copyAddress(to: usize, from: usize): void {
@@ -173,4 +111,66 @@ export function solicitedNode(to: usize, a: usize): void {
 @inline export function multicastMac(to: usize, a: usize): void {
   store<u16>(to, 0x3333);
   store<u32>(to, load<u32>(a, 12), 2);
+}
+
+/** After `check`: the upper-layer protocol, its offset from the fixed header, and fragmentation. */
+export let upperProtocol: u32 = 0;
+export let upperOffset: u32 = 0;
+export let fragment: bool = false;
+
+export const OK = 0;
+export const TRUNCATED = 1;
+export const MALFORMED = 2;
+
+/**
+ * The length checks and the extension walk: version, payload within the frame (`onWire` bytes
+ * from `p`), every extension header captured (`captured` bytes readable) and inside the payload.
+ */
+export function check(p: usize, captured: u32, onWire: u32): i32 {
+  if (captured < <u32>HEADER_LENGTH) return TRUNCATED;
+  if (version(p) != 6) return MALFORMED;
+  const end = <u32>HEADER_LENGTH + payloadLength(p);
+  if (end > onWire) return MALFORMED;
+  let next = <u32>load<u8>(p + NEXT_HEADER);
+  let at = <u32>HEADER_LENGTH;
+  fragment = false;
+  for (let n = 0; ; n++) {
+    let length: u32 = 0;
+    if (next == HOP_BY_HOP || next == ROUTING || next == DESTINATION_OPTIONS) {
+      if (at + 2 > captured) return TRUNCATED;
+      length = (<u32>load<u8>(p + at + EXT_LENGTH) + 1) << 3;
+    } else if (next == FRAGMENT) {
+      if (at + FRAGMENT_LENGTH > captured) return TRUNCATED;
+      fragment = true; // the first fragment too: its upper header may not be whole
+      length = FRAGMENT_LENGTH;
+    } else if (next == AUTHENTICATION) {
+      if (at + 2 > captured) return TRUNCATED;
+      length = (<u32>load<u8>(p + at + EXT_LENGTH) + 2) << 2;
+    } else {
+      break;
+    }
+    if (n == EXTENSIONS_MAX || at + length > end) return MALFORMED;
+    if (at + length > captured) return TRUNCATED;
+    next = <u32>load<u8>(p + at + EXT_NEXT_HEADER);
+    at += length;
+  }
+  upperProtocol = next;
+  upperOffset = at;
+  return OK;
+}
+
+/**
+ * Writes the 40-byte fixed header at `p`: version 6, traffic class 0, `flowLabel` (20 bits,
+ * RFC 6437: the same for every packet of a flow), payload length, `nextHeader`, `hopLimit`, the
+ * addresses (16 bytes each, read at `src` and `dst`). Returns HEADER_LENGTH.
+ */
+// @ts-ignore: decorator
+@inline export function emit(p: usize, src: usize, dst: usize, nextHeader: u32, payloadLength: u32, hopLimit: u32, flowLabel: u32): u32 {
+  store<u32>(p + VERSION, bswap<u32>(0x60000000 | (flowLabel & 0xfffff)));
+  store<u16>(p + PAYLOAD_LENGTH, bswap<u16>(<u16>payloadLength));
+  store<u8>(p + NEXT_HEADER, <u8>nextHeader);
+  store<u8>(p + HOP_LIMIT, <u8>hopLimit);
+  v128.store(p + SOURCE, v128.load(src));
+  v128.store(p + DESTINATION, v128.load(dst));
+  return HEADER_LENGTH;
 }
