@@ -171,7 +171,7 @@ export class Rig {
   setLoss(percent: number): void {
     spawnSync('ip', ['netns', 'exec', this.kernelNs, 'nft', 'delete', 'table', 'inet', 'rssplane_loss'], { stdio: 'ignore' });
     if (!percent) return;
-    const rule = `numgen random mod 100 < ${percent} drop`;
+    const rule = percent >= 100 ? 'drop' : `numgen random mod 100 < ${percent} drop`;
     const script = `table inet rssplane_loss {
   chain input { type filter hook input priority 0; policy accept; ${rule}; }
   chain output { type filter hook output priority 0; policy accept; ${rule}; }

@@ -111,6 +111,7 @@ export class LinkSession {
 
   private constructor(
     readonly opened: OpenedLink,
+    private readonly workers: Worker[],
     private readonly exited: Array<Promise<unknown>>,
     private readonly requests: MessagePort[],
     private readonly results: Array<Promise<LinkCoreResult>>,
@@ -138,6 +139,7 @@ export class LinkSession {
     const { plan } = opened;
     const { module, kernel } = await compileEngine(availableKernel(), true);
     const stop = new StopFlag();
+    const abort = new StopFlag();
     const idle = new SharedArrayBuffer(4 * plan.cores);
     const workers: Worker[] = [];
     const exited: Array<Promise<unknown>> = [];
@@ -149,13 +151,14 @@ export class LinkSession {
     failure.catch(() => {});
     for (let core = 0; core < plan.cores; core++) {
       const channel = new MessageChannel();
-      const data: LinkWorkerInput = { core, plan, module, kernel, stop: stop.buffer, idle, requests: channel.port2 };
+      const data: LinkWorkerInput = { core, plan, module, kernel, stop: stop.buffer, abort: abort.buffer, idle, requests: channel.port2 };
       const worker = new Worker(url, { workerData: data, transferList: [channel.port2] });
       let onReady: (i: CoreInputs) => void;
       let onDone: (r: LinkCoreResult) => void;
       ready.push(new Promise((r) => (onReady = r)));
       results.push(new Promise((r) => (onDone = r)));
       const fail = (m: { user: boolean; code?: ErrorCode; message: string; stack?: string }) => {
+        abort.stop();
         stop.stop();
         failed!(new LinkFailure(m.code ?? 'EFAULT', m.user ? m.message : `core ${core} failed: ${m.message}`, m.user, m.stack));
       };
@@ -181,7 +184,7 @@ export class LinkSession {
     }
     const peers = Object.fromEntries(inputs.map((i, c) => [c, i]));
     for (const w of workers) w.postMessage({ type: 'start', peers });
-    const session = new LinkSession(opened, exited, requests, results.map((r) => Promise.race([r, failure])), stop, new Int32Array(idle));
+    const session = new LinkSession(opened, workers, exited, requests, results.map((r) => Promise.race([r, failure])), stop, new Int32Array(idle));
     failure.catch((e: LinkFailure) => {
       session.failure = e;
       session.endedBy?.();
@@ -228,8 +231,11 @@ export class LinkSession {
     try {
       cores = await Promise.all(this.results);
     } catch (e) {
-      // A core failed: the others stop too; the port goes down with what they left.
+      // A core failed: the others stop too (or are ended after a grace period); the port goes
+      // down with what they left.
+      const grace = setTimeout(() => this.workers.forEach((w) => void w.terminate()), 2000);
       await Promise.all(this.exited);
+      clearTimeout(grace);
       for (const p of this.requests) p.close();
       try {
         closePort(dpdk, port.port);

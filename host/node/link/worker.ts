@@ -39,6 +39,8 @@ export interface LinkWorkerInput {
   module: WebAssembly.Module;
   kernel: Kernel;
   stop: SharedArrayBuffer;
+  /** set when a core failed: waits for room in a ring give up (a normal stop lets them finish) */
+  abort: SharedArrayBuffer;
   /** Int32 per core: 1 while the core has been idle for plan.idleMs */
   idle: SharedArrayBuffer;
   requests: MessagePort;
@@ -69,6 +71,7 @@ type Message = { type: 'start'; peers: Record<number, CoreInputs> };
 
 const input = workerData as LinkWorkerInput;
 const stop = new StopFlag(input.stop);
+const abort = new StopFlag(input.abort);
 const idleFlags = new Int32Array(input.idle);
 let wake: ((m: Message) => void) | undefined;
 const inbox: Message[] = [];
@@ -113,7 +116,7 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
     txQueue = native(() => new dpdk.TxQueue(plan.port, plan.tx === 'per-core' ? core : 0, memory, shape.slotPackets, shape.slotBytes));
   }
   const shipper = plan.cores > 1
-    ? new Shipper(engine, { cores: plan.cores, ring: shape, ports: FIELD_SETS[plan.rss.fields].ports }, core, shape.slotPackets, stop)
+    ? new Shipper(engine, { cores: plan.cores, ring: shape, ports: FIELD_SETS[plan.rss.fields].ports }, core, shape.slotPackets, abort)
     : undefined;
 
   // Setup is over: other threads may now hold this memory's buffer, so it must not grow.
@@ -142,7 +145,7 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
       return;
     }
     const { ring, bell: ownerBell } = toOwner!;
-    for (let w = ring.waitForRoom(stop); w !== 'ready'; w = ring.waitForRoom(stop)) if (w === 'stopped') throw new Stopped();
+    for (let w = ring.waitForRoom(abort); w !== 'ready'; w = ring.waitForRoom(abort)) if (w === 'stopped') throw new Stopped();
     ring.publish(engine.memory.buffer, tx, ownerBell);
   };
 
@@ -255,9 +258,29 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   } catch (e) {
     if (!(e instanceof Stopped)) throw e;
   }
+  // The end, in order: what this core holds goes out (its steered frames, its copies, its
+  // transmit slot), it tells its peers it is done, and it takes what they still send it until
+  // each of them has said the same, so no copy or transmit slot is left in a ring.
+  const last = process.hrtime.bigint();
+  const quiet = () => {};
   try {
+    if (shipper) {
+      shipper.flush(quiet);
+      if (copies) shipper.broadcast(copies, quiet);
+    }
     transmit();
-    if (txRings.length) sendForOthers();
+    shipper?.close(quiet);
+    toOwner?.ring.close(toOwner.bell);
+    for (;;) {
+      drainRings(last);
+      transmit();
+      if (txRings.length) sendForOthers();
+      if (steerRings.every((r) => r.finished) && txRings.every((r) => r.finished)) break;
+      const seen = Atomics.load(bell.word, 0);
+      Atomics.store(bell.word, 1, 1);
+      Atomics.wait(bell.word, 0, seen, 1);
+      Atomics.store(bell.word, 1, 0);
+    }
   } catch (e) {
     if (!(e instanceof Stopped)) throw e;
   }
@@ -273,6 +296,7 @@ try {
   const result = await runCore(input.core, input.plan);
   parentPort!.postMessage({ type: 'done', result });
 } catch (e) {
+  abort.stop();
   stop.stop();
   const user = e instanceof RssplaneError;
   parentPort!.postMessage({ type: 'failed', user, code: user ? e.code : undefined, message: (e as Error).message, stack: (e as Error).stack });
