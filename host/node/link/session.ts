@@ -17,7 +17,7 @@ import '../shared-builds.js';
 import { parseAddress, formatAddress } from '../../core/addr.js';
 import { availableKernel, compileEngine } from '../../core/engine.js';
 import { RssplaneError, type ErrorCode } from '../../core/errors.js';
-import { addLinkStats, DEFAULT_NEIGHBOURS, parseMac, type LinkStats, type LinkTimers, type ResolveResult } from '../../core/link.js';
+import { addLinkStats, DEFAULT_NEIGHBOURS, formatMac, parseMac, type LinkStats, type LinkTimers, type ResolveResult } from '../../core/link.js';
 import type { Reta } from '../../core/reta.js';
 import type { RssConfig } from '../../core/rss.js';
 import { dpdkIdleMs } from '../options.js';
@@ -76,7 +76,7 @@ export function openLink(flags: LinkFlags, options: LinkOpenOptions): OpenedLink
     ...(options.timers ? { timers: options.timers } : {}),
     idleMs: dpdkIdleMs(flags, port.deviceTimestamps),
   };
-  return { dpdk, port, plan, settings, mac: mac.reduce((s, b, i) => s + (i ? ':' : '') + b.toString(16).padStart(2, '0'), '') };
+  return { dpdk, port, plan, settings, mac: formatMac(mac) };
 }
 
 export interface LinkReport {
