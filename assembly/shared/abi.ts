@@ -80,11 +80,27 @@ export const enum Status {
   BAD_ARGUMENT = 4,
 }
 
-/** Link types, with pcap's LINKTYPE_* numbers. */
+/**
+ * Link types the packet parser reads (assembly/wire/packet.ts), with pcap's LINKTYPE_* numbers.
+ * A capture's other raw-IP numbers (DLT_RAW 12 and 14, LINKTYPE_IPV4 228, LINKTYPE_IPV6 229)
+ * are described as RAW.
+ */
 export const enum LinkType {
+  /** BSD loopback: a 4-byte address family in the capturing host's byte order (wire/loopback.ts) */
+  NULL = 0,
   ETHERNET = 1,
+  /** PPP, with or without HDLC-like address and control (wire/ppp.ts) */
+  PPP = 9,
+  /** PPP in HDLC-like framing (RFC 1662), or Cisco HDLC (wire/ppp.ts) */
+  PPP_HDLC = 50,
   /** raw IPv4 or IPv6, version from the first nibble */
   RAW = 101,
+  /** OpenBSD loopback: NULL's header in network byte order (wire/loopback.ts) */
+  LOOP = 108,
+  /** Linux cooked capture (`tcpdump -i any` before libpcap 1.10), 16-byte header (wire/sll.ts) */
+  LINUX_SLL = 113,
+  /** Linux cooked capture v2 (`tcpdump -i any`), 20-byte header (wire/sll2.ts) */
+  LINUX_SLL2 = 276,
 }
 
 // ---- packet descriptors ----
@@ -198,7 +214,7 @@ export const FLOW_STATE = 0x11000;
 
 /** Why a packet was dropped (skipped and counted, never tracked). STAT_DROP + reason. */
 export const enum DropReason {
-  /** link type neither Ethernet nor raw IP */
+  /** a link type the parser does not read (not a LinkType) */
   LINK_TYPE = 0,
   /** Ethernet header or a VLAN tag cut short by caplen */
   ETHERNET_TRUNCATED = 1,
@@ -222,8 +238,10 @@ export const enum DropReason {
   BAD_CHECKSUM = 10,
   /** caplen > wirelen, or a descriptor with no bytes */
   DESCRIPTOR = 11,
+  /** a link header other than Ethernet's (cooked, loopback, PPP), or a VLAN tag after it, cut short */
+  LINK_TRUNCATED = 12,
 }
-export const DROP_REASONS = 12;
+export const DROP_REASONS = 13;
 
 // u64 counters, at FLOW_STATE + STAT_x * 8. received = processed + dropped, always.
 /** packets handed to the engine */
@@ -757,8 +775,13 @@ export const CAP_IFACE_SIZE = 48;
 // interface record layout
 /** u32: link type as the file gives it */
 export const IF_LINKTYPE = 0;
-/** u32: LinkType an engine parses it as, 0 when none */
+/** u32: LinkType an engine parses it as, IF_LINK_NONE when none */
 export const IF_LINK = 4;
+/**
+ * IF_LINK of a link type no engine parses. Not 0, which is LINKTYPE_NULL; no LinkType is 0xffff
+ * (pcap's link type numbers end in the low hundreds).
+ */
+export const IF_LINK_NONE = 0xffff;
 /** u32: snapshot length (0: none) */
 export const IF_SNAPLEN = 8;
 /** u32: if_tsresol as the file gives it (pcap: 6 or 9) */

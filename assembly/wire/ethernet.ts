@@ -9,8 +9,12 @@ const DESTINATION = 0; // 6 bytes
 const SOURCE = 6; // 6 bytes
 const ETHERTYPE = 12; // u16, big-endian
 export const HEADER_LENGTH = 14;
-/** A VLAN tag: TPID (u16) then TCI (u16); the EtherType field moves 4 bytes on. */
+/**
+ * A VLAN tag: TPID (u16) then TCI (u16), where the EtherType was; the EtherType field moves 4
+ * bytes on. Seen from the payload's side, a tag is the TCI and the next EtherType.
+ */
 const TAG_LENGTH = 4;
+const TAG_TYPE = 2; // u16 after the TCI, big-endian
 /** More stacked tags than this is not a frame any switch forwards. */
 const TAGS_MAX = 4;
 
@@ -52,7 +56,7 @@ const TPID_QINQ: u32 = 0x9100;
 // @ts-ignore: decorator
 @inline export function loadedType(frame: usize): u32 { return <u32>load<u16>(frame + ETHERTYPE); }
 
-/** The EtherType after the tags (valid after `payloadOffset` returned >= 0). */
+/** The EtherType after the tags (valid after `payloadOffset` or `skipTags` returned >= 0). */
 export let etherType: u32 = 0;
 /** VLAN tags skipped. */
 export let tags: i32 = 0;
@@ -63,17 +67,25 @@ export let tags: i32 = 0;
  */
 export function payloadOffset(frame: usize, caplen: u32): i32 {
   if (caplen < <u32>HEADER_LENGTH) return -1;
-  let at: u32 = ETHERTYPE;
-  let type = <u32>bswap<u16>(load<u16>(frame + at));
+  return skipTags(frame, HEADER_LENGTH, caplen, <u32>bswap<u16>(load<u16>(frame + ETHERTYPE)));
+}
+
+/**
+ * Skips the VLAN tags at `at` (`caplen` bytes readable from `p`) that `type`, the EtherType just
+ * before them, announces: each tag is its TCI and the next EtherType. Returns the offset past the
+ * tags, setting `etherType` and `tags`; -1 when a tag is cut short. Linux cooked captures carry
+ * tags this way too, after their own header (see sll.ts).
+ */
+export function skipTags(p: usize, at: u32, caplen: u32, type: u32): i32 {
   tags = 0;
   while (isTag(type) && tags < TAGS_MAX) {
+    if (at + <u32>TAG_LENGTH > caplen) return -1;
+    type = <u32>bswap<u16>(load<u16>(p + at + TAG_TYPE));
     at += TAG_LENGTH;
-    if (at + 2 > caplen) return -1;
-    type = <u32>bswap<u16>(load<u16>(frame + at));
     tags++;
   }
   etherType = type;
-  return <i32>at + 2;
+  return <i32>at;
 }
 
 // ---- what the link layer adds: ARP's EtherType, tests on MAC addresses ----
