@@ -199,12 +199,13 @@ export function benchCommand(): Command {
   bench
     .command('advise')
     .summary('what the advice costs: the table fix for 2048 entries and 64 queues; advise against run on a capture')
-    .description('`ms`: the table fix (Fix 2, default move budget) for a 2048-entry table over 64 queues,\n' +
-      'the library call alone (target: under 50 ms), on the per-entry load of 200,000\n' +
-      'heavy-tailed flows; with the exact weights and the whole advice beside it. With\n' +
-      '--input, `rssplane advise` and `rssplane run` on that capture, each a fresh process,\n' +
-      'rounds interleaved: `overhead_ms` is the median of each round\'s difference (target:\n' +
-      'at most 100 ms).\n\n' +
+    .description('`ms`: the table fix (Fix 2, default move budget) for a 2048-entry table\n' +
+      'over 64 queues, the library call alone (target: under 50 ms), on the\n' +
+      'per-entry load of 200,000 heavy-tailed flows; the exact weights and the\n' +
+      'whole advice beside it. With --input, `rssplane advise` and `rssplane run`\n' +
+      'on that capture, each a fresh process, rounds interleaved: `overhead_ms`\n' +
+      'is the median of each round\'s difference (target: at most 100 ms), with\n' +
+      'the same in CPU time and advise\'s own `advice_ms`.\n\n' +
       'Examples:\n' +
       '  rssplane bench advise --json\n' +
       '  sudo scripts/make-bench-capture.sh /tmp/bench.pcap 5000000\n' +
