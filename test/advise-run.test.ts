@@ -270,6 +270,18 @@ describe('rssplane advise', () => {
     });
   });
 
+  it('bench advise --json: ms for the 2048-entry table fix, and advise against run on a capture', () => {
+    const r = rssplane(['bench', 'advise', '--rounds', '1', '--input', fixture('ipv4.pcap'), '--json']);
+    expect(r.stderr).toBe('');
+    const b = JSON.parse(r.stdout);
+    expect(b.table).toMatchObject({ size: 2048, queues: 64, flows: 200000 });
+    for (const k of ['ms', 'ms_max_moves_64', 'weights_ms', 'advise_ms', 'overhead_ms', 'advice_ms', 'run_seconds', 'advise_seconds']) expect(typeof b[k]).toBe('number');
+    expect(b.fix_imbalance).toBeLessThan(b.table.imbalance);
+    expect(b.fix_imbalance).toBeLessThanOrEqual(b.table.bound_imbalance * 1.02);
+    expect(b.fix_imbalance_max_moves_64).toBeGreaterThanOrEqual(b.table.bound_imbalance);
+    expect(b.packets).toBe(182);
+  });
+
   it('mistakes: one line, exit 2, nothing on stdout', () => {
     const input = ['--input', fixture('ipv4.pcap'), '--cores', '1'];
     expectUsageError(rssplane(['advise', ...input, '--metric', 'frames']), '--metric');
