@@ -29,6 +29,7 @@ import * as tcpHeader from "../wire/tcp";
 import * as packet from "../wire/packet";
 import * as ahead from "./ahead";
 import { AHEAD, lookAhead } from "./ahead";
+import { countPacket, flowLeft } from "./buckets";
 import { directionOf, entryKeyHash, flowKeyHash } from "./key";
 import { configureOutput, dataRoom, emitEvent, emitRecord, eventRoom, recordRoom } from "./output";
 import { configureReassembly, reassemble, reassemblyWindow, releaseStream } from "./reassembly";
@@ -168,6 +169,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
       queue = queueOf(hash);
     }
     store<u16>(d + PKT_QUEUE, <u16>queue);
+    countPacket(d, family != 0);
     const qc = queueCounts + (<usize>queue << 3);
     store<u64>(qc, load<u64>(qc) + 1);
     processed++;
@@ -414,15 +416,21 @@ function fieldSetOf(family: u32): i32 {
 
 /**
  * The record of flow `h` as it stands: its entry, or for a lone SYN the full record it stands
- * for, written out to a scratch buffer.
+ * for, written out to a scratch buffer (and recordReverseHash: its reverse direction's hash).
  */
 function recordOf(h: u32): usize {
   const e = table.entry(h);
-  if (!table.isSyn(h)) return e;
+  if (!table.isSyn(h)) {
+    recordReverseHash = table.reverseHash(h);
+    return e;
+  }
   const r = table.recordScratch();
-  syn.expand(e, r, entryKeyHash(e), fieldSetOf(<u32>load<u8>(e + REC_FAMILY)));
+  recordReverseHash = syn.expand(e, r, entryKeyHash(e), fieldSetOf(<u32>load<u8>(e + REC_FAMILY)));
   return r;
 }
+
+/** The RSS hash of the server-to-client direction of the flow recordOf last returned. */
+let recordReverseHash: u32 = 0;
 
 /** Idle past its timeout at time `ts` (a closed connection lingers only closedTimeout). */
 // @ts-ignore: decorator
@@ -436,6 +444,7 @@ function recordOf(h: u32): usize {
 /** Entry `n` leaves the table as a record: close reason from TCP if it closed, else `how`. */
 function leave(n: u32, how: u32): void {
   const e = recordOf(n);
+  flowLeft(e, recordReverseHash);
   const fromTcp = load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP ? tcp.tcpClose(e) : CloseReason.OPEN;
   emitRecord(e, fromTcp != CloseReason.OPEN ? fromTcp : how);
   if (how == CloseReason.TIMEOUT) count(STAT_FLOWS_TIMED_OUT);
