@@ -13,20 +13,23 @@
  *
  * With `baseline`, another build of the engine (say, an older commit's
  * build/rssplane.relaxed.wasm) runs the same packets in the same process, each round of ours
- * followed by one of its, with the same host code: the ratio of the two is measured in one run.
+ * followed by one of its, configured and driven through the same exports (configure, below):
+ * the ratio of the two is measured in one run.
  * Both engines' records of one more (untimed) round are then compared, as a digest of their
  * `--flows-out` lines: the same packets must give the same records.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import {
-  FLOW_STATE, OUT_RECORD_COUNT, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE, PKT_TIMESTAMP, PKT_WIRELEN,
+  FLOW_RECORD, FLOW_STATE, FlowOption, OUT_RECORD_COUNT, OUT_RECORDS, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE,
+  PKT_TIMESTAMP, PKT_WIRELEN, QUEUE_CORE, STAT_BAD_IPV4_CHECKSUM, STAT_BAD_TCP_CHECKSUM, STAT_DROPPED, STAT_FLOWS_EVICTED, Status,
 } from '../../../assembly/shared/abi.js';
 import { CaptureReader } from '../../core/capture.js';
 import { Engine, engineMemory, type EngineExports, type Kernel } from '../../core/engine.js';
-import { invalid } from '../../core/errors.js';
-import { flowJson, FlowEngine } from '../../core/flows.js';
-import { RssConfig } from '../../core/rss.js';
+import { invalid, RssplaneError } from '../../core/errors.js';
+import { FIELD_SETS } from '../../core/fields.js';
+import { decodeRecord, flowJson } from '../../core/flows.js';
+import { programEngine, RssConfig } from '../../core/rss.js';
 import { machine, median, round } from './measure.js';
 
 export interface FlowsBenchOptions {
@@ -48,7 +51,6 @@ const WARM_UP = 3;
 /** One engine with the packets in its memory, and a fresh flow table for each round. */
 interface Side {
   engine: Engine;
-  flows: FlowEngine;
   descriptors: number;
   count: number;
   bytes: number;
@@ -62,19 +64,19 @@ export async function benchFlows(o: FlowsBenchOptions) {
   const config = RssConfig.from({ key: o.key ?? 'symmetric', reta: 'equal:4' });
   const capacity = o.input ? 1 << 20 : Math.max(1 << 16, o.flows * 2);
   const baselineModule = o.baseline ? loadBaseline(o.baseline) : undefined;
-  const setUp = async (engine: Engine): Promise<Side> => {
+  const setUp = (engine: Engine): Side => {
     const packets = o.input ? loadCapture(engine, o.input) : buildConversations(engine, o.flows);
-    return { engine, flows: FlowEngine.create(engine, config, { flows: capacity, batchMax: BATCH }), ...packets, seconds: [], faults: [], recordsPerRound: 0 };
+    configure(engine, config, capacity);
+    return { engine, ...packets, seconds: [], faults: [], recordsPerRound: 0 };
   };
-  const ours = await setUp(await Engine.create());
-  const base = baselineModule ? await setUp(await Engine.instantiate(baselineModule.module, baselineModule.kernel)) : undefined;
+  const ours = setUp(await Engine.create());
+  const base = baselineModule ? setUp(await Engine.instantiate(baselineModule.module, baselineModule.kernel)) : undefined;
   const sides = base ? [ours, base] : [ours];
-  const fresh = (s: Side) => { s.flows = FlowEngine.create(s.engine, config, { flows: capacity, batchMax: BATCH }); };
   const timed = (s: Side) => {
-    fresh(s);
+    configure(s.engine, config, capacity);
     const faults = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
-    const records = o.decode ? replayDecoding(s) : replay(s);
+    const records = replay(s, o.decode ? 'records' : undefined);
     s.seconds.push((performance.now() - t0) / 1000);
     s.faults.push(process.resourceUsage().minorPageFault - faults);
     s.recordsPerRound = records;
@@ -105,15 +107,19 @@ export async function benchFlows(o: FlowsBenchOptions) {
   };
   // One more round, untimed, with every record decoded: what the packets made of the table.
   const outcome = (s: Side) => {
-    fresh(s);
-    replayDecoding(s);
-    s.flows.finish();
-    const records = s.flows.takeRecords();
-    const stats = s.flows.stats();
-    const lines = records.map((r) => JSON.stringify(flowJson(r))).sort();
+    configure(s.engine, config, capacity);
+    const lines: string[] = [];
+    replay(s, 'lines', lines);
+    while (s.engine.exports.flushFlows() > 0) drain(s.engine, 'lines', lines);
+    drain(s.engine, 'lines', lines);
+    lines.sort();
     const digest = createHash('sha256');
     for (const line of lines) digest.update(line).update('\n');
-    return { records: records.length, stats, digest: digest.digest('hex') };
+    const stat = (i: number) => Number(new DataView(s.engine.memory.buffer).getBigUint64(FLOW_STATE + i * 8, true));
+    return {
+      records: lines.length, evicted: stat(STAT_FLOWS_EVICTED), dropped: stat(STAT_DROPPED),
+      badChecksums: stat(STAT_BAD_IPV4_CHECKSUM) + stat(STAT_BAD_TCP_CHECKSUM), digest: digest.digest('hex'),
+    };
   };
   const mine = outcome(ours);
   const result: Record<string, unknown> = {
@@ -125,9 +131,9 @@ export async function benchFlows(o: FlowsBenchOptions) {
     flows_tracked: mine.records,
     records_in_round: ours.recordsPerRound,
     records_decoded: Boolean(o.decode),
-    evicted: mine.stats.flows.evicted,
-    dropped: mine.stats.dropped,
-    bad_checksums: mine.stats.badChecksums.ipv4 + mine.stats.badChecksums.tcp,
+    evicted: mine.evicted,
+    dropped: mine.dropped,
+    bad_checksums: mine.badChecksums,
     records_sha256: mine.digest,
     kernel: ours.engine.kernel,
     // engine memory after the warm-up and after the rounds: equal when no timed round grew it
@@ -137,7 +143,7 @@ export async function benchFlows(o: FlowsBenchOptions) {
     const theirs = outcome(base);
     const f = figures(base);
     result.baseline = {
-      wasm: o.baseline, kernel: base.engine.kernel, ...f, flows_tracked: theirs.records, evicted: theirs.stats.flows.evicted,
+      wasm: o.baseline, kernel: base.engine.kernel, ...f, flows_tracked: theirs.records, evicted: theirs.evicted,
       records_sha256: theirs.digest,
       memory_mib: [memory[1]! / 2 ** 20, base.engine.memory.buffer.byteLength / 2 ** 20].map((m) => round(m)),
     };
@@ -149,6 +155,23 @@ export async function benchFlows(o: FlowsBenchOptions) {
   }
   result.machine = machine();
   return result;
+}
+
+/**
+ * A fresh flow table, configured as `run` configures one core's (FlowEngine.create with its
+ * defaults) through the engine's exports alone, so that an older build whose host side differed
+ * is driven the same way: RSS programmed, queue i on core 0, checksums verified, idle timeouts
+ * of 300 s and 10 s, and bucket counts where the build keeps them.
+ */
+function configure(engine: Engine, config: RssConfig, flows: number): void {
+  programEngine(engine, config);
+  const queues = config.reta!.queues;
+  engine.u16(QUEUE_CORE, queues).fill(0);
+  const ports = FIELD_SETS[config.fields].ports;
+  const status = engine.exports.configureFlows(flows, 300_000, 10_000, ports ? FlowOption.HASH_PORTS : 0, BATCH, 0, 65536);
+  if (status !== Status.OK) throw new RssplaneError('ENOMEM', `cannot size a flow table of ${flows} flows (status ${status})`);
+  const exports = engine.exports as EngineExports & { configureBuckets?: (ports: number) => number };
+  if (exports.configureBuckets) exports.configureBuckets(ports ? 1 : 0);
 }
 
 /** A baseline engine build, compiled here; its kernel as the build itself reports it. */
@@ -174,8 +197,12 @@ function loadBaseline(path: string): { module: WebAssembly.Module; kernel: Kerne
   return { module, kernel: relaxed ? 'relaxed-simd' : 'simd' };
 }
 
-/** Every packet through the engine, one call per batch; records leaving are taken as bytes. */
-function replay(s: Side): number {
+/**
+ * Every packet through the engine, one call per batch. The records of flows that leave are
+ * taken as bytes, or decoded as run --flows-out decodes them (`records`), or turned into their
+ * --flows-out lines in `lines`. Returns how many records left.
+ */
+function replay(s: Side, decode?: 'records' | 'lines', lines: string[] = []): number {
   const exports = s.engine.exports;
   const counts = new Uint32Array(s.engine.memory.buffer, FLOW_STATE + OUT_RECORD_COUNT, 1);
   let records = 0;
@@ -185,20 +212,24 @@ function replay(s: Side): number {
     for (let done = 0; done < n;) {
       done += exports.processBatch(d + done * PKT_DESCRIPTOR, n - done);
       records += counts[0]!;
+      if (decode) drain(s.engine, decode, lines);
       counts[0] = 0;
     }
   }
   return records;
 }
 
-/** Every packet through the engine as `run --flows-out` takes them: records decoded. */
-function replayDecoding(s: Side): number {
-  let records = 0;
-  for (let at = 0; at < s.count; at += BATCH) {
-    s.flows.process({ descriptors: s.descriptors + at * PKT_DESCRIPTOR, count: Math.min(BATCH, s.count - at) });
-    records += s.flows.takeRecords().length;
+/** Decodes the records the engine has copied out (into `lines` as --flows-out lines), and takes them. */
+function drain(engine: Engine, decode: 'records' | 'lines', lines: string[]): void {
+  const dv = new DataView(engine.memory.buffer);
+  const bytes = engine.bytes;
+  const n = dv.getUint32(FLOW_STATE + OUT_RECORD_COUNT, true);
+  const at = dv.getUint32(FLOW_STATE + OUT_RECORDS, true);
+  for (let i = 0; i < n; i++) {
+    const record = decodeRecord(dv, at + i * FLOW_RECORD, bytes);
+    if (decode === 'lines') lines.push(JSON.stringify(flowJson(record)));
   }
-  return records;
+  dv.setUint32(FLOW_STATE + OUT_RECORD_COUNT, 0, true);
 }
 
 /**
