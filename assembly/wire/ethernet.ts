@@ -28,6 +28,21 @@ const TPID_QINQ: u32 = 0x9100;
 // @ts-ignore: decorator
 @inline export function source(frame: usize): usize { return frame + SOURCE; }
 
+/**
+ * Writes an untagged header at `frame`: destination and source MACs (6 bytes each, read at `dst`
+ * and `src`) and the EtherType (host order, written big-endian). The mirror of payloadOffset for
+ * a frame without tags. Returns HEADER_LENGTH.
+ */
+// @ts-ignore: decorator
+@inline export function emit(frame: usize, dst: usize, src: usize, type: u32): u32 {
+  store<u32>(frame + DESTINATION, load<u32>(dst));
+  store<u16>(frame + DESTINATION + 4, load<u16>(dst, 4));
+  store<u32>(frame + SOURCE, load<u32>(src));
+  store<u16>(frame + SOURCE + 4, load<u16>(src, 4));
+  store<u16>(frame + ETHERTYPE, bswap<u16>(<u16>type));
+  return HEADER_LENGTH;
+}
+
 // @ts-ignore: decorator
 @inline function isTag(type: u32): bool {
   return type == TPID_8021Q || type == TPID_8021AD || type == TPID_QINQ;

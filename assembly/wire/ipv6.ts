@@ -8,6 +8,7 @@
 const VERSION = 0; // u8: version in the high 4 bits
 const PAYLOAD_LENGTH = 4; // u16: bytes after the fixed header (extension headers included)
 const NEXT_HEADER = 6; // u8
+const HOP_LIMIT = 7; // u8
 const SOURCE = 8; // 16 bytes
 const DESTINATION = 24; // 16 bytes
 export const HEADER_LENGTH = 40;
@@ -78,4 +79,20 @@ export function check(p: usize, captured: u32, onWire: u32): i32 {
   upperProtocol = next;
   upperOffset = at;
   return OK;
+}
+
+/**
+ * Writes the 40-byte fixed header at `p`: version 6, traffic class 0, `flowLabel` (20 bits,
+ * RFC 6437: the same for every packet of a flow), payload length, `nextHeader`, `hopLimit`, the
+ * addresses (16 bytes each, read at `src` and `dst`). Returns HEADER_LENGTH.
+ */
+// @ts-ignore: decorator
+@inline export function emit(p: usize, src: usize, dst: usize, nextHeader: u32, payloadLength: u32, hopLimit: u32, flowLabel: u32): u32 {
+  store<u32>(p + VERSION, bswap<u32>(0x60000000 | (flowLabel & 0xfffff)));
+  store<u16>(p + PAYLOAD_LENGTH, bswap<u16>(<u16>payloadLength));
+  store<u8>(p + NEXT_HEADER, <u8>nextHeader);
+  store<u8>(p + HOP_LIMIT, <u8>hopLimit);
+  v128.store(p + SOURCE, v128.load(src));
+  v128.store(p + DESTINATION, v128.load(dst));
+  return HEADER_LENGTH;
 }
