@@ -115,6 +115,8 @@ export const PKT_DESCRIPTOR = 32;
 export const enum PacketFlag {
   /** PKT_HASH holds a hash */
   HASHED = 1,
+  /** a TCP endpoint core received it and sent it on to the core that owns its connection */
+  FORWARDED = 2,
 }
 
 // ---- rings: packets from one producer to one core's engine, a batch slot at a time ----
@@ -688,6 +690,8 @@ export const CFG_FORWARD_CORES = 0xbc;
 export const CFG_FORWARD_MAX = 0xc0;
 /** link MTU (IP packet bytes) */
 export const CFG_MTU = 0xc4;
+/** queues the indirection table at RETA names (QUEUE_CORE maps each to a core) */
+export const CFG_QUEUES = 0xc8;
 // The application (AppKind) and its settings.
 export const CFG_APP = 0xd0;
 /** client: the peer (16 bytes, IPv4 in the first 4), its family (4 or 6) and port */
@@ -836,6 +840,8 @@ export const enum TcpStat {
   SACKS_RECEIVED = 49,
   /** connections that went through CLOSED and freed their TCB */
   CLOSED = 50,
+  /** an out-of-order segment that would have made more than TCB_OOO_MAX holes */
+  DROP_OOO_LIMIT = 51,
   // ---- the application's (assembly/app) ----
   /** client: connections started, completed (every request answered, closed as asked) */
   APP_STARTED = 56,
@@ -885,6 +891,10 @@ export const APP_LATENCY_MAX = 0x628;
 export const APP_CONNECT_MAX = 0x630;
 /** scratch hash input (36 bytes) */
 export const TCP_TUPLE = 0x700;
+/** scratch: our local address while a connection is being opened (16 bytes) */
+export const TCP_LOCAL_SCRATCH = 0x760;
+/** scratch: a stand-in entry (TCB layout up to TCB_PEER_HASH + 8) for answers no TCB sends */
+export const TCP_SCRATCH_ENTRY = 0x780;
 
 /** Log-linear histogram: values below 64 ns have a bucket each; above, 32 buckets per power of
  *  two (3% wide). Bucket b >= 64 covers [(32 + s) << (e - 5), (33 + s) << (e - 5)) with
@@ -973,6 +983,8 @@ export const TCB_DELACK_AT = 176;
 export const TCB_APP_AT = 180;
 /** output list link (TCB index + 1) */
 export const TCB_OUTPUT_NEXT = 184;
+/** the peer's FIN, when it arrived out of order (TcbFlag.FIN_AHEAD): its sequence number */
+export const TCB_FIN_SEQ = 188;
 /** TCB_OOO_MAX out-of-order intervals [start, end) as sequence numbers, in order */
 export const TCB_OOO = 192;
 /** 64 bytes of application state (assembly/app) */
@@ -1020,29 +1032,37 @@ export const enum TcbFlag {
   WINDOW_UPDATE = 131072,
   /** the peer offered SACK (we may send SACK blocks) */
   PEER_SACK = 262144,
+  /** the peer's FIN arrived ahead of data still missing (at TCB_FIN_SEQ) */
+  FIN_AHEAD = 524288,
+  /** send a zero-window probe (one byte at SND.UNA) at the next output */
+  PROBE = 2097152,
+  /** released while on the output list: the output pass frees it */
+  RELEASED = 1048576,
 }
 
-// A TIME-WAIT entry (TW_BYTES each, a FIFO in the order they started).
-export const TW_LOCAL_ADDR = 0;
-export const TW_REMOTE_ADDR = 16;
-export const TW_LOCAL_PORT = 32;
-export const TW_REMOTE_PORT = 34;
-/** u8 family; u8 TwFlag; u16 destination index + 1 (a client's port to give back, 0: none) */
-export const TW_FAMILY = 36;
-export const TW_FLAGS = 37;
-export const TW_DEST = 38;
-export const TW_ADDR_INDEX = 40;
-export const TW_NEIGHBOR = 42;
-export const TW_SND_NXT = 44;
-export const TW_RCV_NXT = 48;
-export const TW_TS_RECENT = 52;
-export const TW_TS_OFFSET = 56;
+// A TIME-WAIT entry (TW_BYTES each, a FIFO in the order they started). The 4-tuple, family and
+// hashes sit where the TCB keeps them, so one comparison serves both in the index.
+/** u8 family; u8 TwFlag; u8 window shifts as TCB_WSCALE; u16 the window field it sends */
+export const TW_FAMILY = 1;
+export const TW_FLAGS = 2;
+export const TW_WSCALE = 3;
+export const TW_WINDOW = 4;
+export const TW_LOCAL_PORT = 8;
+export const TW_REMOTE_PORT = 10;
+export const TW_HASH = 12;
+export const TW_LOCAL_ADDR = 16;
+export const TW_REMOTE_ADDR = 32;
+export const TW_PEER_HASH = 48;
+export const TW_NEIGHBOR = 52;
+/** u16 destination index + 1 (a client's port to give back when it ends, 0: none); u16 address index */
+export const TW_DEST = 54;
+export const TW_ADDR_INDEX = 56;
+export const TW_SND_NXT = 60;
+export const TW_RCV_NXT = 64;
+export const TW_TS_RECENT = 68;
+export const TW_TS_OFFSET = 72;
 /** u32 ms since CFG_EPOCH when it ends */
-export const TW_EXPIRES = 60;
-export const TW_HASH = 64;
-export const TW_PEER_HASH = 68;
-/** u8 window shifts as TCB_WSCALE */
-export const TW_WSCALE = 72;
+export const TW_EXPIRES = 76;
 export const TW_BYTES = 80;
 
 export const enum TwFlag {
