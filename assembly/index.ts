@@ -52,6 +52,6 @@ export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } 
 export {
   tcpConfigure, tcpMemoryBytes, tcpInput, tcpOutput, tcpPoll, tcpNextTimer, tcpRefreshNextHop, tcpStopOpening,
   tcpOutputPending, tcpConnect, tcpListen, tcpSend, tcpRecv, tcpClose, tcpAbort, tcpTcb, tcpFind, tcpDestinations,
-  tcpPortsAvailable, tcpPortsSize, tcpDestination, tcpSetNeighbor,
+  tcpPortsAvailable, tcpPortsSize, tcpDestination, tcpSetNeighbor, tcpPortsInUse,
 } from "./tcp/endpoint";
 export { wireStateBytes, wireConfigure, wireImpair, wireHeld, wireCount, wireSteer, wirePcap } from "./ring/wire";

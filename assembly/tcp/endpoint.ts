@@ -17,7 +17,7 @@ import {
   CFG_CHUNK_SHIFT, CFG_CHUNKS, CFG_CORE, CFG_CORES, CFG_DATA_RETRIES, CFG_DELACK, CFG_DESTINATIONS, CFG_EPOCH,
   CFG_FORWARD, CFG_FORWARD_CORES, CFG_FORWARD_MAX, CFG_INIT_CWND, CFG_MSS, CFG_MTU, CFG_OPTIONS, CFG_RCVBUF,
   CFG_RTO_INITIAL, CFG_RTO_MAX, CFG_RTO_MIN, CFG_SECRET, CFG_SLOT_BYTES, CFG_SLOT_PACKETS, CFG_SNDBUF,
-  CFG_SYN_RETRIES, CFG_TCBS, DEST_SIZE, CFG_TIME_WAIT, CFG_TIME_WAITS, CFG_TX_SLOT, CFG_WSCALE, DIGESTS_MAX, DropReason,
+  CFG_SYN_RETRIES, CFG_TCBS, DEST_SIZE, TCB_DEST, TCB_LOCAL_PORT, CFG_TIME_WAIT, CFG_TIME_WAITS, CFG_TX_SLOT, CFG_WSCALE, DIGESTS_MAX, DropReason,
   FWD_COUNT, HIST_BUCKETS, PacketFlag, PKT_DESCRIPTOR, PKT_FLAGS, SLOT_DESCRIPTORS, TCB_BYTES, TCB_CHUNK_SLOTS,
   TCP_STATE, TCP_STAT_COUNT, TCP_STATS, TcpOption, TcpStat, TcpState, TcpStatus, TX_PENDING, TW_BYTES,
 } from "../shared/abi";
@@ -40,7 +40,7 @@ import { cfg32, cfg64, count, core, loadSettings, nowMs, options, setClock, setC
 import { configureTable, indexFind, TW_REF, tupleHash, entryOf } from "./table";
 import { outputPending, resetOutput, stateOf } from "./tcb";
 import { advanceTimers, configureTimers, nextTimer } from "./timer";
-import { configureTimeWait, timeWaitExpire, timeWaitNext, timeWaitSegment, TW_REOPEN } from "./timewait";
+import { configureTimeWait, timeWaitExpire, timeWaitNext, timeWaitPorts, timeWaitSegment, TW_REOPEN } from "./timewait";
 
 export { tcpSetNeighbor } from "./neighbor";
 
@@ -316,4 +316,20 @@ export function tcpPortsSize(dest: u32): u32 {
 /** The pool record of destination `dest` (assembly/pool, or a partition bitmap's). */
 export function tcpDestination(dest: u32): usize {
   return dest < destinations() ? destAt(dest) : 0;
+}
+
+/**
+ * Debugging and tests: the local ports (u16 at `out`, at most `most`) that connections to
+ * destination `dest` hold now: live TCBs, then TIME-WAIT entries. Returns how many.
+ */
+export function tcpPortsInUse(dest: u32, out: usize, most: u32): u32 {
+  let n: u32 = 0;
+  for (let i: u32 = 0; i < tcbCount && n < most; i++) {
+    const t = tcbAt(i);
+    const s = stateOf(t);
+    if (s == TcpState.NONE || s == TcpState.CLOSED || <u32>load<u16>(t + TCB_DEST) != dest + 1) continue;
+    store<u16>(out + (<usize>n << 1), load<u16>(t + TCB_LOCAL_PORT));
+    n++;
+  }
+  return n + timeWaitPorts(dest + 1, out + (<usize>n << 1), most - n);
 }

@@ -196,3 +196,15 @@ export function timeWaitSegment(ref: u32, seq: u32, flagBits: u32, length: u32, 
   }
   return TW_HANDLED;
 }
+
+/** Writes the local port (u16) of every live entry of destination `dest` (index + 1) to `out`; returns how many. */
+export function timeWaitPorts(dest: u32, out: usize, most: u32): u32 {
+  let n: u32 = 0;
+  for (let k = head; k != tail && n < most; k++) {
+    const e = entry(k);
+    if (!(load<u8>(e + TW_FLAGS) & TwFlag.LIVE) || <u32>load<u16>(e + TW_DEST) != dest) continue;
+    store<u16>(out + (<usize>n << 1), load<u16>(e + TW_LOCAL_PORT));
+    n++;
+  }
+  return n;
+}

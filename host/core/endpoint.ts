@@ -561,6 +561,18 @@ export class TcpEndpoint {
     return Array.from({ length: e.tcpDestinations() }, (_, i) => ({ available: e.tcpPortsAvailable(i), size: e.tcpPortsSize(i) }));
   }
 
+  /** The local ports connections to destination `dest` hold now (live TCBs, then TIME-WAIT). */
+  portsInUse(dest = 0): number[] {
+    const most = 1 << 16;
+    const p = this.engine.allocate(2 * most);
+    try {
+      const n = this.engine.exports.tcpPortsInUse(dest, p, most);
+      return Array.from(this.engine.u16(p, n));
+    } finally {
+      this.engine.release(p);
+    }
+  }
+
   /** Sets the MAC of a neighbour (the next hop for `address`); null marks it unresolved. */
   setNeighbor(address: string, mac: string | Uint8Array | null): void {
     const a = parseAddress(address, 'neighbour address');

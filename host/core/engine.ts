@@ -87,6 +87,7 @@ export interface EngineExports {
   tcpPortsSize(dest: number): number;
   tcpDestination(dest: number): number;
   tcpSetNeighbor(family: number, address: number, mac: number): number;
+  tcpPortsInUse(dest: number, out: number, max: number): number;
   // the in-memory wire (assembly/ring/wire.ts)
   wireStateBytes(): number;
   wireConfigure(state: number, drop: number, duplicate: number, reorder: number, seed: bigint): void;
