@@ -128,6 +128,8 @@ describe('through a lossy wire', () => {
     expect(total(servers, TcpStat.TIME_WAIT_ENTERED) + total(clients, TcpStat.TIME_WAIT_ENTERED)).toBe(0);
     expect(total(servers, TcpStat.RESETS)).toBe(100);
     expect(total(servers, TcpStat.TCBS_ACTIVE)).toBe(0);
+    // A lossless wire: every answer goes at once (none waits for a timer, such as the delayed ACK).
+    expect(clients[0]!.results().latency.max).toBeLessThan(1_000_000);
   });
 
   it('more connections at once than ports: the client waits for ports (counted stalls), never reuses one in use', async () => {

@@ -15,7 +15,7 @@ import {
 import { close } from "../tcp/api";
 import { reserved, sendCommit, sendReserve } from "../tcp/buffer";
 import { cfg32, cfg64, count, nowMs } from "../tcp/state";
-import { flags, sendUnaOffset, setFlags, stateOf } from "../tcp/tcb";
+import { queueOutput, sendUnaOffset, setFlags, stateOf } from "../tcp/tcb";
 import { CONNECTION, CONTENT_LENGTH, FNV_START, fnv, lower, matchStep, writeAscii, writeBody, writeDecimal } from "./http";
 
 const PHASE: usize = TCB_APP_STATE + 0; // u8 Phase
@@ -234,6 +234,7 @@ export function pump(t: usize): void {
       sendCommit(t, n);
       count(TcpStat.APP_SERVED_BYTES, n);
       written += <u64>n;
+      queueOutput(t);
     }
     store<u64>(t + WRITTEN, 0);
     store<u32>(t + PENDING, load<u32>(t + PENDING) - 1);

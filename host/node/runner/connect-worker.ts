@@ -57,6 +57,7 @@ const nextMessage = (): Promise<Message> => {
 
 class Stopped extends Error {}
 
+
 /** Slots to one consumer: published when its ring has room, else kept (copied) until it has. */
 class Outbound {
   private readonly backlog: Uint8Array[] = [];
@@ -199,7 +200,9 @@ async function run(): Promise<EndpointResult> {
       control.set(input.row, Counter.STATE, ThreadState.DRAINED);
     }
     if (busy || ep.outputPending || sender.held > 0) continue;
-    // Nothing to do: sleep until a peer rings, the next timer, or (with a backlog) a moment.
+    // Nothing to do: sleep until a peer rings, the next timer is due, or (with a backlog) a
+    // moment has passed. (Polling before sleeping, as poll-mode drivers do, lost here: on a
+    // shared 2-core machine the spinning thread takes the CPU its peer needs; BENCHMARKS.md.)
     const next = ep.nextTimer();
     const untilTimer = next === undefined ? 50 : Number(next - now()) / 1e6;
     if (untilTimer <= 0) continue;
