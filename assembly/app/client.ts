@@ -23,7 +23,10 @@ import { cfg32, cfg64, cfgAt, count, nowMs, nowNs, setCount, tcbAt } from "../tc
 import { setFlags } from "../tcp/tcb";
 import { crc32Update } from "./crc32";
 import { histogramRecord } from "./histogram";
-import { CONNECTION, CONTENT_LENGTH, FNV_START, fnv, lower, matchStep, TRANSFER_ENCODING } from "./http";
+import {
+  CHUNKED, CHUNKED_LENGTH, CLOSE, CLOSE_LENGTH, CONNECTION, CONNECTION_NAME, CONTENT_LENGTH, CONTENT_LENGTH_NAME, contains, decimalAt,
+  findByte, FNV_START, fnv, HTTP_SLASH, lower, matchStep, nameIs, TRANSFER_ENCODING, TRANSFER_ENCODING_NAME,
+} from "./http";
 
 // A connection's state, at TCB_APP_STATE.
 const PHASE: usize = TCB_APP_STATE + 0; // u8 Phase
@@ -228,6 +231,15 @@ export function receive(t: usize, p: usize, n: u32): void {
       }
       continue;
     }
+    // A whole line in this piece (the common case): read it at once.
+    if ((phase == Phase.STATUS && u8At(t, LINE) == 0) || (phase == Phase.HEADERS && load<u8>(t + LINE) == LINE_START)) {
+      const e = findByte(p + i, n - i, 10);
+      if (e >= 0) {
+        if (!(phase == Phase.STATUS ? statusLine(t, p + i, <u32>e) : headerLine(t, p + i, <u32>e))) return;
+        i += <u32>e + 1;
+        continue;
+      }
+    }
     if (phase == Phase.FINISHED || phase == Phase.CONNECTING) {
       // Bytes after the last response, or before a request: not HTTP as we speak it.
       badResponse(t);
@@ -239,12 +251,55 @@ export function receive(t: usize, p: usize, n: u32): void {
   }
 }
 
+/** A whole status line (`length` bytes before its LF): "HTTP/1.x SSS ...". False: t is gone. */
+function statusLine(t: usize, s: usize, length: u32): bool {
+  if (length < 12 || memory.compare(s, HTTP_SLASH, 5) != 0 || load<u8>(s + 6) != 46 || load<u8>(s + 8) != 32
+    || <u32>load<u8>(s + 5) - 48 > 9 || <u32>load<u8>(s + 7) - 48 > 9) {
+    badResponse(t);
+    return false;
+  }
+  let status: u32 = 0;
+  for (let k: u32 = 9; k < 12; k++) {
+    const d = <u32>load<u8>(s + k) - 48;
+    if (d > 9) {
+      badResponse(t);
+      return false;
+    }
+    status = status * 10 + d;
+  }
+  store<u32>(t + STATUS, status);
+  store<u8>(t + PHASE, Phase.HEADERS);
+  store<u8>(t + LINE, LINE_START);
+  return true;
+}
+
+/** A whole header line (`length` bytes before its LF); the empty one ends the headers. */
+function headerLine(t: usize, s: usize, length: u32): bool {
+  let l = length;
+  if (l > 0 && load<u8>(s + l - 1) == 13) l--;
+  if (l == 0) return headersEnd(t);
+  const colon = findByte(s, l, 58);
+  if (colon < 0) return true;
+  const value = s + <usize>colon + 1, valueLength = l - <u32>colon - 1;
+  if (colon == 14 && nameIs(s, 14, CONTENT_LENGTH_NAME)) {
+    const v = decimalAt(value, valueLength);
+    store<u64>(t + VALUE, v);
+    store<u64>(t + REMAINING, v);
+    setFlag(t, ClientFlag.LENGTH);
+  } else if (colon == 17 && nameIs(s, 17, TRANSFER_ENCODING_NAME)) {
+    if (contains(value, valueLength, CHUNKED, CHUNKED_LENGTH)) setFlag(t, ClientFlag.CHUNKED);
+  } else if (colon == 10 && nameIs(s, 10, CONNECTION_NAME)) {
+    if (contains(value, valueLength, CLOSE, CLOSE_LENGTH)) setFlag(t, ClientFlag.CLOSE);
+  }
+  return true;
+}
+
 /** One byte of the status line, a header, a chunk-size line or a trailer. False: t is gone. */
 function headerByte(t: usize, phase: u32, c: u32): bool {
   if (phase == Phase.STATUS) {
     const at = u8At(t, LINE);
     if (at < 5) {
-      if (c != <u32>"HTTP/".charCodeAt(<i32>at)) { badResponse(t); return false; }
+      if (c != <u32>load<u8>(HTTP_SLASH + at)) { badResponse(t); return false; }
     } else if (at == 5 || at == 7) {
       if (c - 48 > 9) { badResponse(t); return false; }
     } else if (at == 6) {
@@ -294,11 +349,11 @@ function headerByte(t: usize, phase: u32, c: u32): bool {
         }
         store<u64>(t + REMAINING, load<u64>(t + VALUE));
       } else if (name == TRANSFER_ENCODING) {
-        const m = matchStep(load<u32>(t + MATCH), c, "chunked");
+        const m = matchStep(load<u32>(t + MATCH), c, CHUNKED, CHUNKED_LENGTH);
         store<u32>(t + MATCH, m);
         if (m == 255) setFlag(t, ClientFlag.CHUNKED);
       } else if (name == CONNECTION) {
-        const m = matchStep(load<u32>(t + MATCH), c, "close");
+        const m = matchStep(load<u32>(t + MATCH), c, CLOSE, CLOSE_LENGTH);
         store<u32>(t + MATCH, m);
         if (m == 255) setFlag(t, ClientFlag.CLOSE);
       }

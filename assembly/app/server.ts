@@ -16,7 +16,10 @@ import { close } from "../tcp/api";
 import { reserved, sendCommit, sendReserve } from "../tcp/buffer";
 import { cfg32, cfg64, count, nowMs } from "../tcp/state";
 import { queueOutput, sendUnaOffset, setFlags, stateOf } from "../tcp/tcb";
-import { CONNECTION, CONTENT_LENGTH, FNV_START, fnv, lower, matchStep, writeAscii, writeBody, writeDecimal } from "./http";
+import {
+  CLOSE, CLOSE_LENGTH, CONNECTION, CONNECTION_NAME, CONTENT_LENGTH, CONTENT_LENGTH_NAME, contains, decimalAt, findByte, FNV_START, fnv,
+  KEEP_ALIVE, KEEP_ALIVE_LENGTH, lower, matchStep, nameIs, writeAscii, writeBody, writeDecimal,
+} from "./http";
 
 const PHASE: usize = TCB_APP_STATE + 0; // u8 Phase
 const LINE: usize = TCB_APP_STATE + 1; // u8 header line part
@@ -113,12 +116,57 @@ export function receive(t: usize, p: usize, n: u32): void {
       if (skip == <u64>take) requestDone(t);
       continue;
     }
+    // A whole line in this piece (the common case): read it at once.
+    const atLineStart = phase == Phase.REQUEST_LINE
+      ? !(flagsOf(t) & ServerFlag.METHOD) && load<u32>(t + TAIL) == 0
+      : load<u8>(t + LINE) == LINE_START;
+    if (atLineStart) {
+      const e = findByte(p + i, n - i, 10);
+      if (e >= 0) {
+        if (phase == Phase.REQUEST_LINE) requestLine(t, p + i, <u32>e);
+        else requestHeaderLine(t, p + i, <u32>e);
+        i += <u32>e + 1;
+        continue;
+      }
+    }
     requestByte(t, phase, <u32>load<u8>(p + i));
     i++;
   }
   if (load<u32>(t + PENDING) > 0) {
     if (idleMs) store<u32>(t + TCB_APP_AT, 0);
     pump(t);
+  }
+}
+
+/** A whole request line (`length` bytes before its LF): a HEAD, an HTTP/1.0 request. */
+function requestLine(t: usize, s: usize, length: u32): void {
+  let l = length;
+  if (l > 0 && load<u8>(s + l - 1) == 13) l--;
+  let f: u32 = ServerFlag.METHOD;
+  if (l >= 5 && load<u32>(s) == 0x44414548 && load<u8>(s + 4) == 32) f |= ServerFlag.HEAD; // "HEAD "
+  if (l >= 4 && load<u32>(s + l - 4) == 0x302e312f) f |= ServerFlag.HTTP10; // ".../1.0"
+  setFlag(t, f);
+  store<u8>(t + PHASE, Phase.HEADERS);
+  store<u8>(t + LINE, LINE_START);
+  store<u64>(t + SKIP, 0);
+}
+
+/** A whole header line of a request; the empty one ends the request's headers. */
+function requestHeaderLine(t: usize, s: usize, length: u32): void {
+  let l = length;
+  if (l > 0 && load<u8>(s + l - 1) == 13) l--;
+  if (l == 0) {
+    headersEnd(t);
+    return;
+  }
+  const colon = findByte(s, l, 58);
+  if (colon < 0) return;
+  const value = s + <usize>colon + 1, valueLength = l - <u32>colon - 1;
+  if (colon == 10 && nameIs(s, 10, CONNECTION_NAME)) {
+    if (contains(value, valueLength, CLOSE, CLOSE_LENGTH)) setFlag(t, ServerFlag.CLOSE);
+    if (contains(value, valueLength, KEEP_ALIVE, KEEP_ALIVE_LENGTH)) setFlag(t, ServerFlag.KEEP_ALIVE);
+  } else if (colon == 14 && nameIs(s, 14, CONTENT_LENGTH_NAME)) {
+    store<u64>(t + SKIP, decimalAt(value, valueLength));
   }
 }
 
@@ -170,7 +218,7 @@ function requestByte(t: usize, phase: u32, c: u32): void {
   const name = load<u32>(t + NAME);
   if (name == CONNECTION) {
     const m = load<u32>(t + MATCH);
-    const closing = matchStep(m & 0xff, c, "close"), keep = matchStep(m >> 8, c, "keep-alive");
+    const closing = matchStep(m & 0xff, c, CLOSE, CLOSE_LENGTH), keep = matchStep(m >> 8, c, KEEP_ALIVE, KEEP_ALIVE_LENGTH);
     store<u32>(t + MATCH, closing | (keep << 8));
     if (closing == 255) setFlag(t, ServerFlag.CLOSE);
     if (keep == 255) setFlag(t, ServerFlag.KEEP_ALIVE);

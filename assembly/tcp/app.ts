@@ -72,7 +72,9 @@ export function appTimer(t: usize): bool {
 
 /** TCB t has room to send again and asked for it (TcbFlag.APP_WANTS_ROOM). */
 export function appPump(t: usize): void {
-  if (app(t) == AppKind.HTTP_SERVER) server.pump(t);
+  const a = app(t);
+  if (a == AppKind.HTTP_SERVER) server.pump(t);
+  else if (a == AppKind.HTTP_CLIENT) client.pump(t);
 }
 
 /** Once per tcpPoll: applications that open connections do it here. */

@@ -185,11 +185,11 @@ function clearImage(ep: TcpEndpoint, image: number): void {
  * A copy of the slot image at `image` in `memory` (laid out as a slot of `slotPackets`: header and
  * descriptors, then the packet bytes at their fixed offset), as compact as the slot is full.
  */
-export function copySlot(memory: ArrayBufferLike, image: number, slotPackets: number): Uint8Array {
+export function copySlot(memory: ArrayBufferLike, image: number, slotPackets: number, into?: (bytes: number) => Uint8Array): Uint8Array {
   const head = new Uint32Array(memory, image, 2);
   const count = head[SLOT_COUNT / 4]!, bytes = head[SLOT_BYTES / 4]!;
   const dataAt = SLOT_DESCRIPTORS + slotPackets * PKT_DESCRIPTOR;
-  const out = new Uint8Array(dataAt + bytes);
+  const out = into ? into(dataAt + bytes) : new Uint8Array(dataAt + bytes);
   out.set(new Uint8Array(memory, image, SLOT_DESCRIPTORS + count * PKT_DESCRIPTOR), 0);
   out.set(new Uint8Array(memory, image + dataAt, bytes), dataAt);
   return out;
@@ -197,8 +197,12 @@ export function copySlot(memory: ArrayBufferLike, image: number, slotPackets: nu
 
 /** A slot copy into the slot buffer at `to` of `endpoint`'s memory, made ready for input. */
 export function loadSlot(endpoint: TcpEndpoint, copy: Uint8Array, to: number): { descriptors: number; count: number } {
-  endpoint.engine.bytes.set(copy, to);
-  const count = endpoint.engine.exports.takeSlot(to, endpoint.slotPackets);
+  const count = new Uint32Array(copy.buffer, copy.byteOffset, 1)[0]!;
+  const dataAt = SLOT_DESCRIPTORS + endpoint.slotPackets * PKT_DESCRIPTOR;
+  const bytes = endpoint.engine.bytes;
+  bytes.set(copy.subarray(0, SLOT_DESCRIPTORS + count * PKT_DESCRIPTOR), to);
+  bytes.set(copy.subarray(dataAt), to + dataAt);
+  endpoint.engine.exports.takeSlot(to, endpoint.slotPackets);
   return { descriptors: to + SLOT_DESCRIPTORS, count };
 }
 
@@ -229,6 +233,14 @@ export class MemoryWire {
   /** the wire's clock, ns since the epoch */
   now: bigint;
   private readonly captured: Uint8Array[] = [];
+  /** slot copies handed back after delivery, reused (a run moves many slots) */
+  private readonly spare: ArrayBuffer[] = [];
+  private readonly take = (bytes: number): Uint8Array => {
+    for (let i = this.spare.length - 1; i >= 0; i--) {
+      if (this.spare[i]!.byteLength >= bytes) return new Uint8Array(this.spare.splice(i, 1)[0]!, 0, bytes);
+    }
+    return new Uint8Array(new ArrayBuffer(Math.max(bytes, 65536)), 0, bytes);
+  };
 
   constructor(clients: readonly TcpEndpoint[], servers: readonly TcpEndpoint[], options: MemoryWireOptions = {}) {
     if (!clients.length || !servers.length) invalid('wire', `${clients.length} clients, ${servers.length} servers`, 'needs endpoints on both sides');
@@ -266,14 +278,16 @@ export class MemoryWire {
     const siblings = n.side === 'client' ? this.clients : this.servers;
     const ship = () => {
       n.sender.shipTx(this.now, (core, image) => {
-        const copy = copySlot(ep.engine.memory.buffer, image, ep.slotPackets);
+        const copy = copySlot(ep.engine.memory.buffer, image, ep.slotPackets, this.take);
         moved += new Uint32Array(copy.buffer, 0, 1)[0]!;
         peers[core]!.inbox.push(copy);
       });
-      n.sender.shipForwards((core, image) => siblings[core]!.inbox.push(copySlot(ep.engine.memory.buffer, image, ep.slotPackets)));
+      n.sender.shipForwards((core, image) => siblings[core]!.inbox.push(copySlot(ep.engine.memory.buffer, image, ep.slotPackets, this.take)));
     };
     while (n.inbox.length) {
-      const batch = loadSlot(ep, n.inbox.shift()!, n.rx);
+      const copy = n.inbox.shift()!;
+      const batch = loadSlot(ep, copy, n.rx);
+      if (this.spare.length < 64) this.spare.push(copy.buffer as ArrayBuffer);
       for (let done = 0; done < batch.count;) {
         done += ep.input({ descriptors: batch.descriptors + done * PKT_DESCRIPTOR, count: batch.count - done });
         ship();

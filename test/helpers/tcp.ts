@@ -107,6 +107,8 @@ export function parseFrame(frame: Uint8Array): Sent {
 export interface HarnessOptions {
   tcp?: TcpSettings;
   listen?: number[];
+  /** run an HTTP application instead of RAW */
+  app?: EndpointOptions['app'];
   family?: 4 | 6;
   endpoint?: Partial<EndpointOptions>;
 }
@@ -135,7 +137,7 @@ export class Harness {
       tcbs: 16, timeWaits: 16, chunks: 64, chunkBytes: 4096, slotPackets: 64,
       tcp: { sack: false, timestamps: false, windowScale: false, ...o.tcp },
       ...o.endpoint,
-      app: { kind: 'raw', listen: o.listen },
+      app: o.app ?? { kind: 'raw', listen: o.listen },
     });
     return new Harness(endpoint, family);
   }
