@@ -630,7 +630,7 @@ export const TCP_STATE = 0x13000;
 // Configuration (byte offsets from TCP_STATE). u32 unless noted.
 /** TCBs (connections at once, all states but TIME-WAIT) */
 export const CFG_TCBS = 0x00;
-/** TIME-WAIT entries; when full the oldest ends early (TCP_STAT_TIME_WAIT_RECYCLED) */
+/** TIME-WAIT entries (rounded up to a power of two); when full the oldest ends early (TcpStat.TIME_WAIT_RECYCLED) */
 export const CFG_TIME_WAITS = 0x04;
 /** chunks in the buffer pool, and log2 of a chunk's bytes */
 export const CFG_CHUNKS = 0x08;

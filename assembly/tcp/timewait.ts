@@ -28,13 +28,16 @@ import { tcbRelease } from "./tcb";
 
 let base: usize = 0;
 let capacity: u32 = 0;
+let mask: u32 = 0;
 let head: u32 = 0;
 let tail: u32 = 0;
 let live: u32 = 0;
 
+/** Lays out the FIFO: `entries` rounded up to a power of two (positions wrap with a mask). */
 export function configureTimeWait(entries: u32): void {
-  capacity = entries;
-  base = heap.alloc(<usize>max<u32>(entries, 1) * TW_BYTES);
+  capacity = entries == 0 ? 0 : entries <= 1 ? 1 : <u32>1 << (32 - clz(entries - 1));
+  mask = capacity - 1;
+  base = heap.alloc(<usize>max<u32>(capacity, 1) * TW_BYTES);
   setTimeWaitBase(base);
   head = 0;
   tail = 0;
@@ -43,12 +46,12 @@ export function configureTimeWait(entries: u32): void {
 }
 
 // @ts-ignore: decorator
-@inline function entry(n: u32): usize { return base + <usize>(n % capacity) * TW_BYTES; }
+@inline function entry(n: u32): usize { return base + <usize>(n & mask) * TW_BYTES; }
 
 /** Ends entry `e` (reference `ref`): out of the index, its port back to its pool. */
 function end(e: usize, n: u32): void {
   store<u8>(e + TW_FLAGS, load<u8>(e + TW_FLAGS) & ~TwFlag.LIVE);
-  indexRemove(load<u32>(e + TW_HASH), TW_REF | (n % capacity));
+  indexRemove(load<u32>(e + TW_HASH), TW_REF | (n & mask));
   const dest = <u32>load<u16>(e + TW_DEST);
   if (dest != 0) portGive(dest - 1, <u32>load<u16>(e + TW_ADDR_INDEX), <u32>load<u16>(e + TW_LOCAL_PORT));
   live--;
@@ -60,7 +63,7 @@ function end(e: usize, n: u32): void {
 @inline function positionOf(ref: u32): u32 {
   // Positions grow without bound (mod 2^32); the live ones are within `capacity` of head.
   const slot = ref & ~TW_REF;
-  return head + ((slot + capacity - head % capacity) % capacity);
+  return head + ((slot - head) & mask);
 }
 
 /** A free slot at the tail, ending the oldest entry early when the table is full. */
@@ -108,7 +111,7 @@ export function timeWaitEnter(t: usize, ack: bool): void {
   const window = <i32>(load<u32>(t + TCB_RCV_ADV) - load<u32>(t + TCB_RCV_NXT));
   store<u16>(e + TW_WINDOW, <u16>min<u32>(window > 0 ? <u32>window >> shift : 0, 65535));
   store<u32>(e + TW_EXPIRES, nowMs + timeWaitMs);
-  indexReplace(load<u32>(t + TCB_HASH), tcbIndex(t) + 1, TW_REF | (n % capacity));
+  indexReplace(load<u32>(t + TCB_HASH), tcbIndex(t) + 1, TW_REF | (n & mask));
   live++;
   setCount(TcpStat.TIME_WAITS_ACTIVE, live);
   count(TcpStat.TIME_WAIT_ENTERED);
@@ -192,7 +195,7 @@ export function timeWaitSegment(ref: u32, seq: u32, flagBits: u32, length: u32, 
     memory.copy(moved, e, TW_BYTES);
     store<u32>(moved + TW_EXPIRES, nowMs + timeWaitMs);
     store<u8>(e + TW_FLAGS, load<u8>(e + TW_FLAGS) & ~TwFlag.LIVE);
-    indexReplace(load<u32>(e + TW_HASH), TW_REF | (n % capacity), TW_REF | (m % capacity));
+    indexReplace(load<u32>(e + TW_HASH), TW_REF | (n & mask), TW_REF | (m & mask));
   }
   return TW_HANDLED;
 }

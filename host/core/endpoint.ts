@@ -126,7 +126,8 @@ export interface EndpointOptions {
   mtu?: number;
   /** TCBs (connections at once in every state but TIME-WAIT), default 65536 */
   tcbs?: number;
-  /** TIME-WAIT entries (default 262144, Linux's tcp_max_tw_buckets on a large host) and length
+  /** TIME-WAIT entries (rounded up to a power of two; default 262144, Linux's tcp_max_tw_buckets
+   *  on a large host) and length
    *  (default 60000 ms, Linux's TCP_TIMEWAIT_LEN) */
   timeWaits?: number;
   timeWaitMs?: number;

@@ -151,7 +151,9 @@ export function wirePlan(s: WireSetup): ConnectPlan {
     },
     server: { responseBytes: s.responseBytes, idleMs: 75_000 },
     endpoint: {
-      clientTcbs: Math.max(...concurrency) * 2 + 64, serverTcbs: s.concurrency * 2 + 1024, timeWaits: 262_144, timeWaitMs: s.timeWaitMs,
+      clientTcbs: Math.max(...concurrency) * 2 + 64, serverTcbs: s.concurrency * 2 + 1024, timeWaitMs: s.timeWaitMs,
+      // A client's TIME-WAIT holds its ports: never more entries than its pool has ports.
+      clientTimeWaits: Math.min(262_144, 65_536 * s.srcCount), serverTimeWaits: 262_144,
       chunks: Math.min(65_536, s.concurrency * perResponse + 1024), chunkBytes,
     },
     ringSlots: 16, impair: s.impair, pcap: s.pcap,

@@ -44,7 +44,8 @@ export interface ConnectPlan {
   endpoint: {
     clientTcbs: number;
     serverTcbs: number;
-    timeWaits: number;
+    clientTimeWaits: number;
+    serverTimeWaits: number;
     timeWaitMs: number;
     chunks: number;
     chunkBytes: number;

@@ -98,7 +98,7 @@ async function run(): Promise<EndpointResult> {
     ...(family === 4 ? { ipv4: client ? c.address : c.server, ipv4Count: client ? c.srcCount : 1 }
       : { ipv6: client ? c.address : c.server, ipv6Count: client ? c.srcCount : 1 }),
     mac: client ? '02:00:00:00:00:01' : '02:00:00:00:00:02', nextHopMac: client ? '02:00:00:00:00:02' : '02:00:00:00:00:01',
-    tcbs: client ? plan.endpoint.clientTcbs : plan.endpoint.serverTcbs, timeWaits: plan.endpoint.timeWaits,
+    tcbs: client ? plan.endpoint.clientTcbs : plan.endpoint.serverTcbs, timeWaits: client ? plan.endpoint.clientTimeWaits : plan.endpoint.serverTimeWaits,
     timeWaitMs: plan.endpoint.timeWaitMs, chunks: plan.endpoint.chunks, chunkBytes: plan.endpoint.chunkBytes,
     ports: c.ports, portRange: c.portRange, epochNs: plan.epochNs, seed: BigInt(plan.seed) * 1000n + BigInt(input.row),
     app: client
