@@ -19,6 +19,7 @@ export {
   poolAlloc, poolFree, poolReserve, poolList, poolBenchAllocFree,
 } from "./pool/pool";
 export { poolSteer, poolPortRank } from "./pool/steer";
+export { linkConfigure, linkTimers, linkBatch, linkPoll, linkResolve, linkConfirm } from "./link/link";
 
 /**
  * Programs the RSS function: the key the host wrote at RSS_KEY (`keyLength` bytes), the hash

@@ -28,6 +28,8 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: { 'connect-worker': 'host/node/runner/connect-worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
   // bench dpdk's per-core threads.
   esbuild.build({ ...common, entryPoints: { 'bench-dpdk-worker': 'host/node/bench/dpdk-worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
+  // The link layer's per-core threads (connect, serve, and the test rig's harness), and the harness.
+  esbuild.build({ ...common, entryPoints: { 'link-worker': 'host/node/link/worker.ts', 'link-harness': 'host/node/link/harness.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
   // The visualizer: static files that any static server can serve (rssplane visualize does).
   esbuild.build({ ...common, entryPoints: { app: 'host/web/main.ts' }, outdir: 'dist/web', platform: 'browser' }),
 ]);

@@ -248,6 +248,17 @@ describeWithDependency('chromium', commandWorks(CHROMIUM, ['--version']), 'the v
     await poll(() => queueCounts()).toEqual(runQueues(six, ['--key', 'symmetric', '--reta', 'weight:3,1,1,1', '--reta-size', '64']));
     await shot('distribution-capture-ipv6');
 
+    // The same packets with Linux cooked (SLL2, SLL) headers on two of its three interfaces
+    // (make-links.mjs): read as `run --input` reads them, the queues of the Ethernet capture.
+    const cooked = capture('links.pcapng').pathname;
+    await dropFile('links.pcapng', readFileSync(cooked));
+    await poll(() => text('#distribution-timing')).toContain('links.pcapng');
+    expect(await text('#stat-packets')).toBe('281');
+    const cookedQueues = runQueues(cooked, ['--key', 'symmetric', '--reta', 'weight:3,1,1,1', '--reta-size', '64']);
+    expect(cookedQueues).toEqual(runQueues(six, ['--key', 'symmetric', '--reta', 'weight:3,1,1,1', '--reta-size', '64']));
+    await poll(() => queueCounts()).toEqual(cookedQueues);
+    expect(await text('#distribution-warnings')).toBe('');
+
     await dropFile('notes.txt', Buffer.from('these are not packets\n'));
     await poll(() => text('#capture-error')).toContain('capture "notes.txt" is not a pcap or pcapng file');
     await shot('distribution-not-a-capture');

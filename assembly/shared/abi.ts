@@ -29,10 +29,14 @@
  *                                      parsed packet's hash tuples (FLOW_TUPLE, FLOW_TUPLE_REVERSED)
  *   0x12000   0x12fff   POOL_STATE     port pools: the return tuple a pool is built from, written by
  *                                      the host before poolCreate (POOL_TUPLE); pools live in the heap
- *   0x13000   0x13fff   TCP_STATE      TCP endpoints: configuration (CFG_*), counters (TCP_STAT_*), the
+ *   0x13000   0x13fff   TCP_STATE      TCP endpoints: configuration (CFG_*), counters (TcpStat), the
  *                                      host's cursors (TX_*, FWD_*); TCBs, buffers and timers live in
  *                                      the heap (see "TCP endpoints" below)
- *   0x14000   0x1ffff   reserved for later fixed regions
+ *   0x14000   0x14fff   reserved for later fixed regions
+ *   0x15000   0x15fff   LINK_STATE     link layer (ARP, neighbour discovery, ICMP echo): our addresses,
+ *                                      timers, resolve in/out, counters (layout: LINK_* below); the
+ *                                      neighbour cache lives in the heap
+ *   0x16000   0x1ffff   reserved for later fixed regions
  *   0x20000   ...       MEMORY_BASE: compiler static data, then the heap (configuration-time buffers)
  */
 
@@ -79,11 +83,27 @@ export const enum Status {
   BAD_ARGUMENT = 4,
 }
 
-/** Link types, with pcap's LINKTYPE_* numbers. */
+/**
+ * Link types the packet parser reads (assembly/wire/packet.ts), with pcap's LINKTYPE_* numbers.
+ * A capture's other raw-IP numbers (DLT_RAW 12 and 14, LINKTYPE_IPV4 228, LINKTYPE_IPV6 229)
+ * are described as RAW.
+ */
 export const enum LinkType {
+  /** BSD loopback: a 4-byte address family in the capturing host's byte order (wire/loopback.ts) */
+  NULL = 0,
   ETHERNET = 1,
+  /** PPP, with or without HDLC-like address and control (wire/ppp.ts) */
+  PPP = 9,
+  /** PPP in HDLC-like framing (RFC 1662), or Cisco HDLC (wire/ppp.ts) */
+  PPP_HDLC = 50,
   /** raw IPv4 or IPv6, version from the first nibble */
   RAW = 101,
+  /** OpenBSD loopback: NULL's header in network byte order (wire/loopback.ts) */
+  LOOP = 108,
+  /** Linux cooked capture (`tcpdump -i any` before libpcap 1.10), 16-byte header (wire/sll.ts) */
+  LINUX_SLL = 113,
+  /** Linux cooked capture v2 (`tcpdump -i any`), 20-byte header (wire/sll2.ts) */
+  LINUX_SLL2 = 276,
 }
 
 // ---- packet descriptors ----
@@ -117,6 +137,10 @@ export const enum PacketFlag {
   HASHED = 1,
   /** a TCP endpoint core received it and sent it on to the core that owns its connection */
   FORWARDED = 2,
+  /** a copy of an ARP or neighbour discovery frame another core received, sent so that this
+   *  core's neighbour cache learns from it too (assembly/link): learned from, never answered or
+   *  counted as received. */
+  LINK_COPY = 4,
 }
 
 // ---- rings: packets from one producer to one core's engine, a batch slot at a time ----
@@ -195,7 +219,7 @@ export const FLOW_STATE = 0x11000;
 
 /** Why a packet was dropped (skipped and counted, never tracked). STAT_DROP + reason. */
 export const enum DropReason {
-  /** link type neither Ethernet nor raw IP */
+  /** a link type the parser does not read (not a LinkType) */
   LINK_TYPE = 0,
   /** Ethernet header or a VLAN tag cut short by caplen */
   ETHERNET_TRUNCATED = 1,
@@ -219,8 +243,10 @@ export const enum DropReason {
   BAD_CHECKSUM = 10,
   /** caplen > wirelen, or a descriptor with no bytes */
   DESCRIPTOR = 11,
+  /** a link header other than Ethernet's (cooked, loopback, PPP), or a VLAN tag after it, cut short */
+  LINK_TRUNCATED = 12,
 }
-export const DROP_REASONS = 12;
+export const DROP_REASONS = 13;
 
 // u64 counters, at FLOW_STATE + STAT_x * 8. received = processed + dropped, always.
 /** packets handed to the engine */
@@ -415,6 +441,232 @@ export const FLOW_EVENT = 32;
 export const enum FlowEvent {
   NEW = 1, ESTABLISHED = 2, DATA = 3, FIN = 4, RST = 5, CLOSED = 6,
 }
+// ---- link layer: ARP, neighbour discovery, ICMP echo (assembly/link) ----
+//
+// Each core's engine answers ARP requests and neighbour solicitations for our addresses and echo
+// requests to them, resolves next hops (its own neighbour cache), and counts and drops everything
+// else. linkBatch takes a batch of descriptors and writes its replies as frames into a transmit
+// slot (the ring slot layout above: PKT_DATA relative to the slot's packet bytes), which the DPDK
+// shim's TxQueue.send takes as it is. TCP segments to our addresses are handed on as descriptors
+// (the pass list) to whatever runs above; with no pass list they are counted and dropped.
+//
+// LINK_STATE holds the configuration the host writes before linkConfigure, what linkConfigure
+// derives, the resolve call's input and output, and u64 counters. The neighbour cache (capacity a
+// power of two, NEIGHBOUR_ENTRY bytes an entry) is allocated in the heap by linkConfigure.
+// Addresses are bytes in network order; IPv4 addresses 4 bytes, IPv6 16, MACs 6.
+
+export const LINK_STATE = 0x15000;
+// Written by the host before linkConfigure (byte offsets from LINK_STATE).
+/** 6 bytes: our MAC (the port's, or --mac) */
+export const LINK_MAC = 0x000;
+/** u32 LinkFlag bits: which of the addresses below are set */
+export const LINK_FLAGS = 0x008;
+/** 4 bytes: our IPv4 address (--ip), then u32 its prefix length, then 4 bytes the IPv4 gateway */
+export const LINK_IPV4 = 0x010;
+export const LINK_IPV4_PREFIX = 0x014;
+export const LINK_GATEWAY4 = 0x018;
+/** 16 bytes: our IPv6 address (--ip6), u32 its prefix length, 16 bytes the IPv6 gateway */
+export const LINK_IPV6 = 0x020;
+export const LINK_IPV6_PREFIX = 0x030;
+export const LINK_GATEWAY6 = 0x040;
+// Derived by linkConfigure.
+/** 16 bytes: our link-local address, fe80::/64 with the modified EUI-64 of LINK_MAC (RFC 4291 2.5.6) */
+export const LINK_IPV6_LINK_LOCAL = 0x050;
+/** u32: the IPv4 prefix as a mask over the address's loaded (little-endian) u32 */
+export const LINK_IPV4_MASK = 0x060;
+/** u32: the neighbour cache's address and capacity (entries, a power of two) */
+export const LINK_NEIGHBOURS = 0x064;
+export const LINK_NEIGHBOUR_CAPACITY = 0x068;
+/** u32: the shape of transmit slots (and of the copies slot): descriptors and bytes per slot */
+export const LINK_SLOT_PACKETS = 0x06c;
+export const LINK_SLOT_BYTES = 0x070;
+/** u32: the next IPv4 identification we send */
+export const LINK_IP_ID = 0x074;
+// Timers and limits (u32), RFC 4861 10's defaults set by linkConfigure, changed by linkTimers.
+/** RetransTimer: ms between solicitations of one address */
+export const LINK_RETRANS_MS = 0x080;
+/** ReachableTime: ms an entry stays REACHABLE after a confirmation */
+export const LINK_REACHABLE_MS = 0x084;
+/** DELAY_FIRST_PROBE_TIME: ms in DELAY before the first unicast probe */
+export const LINK_DELAY_MS = 0x088;
+/** ms a STALE entry nobody uses is kept (Linux's gc_stale_time); ARP entries age the same way */
+export const LINK_STALE_MS = 0x08c;
+/** ms a FAILED entry is kept, so that resolving again reports the failure rather than retrying at once */
+export const LINK_FAILED_MS = 0x090;
+/** MAX_MULTICAST_SOLICIT (broadcast ARP requests for ARP), MAX_UNICAST_SOLICIT */
+export const LINK_MULTICAST_SOLICIT = 0x094;
+export const LINK_UNICAST_SOLICIT = 0x098;
+/** u64 ns: the earliest neighbour timer (linkPoll does nothing before it) */
+export const LINK_NEXT_TIMER = 0x0a0;
+// linkResolve: the address to resolve (written by the caller), and what it found.
+/** 16 bytes in: the destination (IPv4 in the first 4) */
+export const LINK_ADDRESS = 0x100;
+/** 6 bytes out: the next hop's MAC, when RESOLVED */
+export const LINK_RESOLVED_MAC = 0x110;
+/** 16 bytes out: the next hop (the destination on the link, else the gateway) */
+export const LINK_NEXT_HOP = 0x120;
+/** u32 out, for FAILED: solicitations sent, and ms from the first to the failure */
+export const LINK_RESOLVE_PROBES = 0x130;
+export const LINK_RESOLVE_WAITED_MS = 0x134;
+/** u32: descriptors in the pass list (linkBatch appends; whoever takes them sets it back to 0) */
+export const LINK_PASS_COUNT = 0x140;
+/** u64 counters at LINK_STATE + LINK_STATS + LINK_STAT_x * 8 */
+export const LINK_STATS = 0x200;
+
+export const enum LinkFlag {
+  IPV4 = 1,
+  IPV6 = 2,
+  GATEWAY4 = 4,
+  GATEWAY6 = 8,
+}
+
+// Counters. received = processed + dropped, always (copies from other cores are not received).
+/** frames handed to linkBatch (copies excluded) */
+export const LINK_STAT_RECEIVED = 0;
+/** frames the link layer answered or learned from, and segments passed on */
+export const LINK_STAT_PROCESSED = 1;
+/** frames dropped, all reasons (LINK_STAT_DROP + LinkDrop for each) */
+export const LINK_STAT_DROPPED = 2;
+/** TCP segments to our addresses put in the pass list */
+export const LINK_STAT_PASSED = 3;
+/** captured bytes of received frames */
+export const LINK_STAT_BYTES = 4;
+/** ARP replies we sent (to requests for our address) and received (to ours) */
+export const LINK_STAT_ARP_REPLIES_SENT = 5;
+export const LINK_STAT_ARP_REPLIES_RECEIVED = 6;
+/** ARP requests we sent (broadcast to resolve, unicast to probe) */
+export const LINK_STAT_ARP_REQUESTS_SENT = 7;
+/** neighbour advertisements we sent (to solicitations for our addresses) and received */
+export const LINK_STAT_NA_SENT = 8;
+export const LINK_STAT_NA_RECEIVED = 9;
+/** neighbour solicitations we sent (multicast to resolve, unicast to probe) */
+export const LINK_STAT_NS_SENT = 10;
+/** echo replies we sent, IPv4 and IPv6 */
+export const LINK_STAT_ECHO_REPLIES = 11;
+export const LINK_STAT_ECHO6_REPLIES = 12;
+/** gratuitous ARP and unsolicited advertisements seen (they update entries, never create them) */
+export const LINK_STAT_GRATUITOUS = 13;
+/** neighbour entries created, whose MAC changed, that resolved, that failed (no answer), that
+ *  aged out (stale and unused, or no answer to probes), evicted because the cache was full */
+export const LINK_STAT_NEIGHBOURS_CREATED = 14;
+export const LINK_STAT_NEIGHBOURS_CHANGED = 15;
+export const LINK_STAT_NEIGHBOURS_RESOLVED = 16;
+export const LINK_STAT_NEIGHBOURS_FAILED = 17;
+export const LINK_STAT_NEIGHBOURS_EXPIRED = 18;
+export const LINK_STAT_NEIGHBOURS_EVICTED = 19;
+/** frames copied out for the other cores' caches, frames taken in from them */
+export const LINK_STAT_COPIES_OUT = 20;
+export const LINK_STAT_COPIES_IN = 21;
+/** copies that found the copies slot full (the other cores then resolve by themselves) */
+export const LINK_STAT_COPIES_LOST = 22;
+/** replies not sent because the frame would not fit an empty transmit slot */
+export const LINK_STAT_TX_TOO_BIG = 23;
+/** the drop counters: LINK_STAT_DROP + LinkDrop */
+export const LINK_STAT_DROP = 32;
+
+/** Why a frame was dropped. The not-for-us reasons are OTHER_MAC, OTHER_IP and *_OTHER_TARGET. */
+export const enum LinkDrop {
+  /** caplen 0 or > wirelen, or a link type other than Ethernet */
+  DESCRIPTOR = 0,
+  /** shorter than an Ethernet header */
+  ETHERNET_TRUNCATED = 1,
+  /** to a MAC that is neither ours, broadcast, nor one of our IPv6 multicast groups */
+  OTHER_MAC = 2,
+  /** from our own MAC: our transmission seen again */
+  OWN_FRAME = 3,
+  /** an EtherType other than IPv4, IPv6, ARP */
+  ETHERTYPE = 4,
+  /** VLAN-tagged (the link layer is untagged) */
+  VLAN = 5,
+  /** ARP cut short, or not Ethernet/IPv4, or an unknown operation */
+  ARP_MALFORMED = 6,
+  /** ARP about another address (our cache still learns from its sender, RFC 826) */
+  ARP_OTHER_TARGET = 7,
+  /** another station claims one of our addresses (ARP sender, or an advertisement's target) */
+  ADDRESS_CONFLICT = 8,
+  IPV4_TRUNCATED = 9,
+  IPV4_MALFORMED = 10,
+  IPV4_BAD_CHECKSUM = 11,
+  IPV6_TRUNCATED = 12,
+  IPV6_MALFORMED = 13,
+  /** IP to an address that is not ours (or to a family we have no address in) */
+  OTHER_IP = 14,
+  /** a fragment to us (we do not reassemble) */
+  FRAGMENT = 15,
+  /** ICMP or ICMPv6 shorter than its header or not captured whole */
+  ICMP_TRUNCATED = 16,
+  ICMP_BAD_CHECKSUM = 17,
+  ICMPV6_BAD_CHECKSUM = 18,
+  /** ICMP types we do not answer (echo replies, unreachables...), echo to a multicast address */
+  ICMP_UNSUPPORTED = 19,
+  /** neighbour discovery that fails RFC 4861 7.1's checks (hop limit 255, code 0, options...) */
+  ND_INVALID = 20,
+  /** a solicitation for an address that is not ours */
+  ND_OTHER_TARGET = 21,
+  /** router solicitations and advertisements, redirects (static addresses: nothing to learn) */
+  ND_ROUTER = 22,
+  /** a source we must not answer: multicast, broadcast, unspecified, loopback, our own */
+  BAD_SOURCE = 23,
+  /** UDP to us: no UDP service here */
+  UDP = 24,
+  /** TCP to us with no TCP endpoint above the link layer (no pass list) */
+  TCP = 25,
+  /** other IP protocols to us */
+  PROTOCOL = 26,
+}
+export const LINK_DROP_REASONS = 27;
+export const LINK_STATS_COUNT = LINK_STAT_DROP + LINK_DROP_REASONS;
+
+/** What linkResolve says about the next hop of LINK_ADDRESS. */
+export const enum LinkResolve {
+  /** LINK_RESOLVED_MAC holds the next hop's MAC */
+  RESOLVED = 0,
+  /** a solicitation is out; call again (after a batch or a poll) */
+  PENDING = 1,
+  /** no answer to LINK_MULTICAST_SOLICIT solicitations (LINK_RESOLVE_PROBES, _WAITED_MS say how many, how long) */
+  FAILED = 2,
+  /** off the link and no gateway for the family */
+  NO_ROUTE = 3,
+  /** the family has no address of ours (no --ip / --ip6) */
+  NO_ADDRESS = 4,
+  /** not an address a neighbour can have: multicast, unspecified, loopback, ours */
+  BAD_ADDRESS = 5,
+  /** the transmit slot had no room for the solicitation: it goes out at the next linkPoll */
+  DEFERRED = 6,
+}
+
+// ---- the neighbour cache (heap, linkConfigure) ----
+// NEIGHBOUR_ENTRY bytes an entry; an address's entry is one of NEIGHBOUR_PROBE consecutive slots
+// from its hash (so a lookup reads at most that many and needs no tombstones; a full window
+// evicts its least recently used entry).
+/** u8 NeighbourState, u8 family (4, 6), u8 solicitations sent in this state, u8 reserved */
+export const NB_STATE = 0;
+export const NB_FAMILY = 1;
+export const NB_PROBES = 2;
+export const NB_FLAGS = 3;
+/** 6 bytes: the neighbour's MAC (valid in every state but INCOMPLETE and FAILED) */
+export const NB_MAC = 4;
+/** 16 bytes: its address (IPv4 in the first 4, the rest zero) */
+export const NB_ADDRESS = 16;
+/** u64 ns: when this state's timer fires (0: none) */
+export const NB_TIMER = 32;
+/** u64 ns: the last confirmation that it is reachable (an answer to a solicitation); FAILED: when it failed */
+export const NB_CONFIRMED = 40;
+/** u64 ns: the last time it was resolved for sending, or learned */
+export const NB_USED = 48;
+/** u64 ns: when resolution (or the current probing) started */
+export const NB_STARTED = 56;
+export const NEIGHBOUR_ENTRY = 64;
+export const NEIGHBOUR_PROBE = 8;
+/** Largest cache a core may have (entries). */
+export const NEIGHBOURS_MAX = 1 << 16;
+
+/** RFC 4861 7.3.2's states (ARP entries use the same), FREE for an unused slot, FAILED for an
+ *  address that did not answer (kept LINK_FAILED_MS so that the failure can be reported). */
+export const enum NeighbourState {
+  FREE = 0, INCOMPLETE = 1, REACHABLE = 2, STALE = 3, DELAY = 4, PROBE = 5, FAILED = 6,
+}
+
 // ---- capture files (assembly/capture) ----
 //
 // The host reads a capture file in large chunks into a buffer in engine memory; the walker
@@ -528,8 +780,13 @@ export const CAP_IFACE_SIZE = 48;
 // interface record layout
 /** u32: link type as the file gives it */
 export const IF_LINKTYPE = 0;
-/** u32: LinkType an engine parses it as, 0 when none */
+/** u32: LinkType an engine parses it as, IF_LINK_NONE when none */
 export const IF_LINK = 4;
+/**
+ * IF_LINK of a link type no engine parses. Not 0, which is LINKTYPE_NULL; no LinkType is 0xffff
+ * (pcap's link type numbers end in the low hundreds).
+ */
+export const IF_LINK_NONE = 0xffff;
 /** u32: snapshot length (0: none) */
 export const IF_SNAPLEN = 8;
 /** u32: if_tsresol as the file gives it (pcap: 6 or 9) */

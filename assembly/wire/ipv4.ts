@@ -39,6 +39,16 @@ const OFFSET_MASK: u32 = 0x1fff;
 @inline export function isFragment(p: usize): bool {
   return (<u32>bswap<u16>(load<u16>(p + FLAGS_FRAGMENT)) & (MORE_FRAGMENTS | OFFSET_MASK)) != 0;
 }
+
+/**
+ * An address (4 bytes at `a`) a host may answer: not 0.0.0.0/8 ("this network"), not loopback
+ * (127/8), not multicast or reserved (224/3, which holds 255.255.255.255). RFC 1122 3.2.1.3.
+ */
+// @ts-ignore: decorator
+@inline export function isUnicast(a: usize): bool {
+  const first = <u32>load<u8>(a);
+  return first != 0 && first != 127 && first < 224;
+}
 /**
  * The header checksum is right (the sum over the header, checksum included, is 0xffff). A header
  * without options is five little-endian u32s, each two of the words (see checksum.ts).

@@ -39,6 +39,13 @@ export interface EngineExports {
   steerBatch(descriptors: number, count: number, cores: number, ports: number, workspace: number, max: number): void;
   steerWorkspaceBytes(max: number): number;
   mergeRecords(a: number, b: number, out: number): number;
+  // link layer (assembly/link): ARP, neighbour discovery, echo; `now` in ns
+  linkConfigure(neighbours: number, slotPackets: number, slotBytes: number): number;
+  linkTimers(retransMs: number, reachableMs: number, delayMs: number, staleMs: number, failedMs: number, multicast: number, unicast: number): void;
+  linkBatch(descriptors: number, count: number, txSlot: number, copies: number, pass: number, now: bigint): number;
+  linkPoll(txSlot: number, now: bigint): void;
+  linkResolve(family: number, txSlot: number, now: bigint): number;
+  linkConfirm(family: number, now: bigint): number;
   // flow engine (assembly/flow/engine.ts)
   configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
   processBatch(descriptors: number, count: number): number;

@@ -77,9 +77,9 @@ const CLOSE_NAMES: Record<number, CloseReasonName> = {
 /** Drop reasons by name, in DropReason order. */
 export const DROP_REASON_NAMES: readonly string[] = [
   'link-type', 'ethernet-truncated', 'ipv4-truncated', 'ipv4-malformed', 'ipv6-truncated', 'ipv6-malformed',
-  'tcp-truncated', 'tcp-malformed', 'udp-truncated', 'udp-malformed', 'bad-checksum', 'descriptor',
+  'tcp-truncated', 'tcp-malformed', 'udp-truncated', 'udp-malformed', 'bad-checksum', 'descriptor', 'link-truncated',
 ];
-if (DROP_REASON_NAMES.length !== DROP_REASONS || DROP_REASON_NAMES[DropReason.DESCRIPTOR] !== 'descriptor') {
+if (DROP_REASON_NAMES.length !== DROP_REASONS || DROP_REASON_NAMES[DropReason.LINK_TRUNCATED] !== 'link-truncated') {
   throw new Error('DROP_REASON_NAMES is out of step with DropReason');
 }
 

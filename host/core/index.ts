@@ -28,6 +28,11 @@ export {
   type FlowEngineOptions, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
   type TcpStateName, type CloseReasonName,
 } from './flows.js';
+export {
+  Link, allocateSlot, clearSlot, slotFrames, addLinkStats, resolveMessage, formatMac,
+  DEFAULT_LINK_TIMERS, DEFAULT_NEIGHBOURS, LINK_DROP_NAMES, NOT_FOR_US, NEIGHBOUR_STATES,
+  type LinkAddresses, type LinkStats, type LinkTimers, type LinkDropName, type Neighbour, type ResolveResult, type SlotShape,
+} from './link.js';
 export { CaptureReader, type CaptureOptions, type CaptureSummary } from './capture.js';
 export {
   PortPool, CorePool, defaultQueueCore, DEFAULT_PORT_RANGE,

@@ -25,6 +25,7 @@ import { readCapture, type CaptureFile } from '../sources/capture.js';
 import { DpdkReceiver } from '../sources/dpdk.js';
 import { ControlBlock, Counter, producersOf, rssConfigOf, ThreadState, type Role, type RunPlan } from './plan.js';
 import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from './ring.js';
+import { Shipper, Stopped, type CoreInputs } from './shipper.js';
 
 export interface WorkerInput {
   role: Role;
@@ -37,12 +38,7 @@ export interface WorkerInput {
   row: number;
 }
 
-/** Where a core's inputs are: its memory, one ring per producer (by name), its doorbell. */
-export interface CoreInputs {
-  memory: SharedArrayBuffer;
-  rings: Record<string, number>;
-  doorbell: number;
-}
+export type { CoreInputs } from './shipper.js';
 
 export interface CoreResult {
   core: number;
@@ -92,84 +88,10 @@ function nextMessage(): Promise<Message> {
   });
 }
 
-/** Stage packets bound for other cores into slot images and ship them through their rings. */
-class Shipper {
-  private readonly images: number[];
-  private readonly imageTable: number;
-  readonly cores: number;
-  readonly local: number;
-  readonly localCount: number;
-  private readonly workspace: number;
-  private rings: Array<Ring | undefined> = [];
-  private bells: Array<Doorbell | undefined> = [];
-  sent = 0;
 
-  constructor(private readonly engine: Engine, private readonly plan: RunPlan, private readonly self: number, private readonly batch: number) {
-    const { slotBytes } = plan.ring;
-    this.images = Array.from({ length: plan.cores }, (_, c) => (c === self ? 0 : engine.allocate(slotBytes)));
-    this.imageTable = engine.allocate(4 * plan.cores);
-    this.cores = engine.allocate(2 * batch);
-    this.local = engine.allocate(PKT_DESCRIPTOR * batch);
-    this.localCount = engine.allocate(4);
-    this.workspace = engine.allocate(engine.exports.steerWorkspaceBytes(batch));
-    engine.u32(this.imageTable, plan.cores).set(this.images);
-    for (const i of this.images) if (i) engine.u32(i, 2).fill(0);
-  }
-
-  connect(peers: Record<number, CoreInputs>, producer: string): void {
-    for (let c = 0; c < this.plan.cores; c++) {
-      if (c === this.self) continue;
-      const p = peers[c]!;
-      this.rings[c] = new Ring(p.memory, p.rings[producer]!);
-      this.bells[c] = new Doorbell(p.memory, p.doorbell);
-    }
-  }
-
-  /**
-   * Steers `batch` (RSS in WASM), keeps this core's packets as a local batch (returned, bytes in
-   * place) and ships the rest; `idle` runs while waiting for room in a full ring.
-   */
-  steer(batch: PacketBatch, idle: () => void): PacketBatch {
-    const e = this.engine.exports;
-    e.steerBatch(batch.descriptors, batch.count, this.cores, FIELD_SETS[this.plan.rss.fields].ports ? 1 : 0, this.workspace, this.batch);
-    this.engine.u32(this.localCount, 1)[0] = 0;
-    const { slotPackets, slotBytes } = this.plan.ring;
-    let done = 0;
-    for (;;) {
-      done += e.stageSlots(batch.descriptors + done * PKT_DESCRIPTOR, batch.count - done, this.cores + 2 * done,
-        this.self, this.local, this.localCount, this.imageTable, slotPackets, slotBytes);
-      if (done === batch.count) break;
-      // The image of packet `done`'s core is full: ship it, then go on from that packet.
-      this.ship(this.engine.u16(this.cores + 2 * done, 1)[0]!, idle);
-    }
-    return { descriptors: this.local, count: this.engine.u32(this.localCount, 1)[0]! };
-  }
-
-  private count(c: number): number {
-    return this.images[c] ? this.engine.u32(this.images[c]!, 1)[0]! : 0;
-  }
-
-  private ship(c: number, idle: () => void): void {
-    const ring = this.rings[c]!;
-    for (let w = ring.waitForRoom(stop); w !== 'ready'; w = ring.waitForRoom(stop)) {
-      if (w === 'stopped') throw new Stopped();
-      idle();
-    }
-    this.sent += this.count(c);
-    ring.publish(this.engine.memory.buffer, this.images[c]!, this.bells[c]!);
-  }
-
-  /** Ships what is staged and tells every peer this producer is done. */
-  close(idle: () => void): void {
-    for (let c = 0; c < this.plan.cores; c++) {
-      if (!this.images[c]) continue;
-      if (this.count(c) > 0) this.ship(c, idle);
-      this.rings[c]!.close(this.bells[c]!);
-    }
-  }
+function shipperShape(plan: RunPlan) {
+  return { cores: plan.cores, ring: plan.ring, ports: FIELD_SETS[plan.rss.fields].ports };
 }
-
-class Stopped extends Error {}
 
 /** Packets a capture reader's core steers per call (its steering buffers are sized for this). */
 const STEER_BATCH = 8192;
@@ -202,18 +124,18 @@ async function runCore(core: number): Promise<CoreResult> {
     const s = plan.source;
     const queues = s.pollCores.flatMap((c, q) => (c === core ? [q] : []));
     if (queues.length) receiver = new DpdkReceiver(engine, s.port, queues, plan.ring, s.deviceTimestamps);
-    if (plan.cores > 1) shipper = new Shipper(engine, plan, core, plan.ring.slotPackets);
+    if (plan.cores > 1) shipper = new Shipper(engine, shipperShape(plan), core, plan.ring.slotPackets, stop);
   } else if (plan.source.kind === 'synthetic') {
     const s = plan.source;
     synthetic = new SyntheticSource(engine, {
       concurrent: s.concurrent, conversations: s.conversations, seed: s.seed, ipv6: s.ipv6, retransmit: s.retransmit,
       part: core, parts: plan.cores, split: 'rss', ports: FIELD_SETS[plan.rss.fields].ports,
     }, batchPackets);
-    if (plan.cores > 1) shipper = new Shipper(engine, plan, core, batchPackets);
+    if (plan.cores > 1) shipper = new Shipper(engine, shipperShape(plan), core, batchPackets, stop);
   } else if (core === 0) {
     // One capture, read once: core 0 reads it and steers what is not its own.
     capture = readCapture(engine, plan.source.path);
-    if (plan.cores > 1) shipper = new Shipper(engine, plan, core, STEER_BATCH);
+    if (plan.cores > 1) shipper = new Shipper(engine, shipperShape(plan), core, STEER_BATCH, stop);
   }
   // Setup is over: other threads may now hold this memory's buffer, so it must not grow.
   const memory = engine.sharedBuffer;
