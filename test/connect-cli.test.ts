@@ -84,6 +84,8 @@ describe('connect and serve: mistakes get one line and exit 2', () => {
     [['connect', '--timeout', '0'], 'bad --timeout'],
     [['serve', '--listen', '70000'], 'bad --listen'],
     [['serve', '--ip', '198.18.0.2/24'], '--ip needs a link'],
+    [['connect', '--ip', '198.18.0.0/24'], 'network address of the prefix'],
+    [['connect', '--gateway', '198.18.0.1'], 'give --ip ADDR/LEN or --ip6 ADDR/LEN'],
     [['serve', '--duration', '-1'], 'bad --duration'],
   ];
   for (const [args, names] of cases) {

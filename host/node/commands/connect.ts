@@ -22,6 +22,7 @@ import type { ConnectPlan, EndpointResult } from '../runner/connect-plan.js';
 import { runConnect, type ConnectProgress, type ConnectResult } from '../runner/connect.js';
 import { rssValues } from '../runner/plan.js';
 import { RunFailure } from '../runner/runner.js';
+import { linkOptions, parseLinkFlags, type LinkFlags } from '../link/options.js';
 
 /** The in-memory wire's addresses (198.18.0.0/15, 2001:db8::/32: benchmarking and documentation ranges). */
 export const MEMORY_CLIENT = { 4: '198.18.0.1', 6: '2001:db8::1' } as const;
@@ -38,22 +39,16 @@ export const LIMITS = {
   timeWaitS: 2_000_000,
 };
 
-/** Link options: taken by the next issue's DPDK link (ARP, ND, a real wire); refused here. */
-export const LINK_OPTIONS: Array<[string, string]> = [
-  ['eal', '--eal'], ['port', '--port'], ['rxQueues', '--rx-queues'], ['dpdkIdle', '--dpdk-idle'], ['ip', '--ip'],
-  ['ip6', '--ip6'], ['gateway', '--gateway'], ['mac', '--mac'],
-];
-
-export function linkOptions(cmd: Command): Command {
-  return cmd
-    .option('--eal <args>', 'link: DPDK EAL arguments (a real wire: not in this build yet)')
-    .option('--port <n>', 'link: the DPDK port')
-    .option('--rx-queues <n>', 'link: receive queues')
-    .option('--dpdk-idle <ms>', 'link: end when the queues stay empty this long')
-    .option('--ip <addr/len>', 'link: our IPv4 address')
-    .option('--ip6 <addr/len>', 'link: our IPv6 address')
-    .option('--gateway <addr>', 'link: the next hop')
-    .option('--mac <mac>', 'link: our MAC');
+/**
+ * Whether any link option (host/node/link/options.ts: --eal, --port, --rx-queues, --dpdk-idle,
+ * --ip, --ip6, --gateway, --mac) was given. They are checked (parseLinkFlags: a mistake is named
+ * as on the link's own commands) before the link is refused.
+ */
+export function linkGiven(flags: LinkFlags, explicit: (name: string) => boolean): string | undefined {
+  const given = ['eal', 'port', 'rxQueues', 'dpdkIdle', 'ip', 'ip6', 'mac'].find((k) => explicit(k)) ?? (flags.gateway.length ? 'gateway' : undefined);
+  if (given === undefined) return undefined;
+  if (flags.ip !== undefined || flags.ip6 !== undefined || flags.gateway.length || flags.mac !== undefined) parseLinkFlags(flags);
+  return `--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
 /** One line saying a real wire is not here yet, naming what was asked. */
@@ -209,7 +204,7 @@ export function connectSummary(r: ConnectResult, s: WireSetup) {
   };
 }
 
-export interface ConnectFlags extends RssFlags {
+export interface ConnectFlags extends RssFlags, LinkFlags {
   cores?: string;
   serverCores?: string;
   connections?: string;
@@ -232,7 +227,6 @@ export interface ConnectFlags extends RssFlags {
   pcap?: string;
   json?: boolean;
   progress: boolean;
-  [link: string]: unknown;
 }
 
 function share(text: string, subject: string): number {
@@ -300,7 +294,8 @@ export function connectCommand(): Command {
       if (u.port !== '' && (Number(u.port) < 1 || Number(u.port) > 65535)) invalid('URL', url, 'the port must be from 1 to 65535');
       refuseLink(`connect ${url}`);
     }
-    for (const [key, name] of LINK_OPTIONS) if (flags[key] !== undefined) refuseLink(name);
+    const link = linkGiven(flags, explicit);
+    if (link) refuseLink(link);
     if (flags.connections !== undefined && flags.duration !== undefined) invalid('--duration', flags.duration, 'give --connections or --duration, not both');
     const clientCores = bounded(flags.cores, '--cores', Math.max(1, Math.floor(availableParallelism() / 2)), 1, LIMITS.cores);
     const serverCores = bounded(flags.serverCores, '--server-cores', clientCores, 1, LIMITS.cores);

@@ -10,8 +10,9 @@ import { parsePort } from '../../core/addr.js';
 import { invalid } from '../../core/errors.js';
 import { json, out } from '../io.js';
 import { explicitIn, rssOptions } from '../options.js';
+import { linkOptions } from '../link/options.js';
 import {
-  bounded, connectSummary, LIMITS, LINK_OPTIONS, linkOptions, refuseLink, runWithProgress, seconds, setUpWire, type ConnectFlags,
+  bounded, connectSummary, LIMITS, linkGiven, refuseLink, runWithProgress, seconds, setUpWire, type ConnectFlags,
 } from './connect.js';
 
 interface ServeFlags extends ConnectFlags {
@@ -44,7 +45,8 @@ export function serveCommand(): Command {
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nExamples:\n  rssplane serve --duration 2 --json\n  rssplane serve --response-bytes 1048576 --concurrency 8');
   cmd.action(async (flags: ServeFlags) => {
-    for (const [key, name] of LINK_OPTIONS) if (flags[key] !== undefined) refuseLink(name);
+    const link = linkGiven(flags, explicitIn(cmd));
+    if (link) refuseLink(link);
     const listen = parsePort(flags.listen, '--listen');
     if (listen === 0) invalid('--listen', flags.listen, 'a port from 1 to 65535');
     const serverCores = bounded(flags.cores, '--cores', Math.max(1, Math.floor(availableParallelism() / 2)), 1, LIMITS.cores);
