@@ -895,8 +895,7 @@ export const CFG_CHUNK_SHIFT = 0x0c;
 /** per-connection send and receive buffer bytes (at most (TCB_CHUNK_SLOTS - 1) chunks) */
 export const CFG_SNDBUF = 0x10;
 export const CFG_RCVBUF = 0x14;
-/** MSS we announce (from the link MTU); our window shift (RFC 7323); TcpOption bits */
-export const CFG_MSS = 0x18;
+/** our window shift (RFC 7323); TcpOption bits (the MSS we announce comes from CFG_MTU) */
 export const CFG_WSCALE = 0x1c;
 export const CFG_OPTIONS = 0x20;
 /** RFC 6298 timers, ms: minimum, initial and maximum RTO; retries before a connection is given up
@@ -1291,10 +1290,10 @@ export const enum TcbFlag {
   PEER_SACK = 262144,
   /** the peer's FIN arrived ahead of data still missing (at TCB_FIN_SEQ) */
   FIN_AHEAD = 524288,
-  /** send a zero-window probe (one byte at SND.UNA) at the next output */
-  PROBE = 2097152,
   /** released while on the output list: the output pass frees it */
   RELEASED = 1048576,
+  /** send a zero-window probe (one byte at SND.UNA) at the next output */
+  PROBE = 2097152,
 }
 
 // A TIME-WAIT entry (TW_BYTES each, a FIFO in the order they started). The 4-tuple, family and

@@ -27,8 +27,7 @@ import { familyMss, sendControl, tsNow } from "./output";
 import {
   cfg32, count, dataRetries, delackMs, nowMs, nowUs, options, ourWscale, rtoMax, synRetries,
 } from "./state";
-import {
-  advanceMax, clearFlags, flags, flight, initialWindow, lossThreshold, queueOutput, receiveNextOffset, rttSample,
+import { clearFlags, flags, flight, initialWindow, lossThreshold, queueOutput, receiveNextOffset, rttSample,
   sendUnaOffset, setFlags, setState, stateOf, tcbCreate, tcbRelease,
 } from "./tcb";
 import { timerUpdate } from "./timer";

@@ -66,7 +66,6 @@ export let core: u32 = 0;
 export let cores: u32 = 1;
 export let options: u32 = 0;
 export let appKind: u32 = 0;
-export let ourMss: u32 = 1460;
 export let ourWscale: u32 = 0;
 export let sndbuf: u32 = 0;
 export let rcvbuf: u32 = 0;
@@ -81,10 +80,10 @@ export let initCwnd: u32 = 10;
 export let mtu: u32 = 1500;
 
 export function loadSettings(
-  c: u32, n: u32, o: u32, app: u32, mss: u32, wscale: u32, snd: u32, rcv: u32, rmin: u32, rinit: u32, rmax: u32,
+  c: u32, n: u32, o: u32, app: u32, wscale: u32, snd: u32, rcv: u32, rmin: u32, rinit: u32, rmax: u32,
   sr: u32, dr: u32, dl: u32, tw: u32, iw: u32, m: u32, epoch: u64,
 ): void {
-  core = c; cores = n; options = o; appKind = app; ourMss = mss; ourWscale = wscale; sndbuf = snd; rcvbuf = rcv;
+  core = c; cores = n; options = o; appKind = app; ourWscale = wscale; sndbuf = snd; rcvbuf = rcv;
   rtoMin = rmin; rtoInitial = rinit; rtoMax = rmax; synRetries = sr; dataRetries = dr; delackMs = dl;
   timeWaitMs = tw; initCwnd = iw; mtu = m; epochNs = epoch;
   nowNs = epoch; nowMs = 0; nowUs = 0;

@@ -8,7 +8,6 @@ import { availableParallelism } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { parseAddress } from '../../core/addr.js';
 import { availableKernel, Engine } from '../../core/engine.js';
 import { invalid, RssplaneError } from '../../core/errors.js';
 import { FIELD_SETS, type FieldSetName } from '../../core/fields.js';
