@@ -66,7 +66,7 @@ it('frames that are not whole, not TCP or not ours: counted and dropped, nothing
   const frames = [
     good.subarray(0, 20), // Ethernet and part of IP
     good.subarray(0, 40), // the TCP header cut short
-    (() => { const f = good.slice(); f[40] ^= 0xff; return f; })(), // a bad TCP checksum
+    (() => { const f = good.slice(); f[40] = f[40]! ^ 0xff; return f; })(), // a bad TCP checksum
     ethernet(new Uint8Array(28), 0x0806), // ARP: the link layer's
     ethernet(ipv4({ src: '198.18.0.2', dst: '198.18.0.1', protocol: 1, payload: new Uint8Array(8) }), 0x0800), // ICMP
     ethernet(ipv4({ src: '198.18.0.2', dst: '198.18.0.1', protocol: 17, payload: udp(53, 53, new Uint8Array(4), '198.18.0.2', '198.18.0.1') }), 0x0800), // UDP

@@ -373,6 +373,31 @@ describe('retransmission (RFC 6298)', () => {
     expect(h.endpoint.ports()[0]!.available).toBe(h.endpoint.ports()[0]!.size);
   });
 
+  it('the SYN-ACK arrives after the timer queued the SYN again: ESTABLISHED, and data goes from ISS + 1', async () => {
+    const h = await Harness.create();
+    h.connect();
+    const syn = h.recvOne();
+    h.advance(1000); // the SYN's timer: SND.NXT back to ISS, the SYN queued again (not sent yet)
+    h.send({ flags: SYN | ACK, seq: 1000, ack: syn.seq + 1, mss: 1460 });
+    expect(h.state()).toBe('ESTABLISHED');
+    h.endpoint.send(h.tcb, new TextEncoder().encode('GET'));
+    expect(h.recv().map(lit)).toEqual([{ srcPort: h.localPort, dstPort: 80, flags: ACK | PSH, seq: syn.seq + 1, ack: 1001, win: WIN, payload: 'GET' }]);
+  });
+
+  it('passive: the ACK arrives after the timer queued the SYN-ACK again: data goes from ISS + 1', async () => {
+    const h = await Harness.create({ listen: [80] });
+    h.localPort = 80;
+    h.peerPort = 40000;
+    h.send({ flags: SYN, seq: 100, mss: 1460 });
+    const synAck = h.recvOne();
+    h.advance(1000);
+    h.send({ flags: ACK, seq: 101, ack: synAck.seq + 1 });
+    h.tcb = h.find(80, 40000);
+    expect(h.state()).toBe('ESTABLISHED');
+    h.endpoint.send(h.tcb, new TextEncoder().encode('hi'));
+    expect(h.recv().map(lit)).toEqual([{ srcPort: 80, dstPort: 40000, flags: ACK | PSH, seq: synAck.seq + 1, ack: 101, win: WIN, payload: 'hi' }]);
+  });
+
   it('data: retransmitted from SND.UNA at the RTO, which doubles each time (200, 400, 800 ms)', async () => {
     const { h, iss } = await established();
     expect(h.field(TCB_RTO)).toBe(200); // a handshake round trip of 0 ms: the minimum

@@ -163,9 +163,9 @@ export function wireSteer(slot: usize, cores: usize, reta: usize, mask: u32, que
 /**
  * pcap records (nanosecond timestamps) of the slot's frames at `out` (at most `capacity`
  * bytes); returns the bytes written (frames that do not fit are left out, the host passes room
- * for a whole slot).
+ * for a whole slot). `stamp` (ns, 0: each frame's own time) is when the slot went on the wire.
  */
-export function wirePcap(slot: usize, slotPackets: u32, out: usize, capacity: u32): u32 {
+export function wirePcap(slot: usize, slotPackets: u32, out: usize, capacity: u32, stamp: u64): u32 {
   const data = dataOf(slot, slotPackets);
   const n = load<u32>(slot + SLOT_COUNT);
   let at: u32 = 0;
@@ -173,7 +173,7 @@ export function wirePcap(slot: usize, slotPackets: u32, out: usize, capacity: u3
     const d = slot + SLOT_DESCRIPTORS + <usize>i * PKT_DESCRIPTOR;
     const caplen = load<u32>(d + PKT_CAPLEN);
     if (at + 16 + caplen > capacity) break;
-    const ts = load<u64>(d + PKT_TIMESTAMP);
+    const ts = stamp != 0 ? stamp : load<u64>(d + PKT_TIMESTAMP);
     store<u32>(out + at, <u32>(ts / 1000000000));
     store<u32>(out + at + 4, <u32>(ts % 1000000000));
     store<u32>(out + at + 8, caplen);

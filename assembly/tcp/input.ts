@@ -190,6 +190,8 @@ export function synSentSegment(t: usize): void {
   store<u32>(t + TCB_SND_WL2, ack);
   if (bits & tcp.ACK) {
     store<u32>(t + TCB_SND_UNA, ack);
+    // A timeout may have set SND.NXT back to ISS to send the SYN again: it is acknowledged now.
+    if (tcp.seqLt(load<u32>(t + TCB_SND_NXT), ack)) store<u32>(t + TCB_SND_NXT, ack);
     // The SYN's round trip: by its echoed timestamp, or timed on the clock.
     if (flags(t) & TcbFlag.TIMESTAMPS && tsEcho != 0) rttSample(t, (tsNow(t) - tsEcho) * 1000);
     else if (load<u8>(t + TCB_RETRIES) == 0) rttSample(t, nowUs - load<u32>(t + TCB_RTT_START));
@@ -358,6 +360,7 @@ function processAck(t: usize): bool {
     setState(t, TcpState.ESTABLISHED);
     state = TcpState.ESTABLISHED;
     store<u32>(t + TCB_SND_UNA, ack);
+    if (tcp.seqLt(load<u32>(t + TCB_SND_NXT), ack)) store<u32>(t + TCB_SND_NXT, ack); // past a SYN-ACK queued again
     store<u32>(t + TCB_RTO_AT, 0);
     if (flags(t) & TcbFlag.TIMESTAMPS) {
       if (hasTs && tsEcho != 0) rttSample(t, (tsNow(t) - tsEcho) * 1000);

@@ -102,7 +102,7 @@ export interface EngineExports {
   wireHeld(state: number): number;
   wireCount(state: number, which: number): number;
   wireSteer(slot: number, cores: number, reta: number, mask: number, queueCore: number): void;
-  wirePcap(slot: number, slotPackets: number, out: number, capacity: number): number;
+  wirePcap(slot: number, slotPackets: number, out: number, capacity: number, stamp: bigint): number;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';

@@ -121,7 +121,8 @@ export class WireSender {
 
   /**
    * Ships the transmit slot (and frames the wire held): each peer core's frames go to
-   * `deliver(core, image)`. The slot is empty afterwards.
+   * `deliver(core, image)`. The slot is empty afterwards. `now` (ns since the epoch) is when it
+   * goes on the wire: released frames and the capture are stamped with it.
    */
   shipTx(now: bigint, deliver: (core: number, image: number) => void): void {
     const ep = this.endpoint;
@@ -131,7 +132,7 @@ export class WireSender {
     const count = ep.txCount;
     if (count === 0) return;
     if (this.capture) {
-      const n = e.wirePcap(ep.txSlot, ep.slotPackets, this.pcapBuffer, ep.slotBytes + 16 * ep.slotPackets);
+      const n = e.wirePcap(ep.txSlot, ep.slotPackets, this.pcapBuffer, ep.slotBytes + 16 * ep.slotPackets, now);
       this.capture(ep.engine.bytes.slice(this.pcapBuffer, this.pcapBuffer + n));
     }
     if (this.cores === 1) {

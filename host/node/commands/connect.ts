@@ -137,7 +137,7 @@ export function wirePlan(s: WireSetup): ConnectPlan {
     rss: rssValues(config), serverRss: rssValues(serverConfig),
     clientQueueCores: Array.from({ length: config.reta!.queues }, (_, q) => q % s.clientCores),
     serverQueueCores: Array.from({ length: serverConfig.reta!.queues }, (_, q) => q % s.serverCores),
-    epochNs: BigInt(Date.now()) * 1_000_000n, seed: s.seed,
+    epochNs: BigInt(Date.now()) * 1_000_000n, clockBase: BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint(), seed: s.seed,
     client: {
       address: MEMORY_CLIENT[s.family], srcCount: s.srcCount, server: MEMORY_SERVER[s.family], port: s.listen, path: '/',
       concurrency, connections, requestsPerConnection: s.requestsPerConnection, close: s.close, timeoutMs: s.timeoutMs,

@@ -21,6 +21,9 @@ export interface ConnectPlan {
   serverQueueCores: number[];
   /** the engines' clock zero and the run's seed */
   epochNs: bigint;
+  /** ns since the epoch minus the monotonic clock (process.hrtime), read once for every thread:
+   *  the threads' clocks then agree, and a merged capture is in the wire's order */
+  clockBase: bigint;
   seed: number;
   client: {
     /** our first address (the family's), and how many consecutive ones (--src-count) */

@@ -139,16 +139,15 @@ async function run(): Promise<EndpointResult> {
   const all = [...toPeers, ...toSiblings.filter((o): o is Outbound => o !== undefined)];
   control.set(input.row, Counter.STATE, ThreadState.RUNNING);
 
-  // The clock: ns since the epoch, from the monotonic clock.
-  const hr0 = process.hrtime.bigint();
-  const base = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6)) - hr0;
+  // The clock: ns since the epoch, from the monotonic clock every thread shares.
+  const base = plan.clockBase;
   const now = () => base + process.hrtime.bigint();
   const startedAt = performance.timeOrigin + performance.now();
   let doneAt: number | undefined;
   let stoppedOpening = false;
 
-  const ship = (t: bigint) => {
-    sender.shipTx(t, (core, image) => toPeers[core]!.deliver(memory, image));
+  const ship = () => {
+    sender.shipTx(now(), (core, image) => toPeers[core]!.deliver(memory, image));
     sender.shipForwards((core, image) => toSiblings[core]!.deliver(memory, image));
   };
   const publish = () => {
@@ -177,7 +176,7 @@ async function run(): Promise<EndpointResult> {
         const descriptors = slot + SLOT_DESCRIPTORS;
         for (let done = 0; done < count;) {
           done += ep.input({ descriptors: descriptors + done * PKT_DESCRIPTOR, count: count - done });
-          ship(t);
+          ship();
         }
         ring.release();
         busy = true;
@@ -187,10 +186,10 @@ async function run(): Promise<EndpointResult> {
     for (let k = 0; k < 4; k++) {
       const finished = ep.output();
       if (ep.txCount > 0) busy = true;
-      ship(t);
+      ship();
       if (finished) break;
     }
-    ship(t);
+    ship();
     let flushed = true;
     for (const o of all) flushed = o.flush() && flushed;
     if ((round & 15) === 0) publish();
