@@ -238,17 +238,22 @@ export function connectCommand(): Command {
   const cmd = new Command('connect')
     .summary('open HTTP connections from RSS-aligned port pools, one TCP engine per core')
     .description(
-      'Opens HTTP/1.1 connections, one TCP endpoint engine per core, each connection\'s local port\n' +
-        'taken from its core\'s RSS-aligned pool (mTCP\'s mtcp_init_rss, from the real key and\n' +
-        'table) so that every reply lands on the core that opened the connection: no segment is\n' +
-        'misdelivered. --ports random picks ports as a kernel would, and shows what that costs:\n' +
-        'about (N-1)/N of the replies land on another core and are forwarded to the owner.\n\n' +
-        'Without a URL it runs against the built-in server over an in-memory wire: client cores\n' +
-        'and server cores, software RSS both ways (the server side hashes with the same key over\n' +
-        'its own table). A URL needs a link to a real network, which this build does not have yet.\n\n' +
-        'Each connection sends --requests-per-connection GETs one after another (the last with\n' +
-        '`Connection: close`, so the server closes first and holds the TIME-WAIT; --close rst\n' +
-        'aborts instead) and reads each response to its end. The summary reads like wrk\'s.',
+      'Opens HTTP/1.1 connections, one TCP endpoint engine per core, each\n' +
+      'connection\'s local port taken from its core\'s RSS-aligned pool (mTCP\'s\n' +
+      'mtcp_init_rss, from the real key and table) so that every reply lands on the\n' +
+      'core that opened the connection: no segment is misdelivered. --ports random\n' +
+      'picks ports as a kernel would, and shows what that costs: about (N-1)/N of the\n' +
+      'replies land on another core and are forwarded to the owner.\n' +
+      '\n' +
+      'Without a URL it runs against the built-in server over an in-memory wire:\n' +
+      'client cores and server cores, software RSS both ways (the server side hashes\n' +
+      'with the same key over its own table). A URL needs a link to a real network,\n' +
+      'which this build does not have yet.\n' +
+      '\n' +
+      'Each connection sends --requests-per-connection GETs one after another (the\n' +
+      'last with `Connection: close`, so the server closes first and holds the\n' +
+      'TIME-WAIT; --close rst aborts instead) and reads each response to its end. The\n' +
+      'summary reads like wrk\'s.',
     )
     .argument('[url]', 'http://HOST[:PORT]/PATH (needs a link; without it: the in-memory wire)');
   rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
@@ -276,10 +281,10 @@ export function connectCommand(): Command {
     .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', '\nExamples:\n' +
-      '  rssplane connect                                     # 20000 connections over the in-memory wire\n' +
-      '  rssplane connect --cores 2 --ports random --json     # what random ports cost: misdelivered segments\n' +
+      '  rssplane connect                                     # the in-memory wire\n' +
+      '  rssplane connect --cores 2 --ports random --json     # what random ports cost\n' +
       '  rssplane connect --duration 5 --concurrency 256 --requests-per-connection 100\n' +
-      '  rssplane connect --loss 0.01 --reorder 0.01 --pcap /tmp/wire.pcap --connections 1000');
+      '  rssplane connect --loss 0.01 --reorder 0.01 --pcap /tmp/wire.pcap');
   cmd.action(async (url: string | undefined, flags: ConnectFlags) => {
     const explicit = explicitIn(cmd);
     if (url !== undefined) {

@@ -24,12 +24,14 @@ export function serveCommand(): Command {
   const cmd = new Command('serve')
     .summary('the HTTP server engines alone: one TCP endpoint per core')
     .description(
-      'Runs the HTTP/1.1 server, one TCP endpoint engine per core: every request gets 200 OK and\n' +
-        '--response-bytes of a deterministic body (word k of it is k * 0x9e3779b1, little-endian),\n' +
-        'keep-alive honoured, `Connection: close` answered and then closed (the server holds the\n' +
-        'TIME-WAIT, compactly). A real wire needs the link options (DPDK with ARP and ND), which\n' +
-        'this build does not have yet: until then it serves over the in-memory wire, its load\n' +
-        'from the built-in client (--client-cores, --concurrency), for --duration seconds.');
+      'Runs the HTTP/1.1 server, one TCP endpoint engine per core: every request\n' +
+        'gets 200 OK and --response-bytes of a deterministic body (word k of it is\n' +
+        'k * 0x9e3779b1, little-endian), keep-alive honoured, `Connection: close`\n' +
+        'answered and then closed (the server holds the TIME-WAIT, compactly).\n\n' +
+        'A real wire needs the link options (DPDK with ARP and ND), which this build\n' +
+        'does not have yet: until then it serves over the in-memory wire, its load\n' +
+        'from the built-in client (--client-cores, --concurrency), for --duration\n' +
+        'seconds.');
   rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
     .option('--listen <port>', 'the port to listen on', '80')
     .option('--response-bytes <n>', 'body bytes of every response', '1024')
