@@ -864,9 +864,11 @@ export const enum PoolListing {
 // Memory plan of an endpoint (all sizes fixed by tcpConfigure, nothing allocated per packet):
 //
 //   TCP_STATE + 0x000  CFG_*        configuration, written by the host before tcpConfigure
-//   TCP_STATE + 0x200  TCP_STAT_*   u64 counters (index * 8), read by the host between batches
-//   TCP_STATE + 0x600  TX_*, FWD_*  the transmit slot and the forward list the host drains
-//   TCP_STATE + 0x700  TCP_TUPLE    scratch: one hash input (the peer's view of a tuple)
+//   TCP_STATE + 0x200  TcpStat      u64 counters (TCP_STATS + index * 8), read between batches
+//   TCP_STATE + 0x600  TX_PENDING, FWD_COUNT, APP_*: what the host drains and reads (the
+//                                   application's buffers' addresses, its done flag)
+//   TCP_STATE + 0x700  TCP_TUPLE, TCP_LOCAL_SCRATCH, TCP_SCRATCH_ENTRY: scratch (a hash input,
+//                                   a local address, a stand-in entry for answers no TCB sends)
 //   heap               TCBs         CFG_TCBS x TCB_BYTES
 //                      index        4-tuple -> TCB or TIME-WAIT entry: open addressing, u64 slots
 //                      TIME-WAIT    CFG_TIME_WAITS x TW_BYTES, a FIFO (they all last as long)
