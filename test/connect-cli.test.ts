@@ -49,7 +49,7 @@ describe('connect over the in-memory wire', () => {
     expect(r.stdout).toMatch(/Requests\/sec: +[0-9,]+/);
     expect(r.stdout).toMatch(/Connections\/sec: +[0-9,]+/);
     expect(r.stdout).toMatch(/Latency +[0-9.]+(us|ms)/);
-    expect(r.stdout).toContain('misdelivered 0: segments that reached a core other than the one that opened their connection');
+    expect(r.stdout).toContain('misdelivered 0: segments that reached a core other than the one that\n  opened their connection.');
     expect(r.stderr).toBe(''); // no progress bar when stderr is not a terminal
   });
 

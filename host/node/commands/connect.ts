@@ -399,9 +399,9 @@ const mb = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 2 ** 30).toFixed(2)}GB
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)}s` : x >= 1 ? `${x.toFixed(2)}ms` : `${(x * 1000).toFixed(0)}us`);
 
 function printConnect(r: ReturnType<typeof connectSummary>, s: WireSetup, clientCores: number, serverCores: number, pcap?: string): void {
-  out(`Running ${r.seconds.toFixed(2)}s test @ in-memory wire (IPv${s.family}, built-in server, ${n(s.responseBytes)}-byte responses)`);
-  out(`  ${clientCores} client core${clientCores > 1 ? 's' : ''}, ${serverCores} server core${serverCores > 1 ? 's' : ''}, ${n(s.concurrency)} connections at once, ` +
-    `${n(s.requestsPerConnection)} request${s.requestsPerConnection > 1 ? 's' : ''} each, ${s.ports === 'pool' ? 'ports from RSS-aligned pools' : 'random ports'}, close by ${s.close.toUpperCase()}`);
+  out(`Running ${r.seconds.toFixed(2)}s test @ in-memory wire (IPv${s.family}, ${n(s.responseBytes)}-byte responses)`);
+  out(`  ${clientCores} client core${clientCores > 1 ? 's' : ''}, ${serverCores} server core${serverCores > 1 ? 's' : ''}, ${n(s.concurrency)} connections at once`);
+  out(`  ${n(s.requestsPerConnection)} request${s.requestsPerConnection > 1 ? 's' : ''} a connection, ${s.ports === 'pool' ? 'ports from RSS-aligned pools' : 'random ports'}, close by ${s.close.toUpperCase()}`);
   out('  Stats          p50        p90        p99      p99.9        max');
   const row = (name: string, h: typeof r.latency_ms) => out(`    ${name.padEnd(10)}${[h.p50, h.p90, h.p99, h.p999, h.max].map((x) => ms(x).padStart(11)).join('')}`);
   row('Latency', r.latency_ms);
@@ -423,11 +423,13 @@ function printConnect(r: ReturnType<typeof connectSummary>, s: WireSetup, client
   }
   out('');
   if (s.ports === 'pool') {
-    out(`misdelivered ${n(r.misdelivered)}: segments that reached a core other than the one that opened their connection.`);
-    out('  Each connection\'s port came from its core\'s pool, so the RSS hash of every reply picks that core.');
+    out(`misdelivered ${n(r.misdelivered)}: segments that reached a core other than the one that`);
+    out('  opened their connection. Each connection\'s port came from its core\'s pool, so');
+    out('  the RSS hash of every reply picks that core.');
   } else {
-    out(`misdelivered ${n(r.misdelivered)} (${(r.misdelivered_share * 100).toFixed(1)}% of the segments to the clients): they reached another core`);
-    out(`  first and were forwarded to the owner through the rings. Random ports land on any core: about ${(100 * (clientCores - 1) / clientCores).toFixed(0)}% on ${clientCores} cores.`);
+    out(`misdelivered ${n(r.misdelivered)} (${(r.misdelivered_share * 100).toFixed(1)}% of the segments to the clients): segments that`);
+    out('  reached a core other than the one that opened their connection, forwarded to it');
+    out(`  through the rings. Random ports land anywhere: about ${(100 * (clientCores - 1) / clientCores).toFixed(0)}% on ${clientCores} cores.`);
   }
   if (Object.keys(r.digests).length) out(`body CRC-32: ${Object.entries(r.digests).map(([k, v]) => `${k} x ${n(v)}`).join(', ')}`);
   if (pcap) out(`wrote ${pcap}`);
