@@ -56,3 +56,4 @@ export {
   tcpPortsAvailable, tcpPortsSize, tcpDestination, tcpSetNeighbor, tcpPortsInUse,
 } from "./tcp/endpoint";
 export { wireStateBytes, wireConfigure, wireImpair, wireHeld, wireCount, wireSteer, wirePcap } from "./ring/wire";
+export { configureBuckets, clearBuckets } from "./flow/buckets";

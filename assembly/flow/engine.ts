@@ -27,6 +27,7 @@ import { hashTuple } from "../rss/hash";
 import { coreOf, queueOf } from "../rss/reta";
 import * as tcpHeader from "../wire/tcp";
 import * as packet from "../wire/packet";
+import { countPacket, flowLeft } from "./buckets";
 import { directionOf, flowKeyHash } from "./key";
 import { configureOutput, dataRoom, emitEvent, emitRecord, eventRoom, recordRoom } from "./output";
 import { configureReassembly, reassemble, reassemblyWindow, releaseStream } from "./reassembly";
@@ -151,6 +152,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
       queue = queueOf(hash);
     }
     store<u16>(d + PKT_QUEUE, <u16>queue);
+    countPacket(d, family != 0);
     const qc = queueCounts + (<usize>queue << 3);
     store<u64>(qc, load<u64>(qc) + 1);
     processed++;
@@ -376,6 +378,7 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
 /** Entry `n` leaves the table as a record: close reason from TCP if it closed, else `how`. */
 function leave(n: u32, how: u32): void {
   const e = table.entry(n);
+  flowLeft(e, table.reverseHash(n));
   const fromTcp = load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP ? tcp.tcpClose(e) : CloseReason.OPEN;
   emitRecord(e, fromTcp != CloseReason.OPEN ? fromTcp : how);
   if (how == CloseReason.TIMEOUT) count(STAT_FLOWS_TIMED_OUT);

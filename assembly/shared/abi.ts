@@ -310,6 +310,51 @@ export const OUT_QUEUE_COUNTS = 0x424;
 /** u64 at FLOW_STATE + FLUSH_NOW: the time `flushFlows` judges idleness by (0: STAT_NOW) */
 export const FLUSH_NOW = 0x428;
 
+// ---- load per indirection-table entry (assembly/flow/buckets.ts) ----
+//
+// A bucket is a table entry: the hash's low log2(S) bits, S the table size when configureBuckets
+// ran. Per bucket the engine counts the packets and captured bytes that went through it (per
+// packet, in processBatch) and, as each flow leaves the table, the flow directions that did
+// (a direction of a flow is one flow of the bucket its own hash selects: a queue's flow load is
+// then the sum over its entries, and the two directions of a split connection count where each
+// lands). Packets that are not IP have no entry (queue 0, unhashed): they are counted in row S.
+// As flows leave, the engine also keeps, per bucket, the heaviest flow directions by packets and
+// by bytes (TOP_FLOWS each, the tuple with them: only the few a report prints are decoded), and,
+// when the field set leaves ports out, how much load would move between buckets were ports hashed.
+//
+//   FLOW_STATE + OUT_BUCKETS        u32  counts: S + 1 rows of BUCKET_ROW bytes (row S: not IP)
+//   FLOW_STATE + OUT_BUCKET_DELTAS  u32  0, or ports deltas: PORTS_DELTAS tables (TCP over IPv4, TCP
+//                                        over IPv6, UDP over IPv4, UDP over IPv6: ethtool's tcp4,
+//                                        tcp6, udp4, udp6) x S rows of BUCKET_ROW (i64: load gained,
+//                                        negative: lost, were that traffic's ports hashed too)
+//   FLOW_STATE + OUT_BUCKET_TOPS    u32  top flows: S x 2 lists (by packets, by bytes) x TOP_FLOWS
+//                                        entries of TOP_ENTRY bytes, heaviest first
+//   FLOW_STATE + OUT_BUCKET_SIZE    u32  S
+export const OUT_BUCKETS = 0x430;
+export const OUT_BUCKET_DELTAS = 0x434;
+export const OUT_BUCKET_TOPS = 0x438;
+export const OUT_BUCKET_SIZE = 0x43c;
+/** Row fields, u64 each: packets, captured bytes, flow directions. */
+export const BUCKET_PACKETS = 0;
+export const BUCKET_BYTES = 8;
+export const BUCKET_FLOWS = 16;
+export const BUCKET_ROW = 24;
+/** Ports delta tables: (UDP ? 2 : 0) + (IPv6 ? 1 : 0). */
+export const PORTS_DELTAS = 4;
+/** Flow directions kept per bucket and list. */
+export const TOP_FLOWS = 3;
+/** Top entry: u64 bytes, u32 packets (0: empty), u16 source and destination port (host order
+ *  numbers), u8 IP protocol, u8 family; the addresses (network order, IPv4 in the first 4 of 16). */
+export const TOP_BYTES = 0;
+export const TOP_PACKETS = 8;
+export const TOP_SPORT = 12;
+export const TOP_DPORT = 14;
+export const TOP_PROTO = 16;
+export const TOP_FAMILY = 17;
+export const TOP_SRC = 32;
+export const TOP_DST = 48;
+export const TOP_ENTRY = 64;
+
 /** The parsed packet's hash input (src, dst[, sport, dport]) and its reverse, for hashTuple. */
 export const FLOW_TUPLE = 0x800;
 export const FLOW_TUPLE_REVERSED = 0x840;

@@ -52,6 +52,8 @@ export interface EngineExports {
   flushFlows(): number;
   activeFlows(): number;
   resetCounters(): void;
+  configureBuckets(portsHashed: number): number;
+  clearBuckets(): void;
   // capture files (assembly/capture/walk.ts)
   captureBegin(chunk: number, length: number): number;
   captureWalk(chunk: number, length: number, out: number, max: number): number;

@@ -24,6 +24,7 @@ import {
   STAT_RECEIVED, STAT_TCP, STAT_UDP, STAT_UNHASHED, STAT_UNVERIFIED_CHECKSUM, Status, TcpState,
 } from '../../assembly/shared/abi.js';
 import { formatEndpointAt } from './addr.js';
+import { readBucketDetail, readBuckets, type BucketDetail, type BucketLoad } from './buckets.js';
 import type { Engine, PacketBatch } from './engine.js';
 import { invalid, RssplaneError } from './errors.js';
 import { FIELD_SETS } from './fields.js';
@@ -169,6 +170,16 @@ export interface FlowStats {
   reassembly: { overflow: number; noBuffer: number };
   /** latest packet timestamp, ns */
   now: bigint;
+  /**
+   * Load per indirection-table entry (index = the hash's low bits), for the table the engine was
+   * created with: packets and captured bytes as processed, flow directions as flows leave the
+   * table. Packets that are not IP have no entry: they are `unhashed` (on queue 0 whatever the
+   * table) and `unhashedBytes`, so the buckets' packets plus `unhashed` are `processed`.
+   */
+  buckets: BucketLoad[];
+  unhashedBytes: number;
+  /** After `finish()` (every flow has left the table): the heaviest flows per bucket and the ports deltas. */
+  bucketDetail?: BucketDetail;
 }
 
 const DEFAULT_FLOWS = 1 << 20;
@@ -178,6 +189,8 @@ export class FlowEngine {
   private pendingRecords: FlowRecord[] = [];
   private pendingEvents: FlowEventRecord[] = [];
   private pendingHalves: Uint8Array[] = [];
+  /** finish() ran and nothing came after it: the per-bucket flow detail is complete. */
+  private finished = false;
 
   private constructor(
     readonly engine: Engine,
@@ -230,6 +243,7 @@ export class FlowEngine {
       throw new RssplaneError(r ? 'EINVAL' : 'ENOMEM', r ? `bad reassembly window ${r.window} or stream count ${r.streams}` : `cannot size a flow table of ${flows} flows`);
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
+    if (engine.exports.configureBuckets(FIELD_SETS[fields].ports ? 1 : 0) !== Status.OK) throw new RssplaneError('EFAULT', 'engine refused to count buckets: no table');
     return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves));
   }
 
@@ -248,6 +262,7 @@ export class FlowEngine {
    * buffer filled mid-batch.
    */
   process(batch: PacketBatch): void {
+    this.finished = false;
     let done = 0;
     while (done < batch.count) {
       done += this.engine.exports.processBatch(batch.descriptors + done * 32, batch.count - done);
@@ -263,6 +278,7 @@ export class FlowEngine {
     this.dv.setBigUint64(FLOW_STATE + FLUSH_NOW, now ?? 0n, true);
     while (this.engine.exports.flushFlows() > 0) this.drain();
     this.drain();
+    this.finished = true;
   }
 
   /** Records of the flows that left the table since the last call. */
@@ -332,6 +348,7 @@ export class FlowEngine {
     });
     const qc = this.out32(OUT_QUEUE_COUNTS);
     const queues = Array.from({ length: this.reta.queues }, (_, q) => Number(dv.getBigUint64(qc + q * 8, true)));
+    const b = readBuckets(dv);
     return {
       received: s(STAT_RECEIVED), processed: s(STAT_PROCESSED), dropped: s(STAT_DROPPED), bytes: s(STAT_BYTES), drops, queues,
       unhashed: s(STAT_UNHASHED), ipv4: s(STAT_IPV4), ipv6: s(STAT_IPV6), tcp: s(STAT_TCP), udp: s(STAT_UDP),
@@ -345,6 +362,9 @@ export class FlowEngine {
       holeOverflow: s(STAT_HOLE_OVERFLOW),
       reassembly: { overflow: s(STAT_REASSEMBLY_OVERFLOW), noBuffer: s(STAT_REASSEMBLY_NO_BUFFER) },
       now: dv.getBigUint64(FLOW_STATE + STAT_NOW * 8, true),
+      buckets: b.buckets,
+      unhashedBytes: b.unhashed.bytes,
+      ...(this.finished ? { bucketDetail: readBucketDetail(dv) } : {}),
     };
   }
 }

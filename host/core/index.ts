@@ -45,3 +45,8 @@ export {
 } from './endpoint.js';
 export { Histogram, bucketLow, bucketWidth } from './histogram.js';
 export { MemoryWire, WireSender, copySlot, loadSlot, pcapHeader, type Impairment, type PeerSide, type MemoryWireOptions } from './wire.js';
+export {
+  advise, adviseStats, linearPartition, weightsForRuns, rebalance, queueLoads, METRICS, DEFAULT_SLACK,
+  type Advice, type AdviceInput, type Metric, type Diagnosis, type WeightFix, type TableFix, type QueueLoad, type MovedEntry,
+} from './advise.js';
+export { sumBuckets, topFlows, byTuple, type BucketLoad, type BucketDetail, type TopFlow } from './buckets.js';

@@ -4,6 +4,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
+import { adviseCommand } from './commands/advise.js';
 import { benchCommand } from './commands/bench.js';
 import { connectCommand } from './commands/connect.js';
 import { demoCommand } from './commands/demo.js';
@@ -32,7 +33,7 @@ const VERSION = '0.1.0';
 const program = new Command('rssplane')
   .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
   .version(VERSION);
-for (const make of [hashCommand, keyCommand, retaCommand, portsCommand, runCommand, connectCommand, serveCommand, benchCommand, demoCommand, visualizeCommand, dpdkCommand]) program.addCommand(make());
+for (const make of [hashCommand, keyCommand, retaCommand, portsCommand, runCommand, adviseCommand, connectCommand, serveCommand, benchCommand, demoCommand, visualizeCommand, dpdkCommand]) program.addCommand(make());
 
 /** Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than exited. */
 function oneLineErrors(cmd: Command): void {

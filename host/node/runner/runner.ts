@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import '../shared-builds.js';
 import { compileEngine, Engine } from '../../core/engine.js';
 import { RssplaneError, type ErrorCode } from '../../core/errors.js';
-import { mergeHalves, type FlowRecord } from '../../core/flows.js';
+import { mergeHalves, type FlowRecord, type FlowStats } from '../../core/flows.js';
 import { ControlBlock, Counter, type Role, type RunPlan } from './plan.js';
 import { FlowTally, summarize, type RunReport } from './report.js';
 import { StopFlag } from './ring.js';
@@ -36,6 +36,8 @@ export interface RunResult {
   /** every flow's record, split halves merged (when the plan asks for records) */
   records: FlowRecord[];
   warnings: string[];
+  /** each core's counters, in core order (per-bucket detail included: `rssplane advise` reads it) */
+  stats: FlowStats[];
 }
 
 /**
@@ -182,7 +184,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     }
     const report = summarize(coreResults.map((r) => ({ core: r.core, stats: r.stats })), tally, seconds);
     const warnings = results.flatMap((r) => r.warnings);
-    return { report, records, warnings };
+    return { report, records, warnings, stats: coreResults.map((r) => r.stats) };
   } finally {
     if (ticker) clearInterval(ticker);
   }
