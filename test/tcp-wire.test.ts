@@ -103,6 +103,9 @@ describe('through a lossy wire', () => {
     expect(faults.duplicated).toBeGreaterThan(50);
     expect(total(clients, TcpStat.RETRANSMITS) + total(servers, TcpStat.RETRANSMITS)).toBeGreaterThan(50);
     expect(total(clients, TcpStat.PORT_EXHAUSTED)).toBe(0);
+    // What arrived out of order was reported with SACK blocks, and the peer saw them.
+    expect(total([...clients, ...servers], TcpStat.SACKS_SENT)).toBeGreaterThan(10);
+    expect(total([...clients, ...servers], TcpStat.SACKS_RECEIVED)).toBeGreaterThan(10);
     // Let every TIME-WAIT run out.
     wire.run({ until: () => total([...clients, ...servers], TcpStat.TIME_WAITS_ACTIVE) === 0 && !wire.inFlight });
     for (const e of [...clients, ...servers]) {

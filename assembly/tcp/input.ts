@@ -379,6 +379,8 @@ function processAck(t: usize): bool {
     appEstablished(t);
     return stateOf(t) != TcpState.CLOSED;
   }
+  // SACK blocks the peer reports are counted; recovery is NewReno's, from the ACKs alone.
+  if (tcp.optionSackBlocks > 0) count(TcpStat.SACKS_RECEIVED);
   const shift = <u32>load<u8>(t + TCB_WSCALE) >> 4;
   const newWindow = window << shift;
   if (tcp.seqGt(ack, una)) {
