@@ -373,6 +373,16 @@ describe('retransmission (RFC 6298)', () => {
     expect(h.endpoint.ports()[0]!.available).toBe(h.endpoint.ports()[0]!.size);
   });
 
+  it('a SYN sent twice and no timestamps: no round trip measured, the RTO starts from 3 s (RFC 6298 5.7)', async () => {
+    const h = await Harness.create();
+    h.connect();
+    const syn = h.recvOne();
+    h.advance(1000);
+    expect(h.recvOne().flags).toBe(SYN);
+    h.send({ flags: SYN | ACK, seq: 1000, ack: syn.seq + 1, mss: 1460 });
+    expect(h.field(TCB_RTO)).toBe(3000);
+  });
+
   it('the SYN-ACK arrives after the timer queued the SYN again: ESTABLISHED, and data goes from ISS + 1', async () => {
     const h = await Harness.create();
     h.connect();

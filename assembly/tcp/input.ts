@@ -25,10 +25,11 @@ import { piece, receivePiece, receiveRelease, receiveWrite, sendRelease } from "
 import { neighborFor } from "./neighbor";
 import { familyMss, sendControl, tsNow } from "./output";
 import {
-  cfg32, count, dataRetries, delackMs, nowMs, nowUs, options, ourWscale, rtoMax, synRetries,
+  cfg32, count, dataRetries, delackMs, nowMs, nowUs, options, ourWscale, rtoMax, rtoMin, synRetries,
 } from "./state";
-import { clearFlags, flags, flight, initialWindow, lossThreshold, queueOutput, receiveNextOffset, rttSample,
-  sendUnaOffset, setFlags, setState, stateOf, tcbCreate, tcbRelease,
+import {
+  clearFlags, flags, flight, initialWindow, lossThreshold, queueOutput, receiveNextOffset, rttSample, sendUnaOffset, setFlags,
+  setState, stateOf, tcbCreate, tcbRelease,
 } from "./tcb";
 import { timerUpdate } from "./timer";
 import { timeWaitEnter } from "./timewait";
@@ -195,6 +196,7 @@ export function synSentSegment(t: usize): void {
     // The SYN's round trip: by its echoed timestamp, or timed on the clock.
     if (flags(t) & TcbFlag.TIMESTAMPS && tsEcho != 0) rttSample(t, (tsNow(t) - tsEcho) * 1000);
     else if (load<u8>(t + TCB_RETRIES) == 0) rttSample(t, nowUs - load<u32>(t + TCB_RTT_START));
+    else synTimedOut(t);
     store<u8>(t + TCB_RETRIES, 0);
     store<u32>(t + TCB_RTO_AT, 0);
     setState(t, TcpState.ESTABLISHED);
@@ -209,6 +211,14 @@ export function synSentSegment(t: usize): void {
   setState(t, TcpState.SYN_RECEIVED);
   store<u32>(t + TCB_SND_NXT, iss);
   queueOutput(t);
+}
+
+/**
+ * The SYN (or SYN-ACK) went more than once and no round trip could be measured (Karn's rule, no
+ * timestamps): RFC 6298 5.7, the RTO starts again from 3 s when data begins.
+ */
+function synTimedOut(t: usize): void {
+  store<u32>(t + TCB_RTO, min<u32>(max<u32>(3000, rtoMin), rtoMax));
 }
 
 // ---- the other states (3.10.7.4) ----
@@ -362,10 +372,12 @@ function processAck(t: usize): bool {
     store<u32>(t + TCB_SND_UNA, ack);
     if (tcp.seqLt(load<u32>(t + TCB_SND_NXT), ack)) store<u32>(t + TCB_SND_NXT, ack); // past a SYN-ACK queued again
     store<u32>(t + TCB_RTO_AT, 0);
-    if (flags(t) & TcbFlag.TIMESTAMPS) {
-      if (hasTs && tsEcho != 0) rttSample(t, (tsNow(t) - tsEcho) * 1000);
+    if ((flags(t) & TcbFlag.TIMESTAMPS) && hasTs && tsEcho != 0) {
+      rttSample(t, (tsNow(t) - tsEcho) * 1000);
     } else if (load<u8>(t + TCB_RETRIES) == 0) {
       rttSample(t, nowUs - load<u32>(t + TCB_RTT_START));
+    } else {
+      synTimedOut(t);
     }
     store<u8>(t + TCB_RETRIES, 0);
     updateWindow(t, true);
