@@ -50,4 +50,10 @@ export function relaxedSimd(): bool {
 }
 
 export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } from "./flow/engine";
+export {
+  tcpConfigure, tcpMemoryBytes, tcpInput, tcpOutput, tcpPoll, tcpNextTimer, tcpRefreshNextHop, tcpStopOpening,
+  tcpOutputPending, tcpConnect, tcpListen, tcpSend, tcpRecv, tcpClose, tcpAbort, tcpTcb, tcpFind, tcpDestinations,
+  tcpPortsAvailable, tcpPortsSize, tcpDestination, tcpSetNeighbor, tcpPortsInUse,
+} from "./tcp/endpoint";
+export { wireStateBytes, wireConfigure, wireImpair, wireHeld, wireCount, wireSteer, wirePcap } from "./ring/wire";
 export { configureBuckets, clearBuckets } from "./flow/buckets";

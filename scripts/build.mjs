@@ -24,6 +24,8 @@ await Promise.all([
   }),
   // Worker threads of the runner: loaded by dist/cli.js from beside it.
   esbuild.build({ ...common, entryPoints: { 'runner-worker': 'host/node/runner/worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
+  // connect and serve: the endpoint threads of the in-memory wire.
+  esbuild.build({ ...common, entryPoints: { 'connect-worker': 'host/node/runner/connect-worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
   // bench dpdk's per-core threads.
   esbuild.build({ ...common, entryPoints: { 'bench-dpdk-worker': 'host/node/bench/dpdk-worker.ts' }, outdir: 'dist', platform: 'node', packages: 'external' }),
   // The link layer's per-core threads (connect, serve, and the test rig's harness), and the harness.

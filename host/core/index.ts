@@ -39,6 +39,13 @@ export {
   type AddressRef, type PoolPort, type PortPoolOptions, type SteerOptions,
 } from './pool.js';
 export {
+  TcpEndpoint, TCP_STAT_NAMES, TCP_STATE_NAMES, ENDPOINT_LIMITS, httpRequest, serverBody, parseMac,
+  type EndpointOptions, type TcpSettings, type HttpClientApp, type HttpServerApp, type RawApp, type EndpointStats,
+  type ClientResults,
+} from './endpoint.js';
+export { Histogram, bucketLow, bucketWidth } from './histogram.js';
+export { MemoryWire, WireSender, copySlot, loadSlot, pcapHeader, type Impairment, type PeerSide, type MemoryWireOptions } from './wire.js';
+export {
   advise, adviseStats, linearPartition, weightsForRuns, rebalance, queueLoads, METRICS, DEFAULT_SLACK,
   type Advice, type AdviceInput, type Metric, type Diagnosis, type WeightFix, type TableFix, type QueueLoad, type MovedEntry,
 } from './advise.js';

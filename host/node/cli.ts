@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { adviseCommand } from './commands/advise.js';
 import { benchCommand } from './commands/bench.js';
+import { connectCommand } from './commands/connect.js';
 import { demoCommand } from './commands/demo.js';
 import { dpdkCommand } from './commands/dpdk.js';
 import { hashCommand } from './commands/hash.js';
@@ -13,6 +14,7 @@ import { keyCommand } from './commands/key.js';
 import { portsCommand } from './commands/ports.js';
 import { retaCommand } from './commands/reta.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
 import { visualizeCommand } from './commands/visualize.js';
 import { failAndExit, USAGE } from './io.js';
 
@@ -31,7 +33,7 @@ const VERSION = '0.1.0';
 const program = new Command('rssplane')
   .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
   .version(VERSION);
-for (const make of [hashCommand, keyCommand, retaCommand, portsCommand, runCommand, adviseCommand, benchCommand, demoCommand, visualizeCommand, dpdkCommand]) program.addCommand(make());
+for (const make of [hashCommand, keyCommand, retaCommand, portsCommand, runCommand, adviseCommand, connectCommand, serveCommand, benchCommand, demoCommand, visualizeCommand, dpdkCommand]) program.addCommand(make());
 
 /** Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than exited. */
 function oneLineErrors(cmd: Command): void {

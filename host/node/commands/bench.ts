@@ -6,6 +6,7 @@ import type { Kernel } from '../../core/engine.js';
 import { benchAdvise } from '../bench/advise.js';
 import { benchFlows } from '../bench/flows.js';
 import { benchCapture } from '../bench/capture.js';
+import { benchConnect } from '../bench/connect.js';
 import { benchRun, PEERS } from '../bench/run.js';
 import { benchDpdk, DEFAULT_BENCH_EAL } from '../bench/dpdk.js';
 import { benchPipeline } from '../bench/pipeline.js';
@@ -172,6 +173,37 @@ export function benchCommand(): Command {
       if (flags.json) return json(result);
       out(`dpdk  into the rings ${result.mpps_per_core} Mpps per core, through the engine ${result.mpps_per_core_engine} Mpps per core (${result.cores} cores, ${result.port.driver}, median of ${flags.rounds})`);
       if (result.anchor_pps) out(`C     ${(result.anchor_pps / 1e6).toFixed(2)} Mpps (one core; ratio ${result.ratio_vs_anchor})`);
+    });
+
+  bench
+    .command('connect')
+    .summary('TCP connections/s and keep-alive requests/s in memory, beside wrk against nginx')
+    .description(
+      'Our TCP endpoints, client on one core and server on another over the in-memory wire:\n' +
+        'connections per second (a handshake, one GET, a 1 KiB response, a close by FIN) and\n' +
+        'keep-alive requests per second (100 requests a connection). In the same run, rounds\n' +
+        'interleaved, the Linux kernel does the same: wrk (one thread) against Debian\'s nginx (one\n' +
+        'worker) on 127.0.0.1 in a network namespace of the bench\'s own (root, nginx and wrk\n' +
+        'needed; --no-peer skips it). Figures are medians; ratios are taken round by round.')
+    .option('--rounds <n>', 'rounds of each (the figures are medians)', '5')
+    .option('--connections <n>', 'connections per round (one request each)', '200000')
+    .option('--requests <n>', 'requests per keep-alive round', '500000')
+    .option('--concurrency <n>', 'connections at once (ours and wrk\'s)', '128')
+    .option('--wrk-seconds <s>', 'seconds of each wrk round', '3')
+    .option('--no-peer', 'skip wrk and nginx')
+    .option('--json', 'print JSON')
+    .action(async (flags: { rounds: string; connections: string; requests: string; concurrency: string; wrkSeconds: string; peer: boolean; json?: boolean }) => {
+      const result = await benchConnect({
+        rounds: wholeNumber(flags.rounds, '--rounds', 5), connections: wholeNumber(flags.connections, '--connections', 200_000),
+        requests: wholeNumber(flags.requests, '--requests', 500_000, 100), concurrency: wholeNumber(flags.concurrency, '--concurrency', 128),
+        wrkSeconds: wholeNumber(flags.wrkSeconds, '--wrk-seconds', 3), peer: flags.peer,
+      });
+      if (flags.json) return json(result);
+      out(`connect  ${result.connections_per_s.toLocaleString('en-US')} connections/s, ${result.requests_per_s.toLocaleString('en-US')} keep-alive requests/s (median of ${result.rounds})`);
+      if ('ratio_connections' in result && result.peer && 'tool' in result.peer) {
+        out(`kernel   ${result.peer.connections_per_s.toLocaleString('en-US')} connections/s, ${result.peer.requests_per_s.toLocaleString('en-US')} requests/s (${result.peer.tool})`);
+        out(`ratio    ${result.ratio_connections}x connections (target 10x), ${result.ratio_requests}x requests (target 3x)`);
+      }
     });
 
   bench

@@ -50,23 +50,27 @@ export class RunFailure extends RssplaneError {
   }
 }
 
+/** What a thread says when it fails (or the runtime says it for the thread). */
+export type Failed = { type: 'failed'; user: boolean; code?: ErrorCode; message: string; stack?: string };
+
 type FromWorker =
   | { type: 'ready'; memory: SharedArrayBuffer; rings: Record<string, number>; doorbell: number }
   | { type: 'drained'; now: bigint }
   | { type: 'done'; result: CoreResult | { warnings: string[] } }
   | { type: 'stopped' }
-  | { type: 'failed'; user: boolean; code?: ErrorCode; message: string; stack?: string };
+  | Failed;
 
-class Thread {
+/** A worker thread and its messages, in order; failures reported once through `onFailure`. */
+export class Thread<M extends { type: string } = FromWorker> {
   readonly worker: Worker;
-  private queue: FromWorker[] = [];
-  private waiting: ((m: FromWorker) => void) | undefined;
+  private queue: Array<M | Failed | { type: 'stopped' }> = [];
+  private waiting: ((m: M | Failed | { type: 'stopped' }) => void) | undefined;
   exited = false;
 
-  constructor(readonly name: string, readonly row: number, url: URL, data: WorkerInput, onFailure: (t: Thread, m: FromWorker & { type: 'failed' }) => void) {
+  constructor(readonly name: string, readonly row: number, url: URL, data: unknown, onFailure: (t: Thread<M>, m: Failed) => void) {
     this.worker = new Worker(url, { workerData: data });
-    this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'failed') onFailure(this, m);
+    this.worker.on('message', (m: M | Failed) => {
+      if (m.type === 'failed') onFailure(this, m as Failed);
       this.push(m);
     });
     this.worker.on('error', (e) => {
@@ -85,7 +89,7 @@ class Thread {
     });
   }
 
-  private push(m: FromWorker): void {
+  private push(m: M | Failed | { type: 'stopped' }): void {
     if (this.waiting) {
       const w = this.waiting;
       this.waiting = undefined;
@@ -95,7 +99,7 @@ class Thread {
     }
   }
 
-  next(): Promise<FromWorker> {
+  next(): Promise<M | Failed | { type: 'stopped' }> {
     const m = this.queue.shift();
     if (m) return Promise.resolve(m);
     return new Promise((resolve) => (this.waiting = resolve));
@@ -114,8 +118,8 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   const stop = new StopFlag();
   options.endInput?.addEventListener('abort', () => stop.endInput(), { once: true });
   if (options.endInput?.aborted) stop.endInput();
-  let failure: { thread: Thread; message: FromWorker & { type: 'failed' } } | undefined;
-  const onFailure = (thread: Thread, message: FromWorker & { type: 'failed' }) => {
+  let failure: { thread: Thread; message: Failed } | undefined;
+  const onFailure = (thread: Thread, message: Failed) => {
     failure ??= { thread, message };
     stop.stop();
   };
