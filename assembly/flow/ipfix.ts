@@ -40,6 +40,8 @@ const R_END = 58;
 
 /** True while exporting: the engine keeps the export block and the TCP flags then. */
 export let exporting = false;
+/** True while exporting with an active timeout: the sweep visits every flow then. */
+export let activeTimeouts = false;
 /** The active timeout, ns (0: none). */
 let activeTimeout: u64 = 0;
 
@@ -64,7 +66,7 @@ export function configureIpfix(domain: u32, activeMs: u32): i32 {
   const capacity: u32 = IPFIX_OUT_MESSAGES * IPFIX_MESSAGE_MAX;
   const out = reserve(<usize>capacity);
   if (!out) {
-    exporting = false;
+    exporting = activeTimeouts = false;
     return Status.BAD_SIZE;
   }
   setState32(IPX_OUT, <u32>out);
@@ -72,7 +74,16 @@ export function configureIpfix(domain: u32, activeMs: u32): i32 {
   setState32(IPX_DOMAIN, domain);
   activeTimeout = <u64>activeMs * 1000000;
   exporting = true;
+  activeTimeouts = activeMs > 0;
   return Status.OK;
+}
+
+/** Stops exporting (configureFlows: an engine configured again exports only when told to again). */
+export function stopExport(): void {
+  exporting = activeTimeouts = false;
+  setState32(IPX_USED, 0);
+  setState32(IPX_FILL_V4, 0);
+  setState32(IPX_FILL_V6, 0);
 }
 
 /**
