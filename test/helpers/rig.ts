@@ -133,6 +133,10 @@ export class Rig {
       sh('ip', ['-n', this.kernelNs, 'addr', 'add', KERNEL.cidr4, 'dev', this.kernelIf]);
       sh('ip', ['-n', this.kernelNs, 'addr', 'add', KERNEL.cidr6, 'dev', this.kernelIf, 'nodad']);
       sh('ip', ['-n', this.kernelNs, 'link', 'set', this.kernelIf, 'up']);
+      // The kernel's end sends whole, checksummed frames, as a NIC puts them on a wire: without
+      // this a veth hands over TCP with the checksum left to "hardware" (net_af_packet gets it
+      // unfilled) and segments of 64 KiB (TSO, GSO).
+      sh('ip', ['netns', 'exec', this.kernelNs, 'ethtool', '-K', this.kernelIf, 'tx', 'off', 'tso', 'off', 'gso', 'off']);
     }
     if (options.capture) await this.startCapture();
     if (options.loss) this.setLoss(options.loss);
@@ -282,7 +286,7 @@ export async function createRig(options: RigOptions = {}): Promise<Rig> {
 /** What the rig needs of the machine: root (namespaces), iproute2, and the tools a test names. */
 export function haveRig(...tools: string[]): boolean {
   if (process.getuid?.() !== 0) return false;
-  return ['ip', ...tools].every((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status === 0);
+  return ['ip', 'ethtool', ...tools].every((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status === 0);
 }
 
 /**
