@@ -99,6 +99,14 @@ export class Rig {
     return child;
   }
 
+  /** Starts a command in the kernel's namespace (killed by close()). */
+  spawnKernel(args: string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.kernelNs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.processes.add(child);
+    child.on('exit', () => this.processes.delete(child));
+    return child;
+  }
+
   /** EAL arguments for our end: net_af_packet on our veth end (`qpairs` queue pairs), or net_tap. */
   eal(options: { qpairs?: number } = {}): string {
     const vdev = this.driver === 'tap'

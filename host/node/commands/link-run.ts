@@ -117,6 +117,7 @@ export async function connectOnLink(url: URL, flags: LinkFlags & { json?: boolea
     process.exit(1);
   }
 
+  process.stderr.write(`rssplane: connecting to ${url.href} from ${ours} (DPDK port ${opened.port.port}, ${opened.port.info.driver}, ${opened.mac}; next hop ${resolved.nextHop} at ${resolved.mac})\n`);
   session.go();
   const ending = () => session.stopOpening();
   const timer = durationMs !== undefined ? setTimeout(ending, durationMs) : undefined;
@@ -203,7 +204,8 @@ export interface ServeOnLink {
   cores: number;
   listen: number;
   responseBytes: number;
-  durationMs: number;
+  /** until Ctrl-C (or --dpdk-idle) without it */
+  durationMs?: number;
   timeWaitMs: number;
   setup: WireSetup;
 }
@@ -230,9 +232,11 @@ export async function serveOnLink(flags: LinkFlags & { json?: boolean }, o: Serv
   const requested = new Promise<void>((r) => (stopRequested = r));
   process.on('SIGINT', stopRequested);
   process.on('SIGTERM', stopRequested);
-  const timer = setTimeout(stopRequested, o.durationMs);
+  // (setTimeout holds at most 2^31 - 1 ms: a longer duration is checked in steps)
+  const until = o.durationMs === undefined ? undefined : Date.now() + o.durationMs;
+  const timer = until === undefined ? undefined : setInterval(() => { if (Date.now() >= until) stopRequested(); }, Math.min(o.durationMs!, 1000));
   await Promise.race([requested, session.ended]);
-  clearTimeout(timer);
+  if (timer) clearInterval(timer);
   const report = await session.stop().catch(failed);
   const seconds = Math.max(performance.now() - startedAt, 1) / 1000;
   const sum = (name: string) => report.cores.reduce((a, c) => a + (c.endpoint?.stats[name] ?? 0), 0);

@@ -67,7 +67,7 @@ export function serveCommand(): Command {
       await serveOnLink(flags, {
         cores, listen, setup, timeWaitMs,
         responseBytes: bounded(flags.responseBytes, '--response-bytes', 1024, 0, LIMITS.responseBytes),
-        durationMs: explicit('duration') ? seconds(flags.duration!, '--duration', LIMITS.durationS) * 1000 : LIMITS.durationS * 1000,
+        durationMs: explicit('duration') ? seconds(flags.duration!, '--duration', LIMITS.durationS) * 1000 : undefined,
       });
       return;
     }
