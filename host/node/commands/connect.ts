@@ -313,7 +313,7 @@ export function connectCommand(): Command {
       return;
     }
     const link = linkGiven(flags, explicit);
-    if (link) refuseLink(`${link} without a URL: connect on a link needs the server's (http://ADDRESS[:PORT]/PATH);`);
+    if (link) invalid(link, String(flags[link.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof ConnectFlags] ?? ''), 'needs a URL: on a link, connect opens connections to http://ADDRESS[:PORT]/PATH');
     if (flags.connections !== undefined && flags.duration !== undefined) invalid('--duration', flags.duration, 'give --connections or --duration, not both');
     const clientCores = bounded(flags.cores, '--cores', Math.max(1, Math.floor(availableParallelism() / 2)), 1, LIMITS.cores);
     const serverCores = bounded(flags.serverCores, '--server-cores', clientCores, 1, LIMITS.cores);
