@@ -12,21 +12,30 @@
 # A repeated connection is the same 4-tuple reused after it closed, as a busy client reuses ports.
 #
 # Needs root (network namespaces), iproute2, tcpdump, curl, python3, nftables, and Wireshark's
-# editcap, mergecap and capinfos. CAPTURE_VETH overrides the path of capture-veth.sh.
+# editcap, mergecap and capinfos. CAPTURE_VETH overrides the path of capture-veth.sh. BASE=FILE
+# repeats that capture instead of making the three (scripts/make-short-capture.sh uses it).
 set -euo pipefail
 out=${1:?usage: make-bench-capture.sh OUT.pcap [PACKETS]}
 packets=${2:-600000}
 here=$(cd "$(dirname "$0")" && pwd)
 veth=${CAPTURE_VETH:-$here/../../shared/tools/capture-veth.sh}
-[ -f "$veth" ] || { echo "make-bench-capture: $veth not found (set CAPTURE_VETH)" >&2; exit 2; }
+# a worktree under /work/wt sits one level deeper than /work/main
+[ -f "$veth" ] || [ -n "${CAPTURE_VETH:-}" ] || veth=$here/../../../shared/tools/capture-veth.sh
+base=${BASE:-}
+[ -n "$base" ] || [ -f "$veth" ] || { echo "make-bench-capture: $veth not found (set CAPTURE_VETH)" >&2; exit 2; }
+[ -z "$base" ] || [ -f "$base" ] || { echo "make-bench-capture: BASE $base not found" >&2; exit 2; }
 case $packets in ''|*[!0-9]*) echo "make-bench-capture: bad PACKETS \"$packets\": expected a whole number" >&2; exit 2 ;; esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-bash "$veth" "$tmp/plain.pcap" --big 10000000 --requests 400 >/dev/null
-bash "$veth" "$tmp/loss.pcap" --loss 1 --big 8000000 --requests 60 >/dev/null
-bash "$veth" "$tmp/dual.pcap" --ipv6 --big 8000000 --requests 60 >/dev/null
-mergecap -F pcap -a -w "$tmp/base.pcap" "$tmp/plain.pcap" "$tmp/loss.pcap" "$tmp/dual.pcap"
+if [ -n "$base" ]; then
+  editcap -F pcap "$base" "$tmp/base.pcap"
+else
+  bash "$veth" "$tmp/plain.pcap" --big 10000000 --requests 400 >/dev/null
+  bash "$veth" "$tmp/loss.pcap" --loss 1 --big 8000000 --requests 60 >/dev/null
+  bash "$veth" "$tmp/dual.pcap" --ipv6 --big 8000000 --requests 60 >/dev/null
+  mergecap -F pcap -a -w "$tmp/base.pcap" "$tmp/plain.pcap" "$tmp/loss.pcap" "$tmp/dual.pcap"
+fi
 
 count=$(capinfos -T -r -c "$tmp/base.pcap" | cut -f2)
 # whole seconds from the first packet to the last, plus one: the shift between copies

@@ -470,6 +470,28 @@ export const enum DirFlag {
   TIMESTAMPS = 128, SEQ_VALID = 256,
 }
 
+// ---- lone SYNs (assembly/flow/table.ts, syn.ts) ----
+//
+// A TCP connection that has sent one SYN (no ACK, FIN, RST or data) and nothing else yet is kept
+// in a SYN_ENTRY-byte entry, one cache line, instead of a FLOW_RECORD-byte one, as SYN caches
+// keep half-open connections: a flood of SYNs from spoofed sources touches a sixth of the memory.
+// Its first 40 bytes are the record header's (client and server, ports, protocol, family, flags:
+// the flow lookup reads them the same way in both kinds of entry), and so are REC_RSS_HASH and
+// REC_LAST_TS (the SYN's time); the rest holds the SYN's direction block in short. When a second
+// packet of the connection comes, the flow moves to a full entry; a lone SYN that leaves the
+// table is written out as the full record it stands for.
+export const SYN_ENTRY = 64;
+/** u8: the SYN's window scale option (0xff: none), as DIR_WSCALE */
+export const SYN_WSCALE = 39;
+/** u16: the SYN's MSS option (0: none), as DIR_MSS */
+export const SYN_MSS = 40;
+/** u8: DirFlag.SACK_PERMITTED and DirFlag.TIMESTAMPS when the SYN carried those options */
+export const SYN_OPTIONS = 42;
+/** u32: the SYN's sequence number (the client's ISN) */
+export const SYN_ISN = 56;
+/** u32: the SYN's captured frame bytes */
+export const SYN_BYTES = 60;
+
 // ---- flow events (reassembly on) ----
 // FLOW_EVENT bytes each: u8 FlowEvent, u8 direction (0 client to server), u16 reserved, u32 flow
 // (table slot, stable while the flow lives; a CLOSED event ends it), u64 timestamp ns, u32 address

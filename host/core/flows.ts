@@ -33,7 +33,7 @@ import { programEngine, RssConfig } from './rss.js';
 
 /** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
 export interface FlowEngineOptions {
-  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 320 bytes each plus 16 of index). */
+  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 320 bytes each, SYN_ENTRY = 64, 16 of index, 4 of hash). */
   flows?: number;
   /** Seconds without a packet before a flow times out (by packet timestamps), default 300. */
   idleTimeout?: number;

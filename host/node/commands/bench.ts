@@ -47,12 +47,19 @@ export function benchCommand(): Command {
     .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
     .option('--key <key>', 'RSS key', 'symmetric')
     .option('--input <file>', 'take the packets from a capture instead (at most 1 GiB, held in memory)')
+    .option('--baseline-wasm <file>', 'also run another engine build (an older commit\'s build/rssplane.relaxed.wasm)\non the same packets, rounds interleaved, and report the ratio and whether the records match')
+    .option('--decode-records', 'decode the records of flows that leave the table, as run --flows-out does\n(default: taken as bytes, the engine alone)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json\n  rssplane bench flows --input /tmp/bench.pcap --json')
-    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; json?: boolean }) => {
-      const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input });
+    .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json\n  rssplane bench flows --input /tmp/bench.pcap --json\n  rssplane bench flows --input /tmp/syn500k.pcap --baseline-wasm /tmp/old/rssplane.relaxed.wasm --json')
+    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; baselineWasm?: string; decodeRecords?: boolean; json?: boolean }) => {
+      const result = await benchFlows({
+        flows: wholeNumber(flags.flows, '--flows', 20000), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input,
+        baseline: flags.baselineWasm, decode: flags.decodeRecords,
+      });
       if (flags.json) return json(result);
       out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
+      const b = result.baseline as { mpps: number } | undefined;
+      if (b) out(`baseline  ${b.mpps} Mpps: ${result.speedup}x (paired ${result.speedup_paired}x), records ${result.same_records ? 'the same' : 'DIFFER'}`);
     });
 
   bench

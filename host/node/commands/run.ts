@@ -72,7 +72,7 @@ export function runCommand(): Command {
     .option('--retransmit <share>', 'synthetic: share of data segments sent twice', '0.01');
   dpdkOptions(cmd, 'dpdk: ')
     .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
-    .option('--flow-table <n>', 'flow table capacity per core (336 bytes a flow)', String(1 << 20))
+    .option('--flow-table <n>', 'flow table capacity per core (404 bytes a flow)', String(1 << 20))
     .option('--idle-timeout <seconds>', 'a flow with no packet for this long (packet time) ends', '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
     .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
