@@ -113,10 +113,11 @@ describeWithDependency(NEEDS, have, 'connect and serve on a veth, against the ke
     const pcap = await rig.stopCapture();
     // The whole file's capture: every run so far, and this one.
     const rst = spawnSync('tshark', ['-r', pcap, '-Y', `tcp.flags.reset == 1 && ip.src == ${KERNEL.ipv4} || tcp.flags.reset == 1 && ipv6.src == ${KERNEL.ipv6}`], { encoding: 'utf8' });
-    const firstRst = /(\d+)\s+→\s+\d+|→ [0-9a-f.:]+ TCP \d+ (\d+) →/.exec(rst.stdout);
-    const story = firstRst ? spawnSync('tshark', ['-r', pcap, '-Y', `tcp.port == ${/TCP \d+ (\d+) → (\d+)/.exec(rst.stdout)![2]}`], { encoding: 'utf8' }).stdout : '';
-    expect(rst.stdout.trim(), story.split('\n').slice(-40).join('\n')).toBe('');
-    const malformed = spawnSync('tshark', ['-r', pcap, '-Y', '_ws.malformed || _ws.expert.severity >= error && !tcp.analysis'], { encoding: 'utf8' });
+    expect(rst.stdout.trim()).toBe('');
+    // Port 80's payload decoded as plain data: nginx's 1 MiB of random bytes would otherwise parse
+    // as broken HTTP continuations (or whatever heuristic claims them); Ethernet, IP and TCP are
+    // what is judged here.
+    const malformed = spawnSync('tshark', ['-r', pcap, '-d', 'tcp.port==80,data', '-Y', '_ws.malformed || _ws.expert.severity >= error && !tcp.analysis'], { encoding: 'utf8' });
     expect(malformed.stdout.trim().split('\n').slice(0, 10).join('\n')).toBe('');
     // TCP analysis flags: those loss explains (retransmissions, duplicate ACKs, segments not
     // captured or out of order), ports reused by later runs (the pools hand them out again), and

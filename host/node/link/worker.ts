@@ -110,7 +110,13 @@ function upperLayer(engine: Engine, plan: LinkPlan, core: number, linkTx: number
       ep.poll(now);
       for (let done = 0; done < count;) {
         done += ep.input({ descriptors: pass + done * PKT_DESCRIPTOR, count: count - done });
-        ship();
+        if (done < count) ship(); // the slot or the forward list filled: make room, go on
+      }
+      // Forwards point into the received slot: they go before it is given back. What the
+      // segments made waits in the transmit slot for poll's output, one send for both.
+      if (ep.forwardCount > 0) {
+        out.forward?.(ep.forwardDescriptors, ep.forwardCount, ep.forwardCores);
+        ep.clearForwards();
       }
     },
     poll(now) {
