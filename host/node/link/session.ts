@@ -9,8 +9,8 @@
  *   await session.resolve('198.18.0.1');                        // { status: 'resolved', mac, ... }
  *   const report = await session.stop();                        // counters, neighbours, port stats
  *
- * connect and serve (issue 11) take the same options (options.ts) and will run their endpoints
- * on these threads (worker.ts, UpperLayer).
+ * connect and serve take the same options (options.ts) and run their endpoints on these threads
+ * (LinkOpenOptions.endpoint; worker.ts, UpperLayer; commands/link-run.ts drives them).
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import '../shared-builds.js';

@@ -15,9 +15,12 @@
  *   worker -> controller  { type: 'done', result } | { type: 'failed', ... }   (after the stop flag)
  * Requests (resolve an address) come on the request port, polled between batches.
  *
- * Where the endpoints of issue 11 plug in: `pass` (the link layer's pass list, TCP segments to our
- * addresses) after each link batch, and their timers beside linkPoll, writing into the same
- * transmit slot. See UpperLayer.
+ * Above the link, when the plan has endpoints (connect, serve): each core's TcpEndpoint in the
+ * same engine takes the link's pass list (TCP segments to our addresses) after each batch, runs
+ * its timers beside linkPoll, and sends its own transmit slot (the link's shape) the same way;
+ * segments of another core's connection go to that core's ring. See UpperLayer. Requests also
+ * carry `go` (a client starts opening) and `stop-opening`; a client core that is done sets its
+ * word in `done`.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import '../shared-builds.js';
