@@ -121,10 +121,17 @@ describeWithDependency('libdpdk-dev', haveDpdk(), 'the DPDK shim', () => {
     let stderr = '';
     child.stdout.on('data', (b) => (stdout += b));
     child.stderr.on('data', (b) => (stderr += b));
-    await new Promise((r) => setTimeout(r, 2500));
+    // Ready when it says its packets flow (not after a guess at how long EAL and the threads take).
+    const exited = new Promise((r) => child.on('exit', r));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', () => {
+        if (/Ctrl-C ends the input/.test(stderr)) resolve();
+      });
+      void exited.then(() => reject(new Error(`run exited first: ${stderr}`)));
+    });
     child.kill('SIGINT');
-    const status = await new Promise((r) => child.on('exit', r));
-    expect(stderr).toBe('');
+    const status = await exited;
+    expect(stderr).toBe('rssplane: reading DPDK port 0 (net_null): Ctrl-C ends the input\n');
     expect(status).toBe(0);
     const s = JSON.parse(stdout);
     expect(s.packets).toBeGreaterThan(1000);

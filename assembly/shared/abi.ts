@@ -1149,6 +1149,13 @@ export const CFG_FORWARD_MAX = 0xc0;
 export const CFG_MTU = 0xc4;
 /** queues the indirection table at RETA names (QUEUE_CORE maps each to a core) */
 export const CFG_QUEUES = 0xc8;
+/**
+ * the link layer's transmit slot (assembly/link, issue 12), or 0. When set, every frame's next
+ * hop comes from the link's neighbour cache (ARP, ND: resolveNextHop, with the gateway when the
+ * peer is off-link), on the TCP clock, and a first solicitation goes into that slot; the
+ * neighbour table (tcpSetNeighbor, CFG_NEXT_HOP_MAC) is then unused.
+ */
+export const CFG_LINK_TX = 0xcc;
 // The application (AppKind) and its settings.
 export const CFG_APP = 0xd0;
 /** client: the peer (16 bytes, IPv4 in the first 4), its family (4 or 6) and port */

@@ -161,9 +161,19 @@ export function runCommand(): Command {
         ending.abort();
       };
       if (port) process.on('SIGINT', onInterrupt);
+      // Without a bar, a live port that only Ctrl-C ends says so once its packets flow (scripts
+      // wait for this line before they send the signal).
+      let told = false;
+      const tell = port && !bar && source.kind === 'dpdk' && source.idleMs === 0
+        ? (p: Progress) => {
+          if (told || p.packets === 0) return;
+          told = true;
+          process.stderr.write(`rssplane: reading DPDK port ${port!.port} (${port!.info.driver}): Ctrl-C ends the input\n`);
+        }
+        : undefined;
       let result;
       try {
-        result = await runPlan(plan, { onProgress: bar?.update, endInput: ending.signal, ...(exporter ? { onIpfix: (m: Uint8Array) => exporter.write(m) } : {}) });
+        result = await runPlan(plan, { onProgress: bar?.update ?? tell, endInput: ending.signal, ...(exporter ? { onIpfix: (m: Uint8Array) => exporter.write(m) } : {}) });
       } catch (e) {
         bar?.stop();
         if (e instanceof RunFailure && !e.user) {
