@@ -99,6 +99,12 @@ export function runCommand(): Command {
       const idle = Number(flags.idleTimeout);
       // The engine keeps timeouts in whole milliseconds, in 32 bits.
       if (!(idle >= IDLE_MIN && idle <= IDLE_MAX)) invalid('--idle-timeout', flags.idleTimeout, `expected seconds from ${IDLE_MIN} to ${IDLE_MAX}`);
+      // Ctrl-C ends a live port's input and the run reports what it saw; a second one quits.
+      const ending = new AbortController();
+      const onInterrupt = () => {
+        if (ending.signal.aborted) process.exit(130);
+        ending.abort();
+      };
       let source: SourcePlan;
       let inputBytes: number | undefined;
       let dpdk: DpdkAddon | undefined;
@@ -114,6 +120,9 @@ export function runCommand(): Command {
           ipv6: share(flags.ipv6, '--ipv6'), retransmit: share(flags.retransmit, '--retransmit'),
         };
       } else if (flags.input === 'dpdk') {
+        // Ctrl-C from here on ends the input (at once, if it comes before the run starts) rather
+        // than killing the process while EAL sets up.
+        process.on('SIGINT', onInterrupt);
         dpdk = loadDpdk();
         port = openPort(dpdk, flags, config, { cores });
         config = port.config;
@@ -154,13 +163,6 @@ export function runCommand(): Command {
       const exporter = ipfix ? startIpfix(ipfix) : undefined;
       const bar = flags.progress && process.stderr.isTTY ? await progressBar(source) : undefined;
       for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
-      // Ctrl-C ends a live port's input and the run reports what it saw; a second one quits.
-      const ending = new AbortController();
-      const onInterrupt = () => {
-        if (ending.signal.aborted) process.exit(130);
-        ending.abort();
-      };
-      if (port) process.on('SIGINT', onInterrupt);
       // Without a bar, a live port that only Ctrl-C ends says so once its packets flow (scripts
       // wait for this line before they send the signal).
       let told = false;
