@@ -21,8 +21,9 @@ import { FlowLines } from '../sinks/flows.js';
 import { closePort, initEal, loadDpdk, native, setUpPort, splitEal, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
 import { statSync } from 'node:fs';
 import { grouped } from '../../core/format.js';
+import { liveOptions, LiveSession, type LiveFlags } from '../live/session.js';
 
-interface RunFlags extends RssFlags {
+interface RunFlags extends RssFlags, LiveFlags {
   input: string;
   cores?: string;
   conversations: string;
@@ -85,14 +86,16 @@ export function runCommand(): Command {
     .option('--idle-timeout <seconds>', `a flow with no packet for this long (packet time) ends (${IDLE_MIN} to ${IDLE_MAX})`, '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
     .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary as JSON');
+  liveOptions(cmd)
     .addHelpText('after', '\nExamples:\n' +
       '  rssplane run                                          # synthetic traffic, all cores\n' +
       '  rssplane run --key symmetric --cores 2 --json\n' +
       '  rssplane run --input trace.pcap --reta equal:8 --flows-out flows.jsonl\n' +
       '  rssplane run --input trace.pcapng --reta-file ethtool-x.txt --cores 4\n' +
       '  rssplane run --input dpdk --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap"\n' +
-      '  rssplane run --input dpdk --eal "-a 0000:3b:00.0" --key symmetric --cores 8')
+      '  rssplane run --input dpdk --eal "-a 0000:3b:00.0" --key symmetric --cores 8\n' +
+      '  rssplane run --duration 600 --metrics 0.0.0.0:9464 --json-stats stats.jsonl')
     .action(async (flags: RunFlags) => {
       const cores = wholeNumber(flags.cores, '--cores', availableParallelism());
       if (cores > CORES_MAX) invalid('--cores', flags.cores, `at most ${CORES_MAX}`);
@@ -112,9 +115,11 @@ export function runCommand(): Command {
         const dpdkOnly: Array<[keyof RunFlags, string]> = [['eal', '--eal'], ['port', '--port'], ['rxQueues', '--rx-queues'], ['dpdkIdle', '--dpdk-idle']];
         for (const [o, name] of dpdkOnly) if (explicit(o)) invalid(name, flags[o], 'only with --input dpdk');
       }
+      if (flags.duration !== undefined && flags.input !== 'synthetic' && flags.input !== 'dpdk') invalid('--duration', flags.duration, 'only with --input synthetic or dpdk');
       if (flags.input === 'synthetic') {
         source = {
-          kind: 'synthetic', conversations: wholeNumber(flags.conversations, '--conversations', 20000),
+          // A run for --duration has no set number of conversations (0: no end) unless given one.
+          kind: 'synthetic', conversations: flags.duration !== undefined && !explicit('conversations') ? 0 : wholeNumber(flags.conversations, '--conversations', 20000),
           concurrent: wholeNumber(flags.concurrent, '--concurrent', 10000, 1, CONCURRENT_LIMIT), seed: wholeNumber(flags.seed, '--seed', 1, 0),
           ipv6: share(flags.ipv6, '--ipv6'), retransmit: share(flags.retransmit, '--retransmit'),
         };
@@ -154,20 +159,21 @@ export function runCommand(): Command {
       // allows: a table that large already never evicts, and a smaller reservation starts faster.
       if (inputBytes !== undefined) plan.flows.capacity = Math.max(1, Math.min(plan.flows.capacity, Math.ceil(inputBytes / SMALLEST_FLOW_RECORD)));
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
-      const bar = flags.progress && process.stderr.isTTY ? await progressBar(source) : undefined;
+      // A live run (a port, or synthetic traffic for --duration) shows a line a second on a terminal
+      // instead of a progress bar; Ctrl-C ends its input (a synthetic run's or a port's) and the run
+      // reports what it saw; a second one quits.
+      const liveInput = source.kind === 'dpdk' || flags.duration !== undefined;
+      const live = await LiveSession.open(flags, {
+        terminal: flags.progress && Boolean(process.stderr.isTTY) && liveInput, interruptible: source.kind !== 'capture',
+      });
+      const bar = flags.progress && process.stderr.isTTY && !liveInput ? await progressBar(source) : undefined;
       for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
-      // Ctrl-C ends a live port's input and the run reports what it saw; a second one quits.
-      const ending = new AbortController();
-      const onInterrupt = () => {
-        if (ending.signal.aborted) process.exit(130);
-        ending.abort();
-      };
-      if (port) process.on('SIGINT', onInterrupt);
       let result;
       try {
-        result = await runPlan(plan, { onProgress: bar?.update, endInput: ending.signal });
+        result = await runPlan(plan, { onProgress: bar?.update, endInput: live.ending.signal, onCores: live.onCores });
       } catch (e) {
         bar?.stop();
+        await live.close();
         if (e instanceof RunFailure && !e.user) {
           process.stderr.write(`rssplane: ${e.message}\n`);
           if (process.env.RSSPLANE_DEBUG && e.detail) process.stderr.write(`${e.detail}\n`);
@@ -176,14 +182,14 @@ export function runCommand(): Command {
         throw e;
       }
       bar?.stop();
-      process.off('SIGINT', onInterrupt);
+      await live.close();
       const device = port && dpdk ? finishPort(dpdk, port) : undefined;
       for (const w of result.warnings) process.stderr.write(`rssplane: warning: ${w}\n`);
       if (sink) {
         sink.write(result.records);
         sink.close();
       }
-      const what = source.kind === 'synthetic' ? `synthetic (${grouped(source.conversations)} conversations, seed ${source.seed})`
+      const what = source.kind === 'synthetic' ? `synthetic (${source.conversations ? `${grouped(source.conversations)} conversations` : `for ${flags.duration} s`}, seed ${source.seed})`
         : source.kind === 'dpdk' ? `DPDK port ${port!.port} (${port!.info.driver}, ${port!.rxQueues} receive queue${port!.rxQueues > 1 ? 's' : ''}, ${port!.rss} RSS)`
         : source.path;
       // What the run held: the process's peak resident memory, and what its flow tables reserve
