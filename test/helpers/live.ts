@@ -33,11 +33,11 @@ export class LiveRun {
     return this.until('metrics URL', () => /metrics at (http:\/\/\S+)/.exec(this.stderr)?.[1]);
   }
 
-  /** The --json-stats file's lines, parsed, once it has at least `n`. */
-  statsLines(path: string, n = 1): Promise<any[]> {
+  /** The --json-stats file's whole lines, parsed, once it has at least `n` (that `ready` accepts, if given). */
+  statsLines(path: string, n = 1, ready: (line: any) => boolean = () => true): Promise<any[]> {
     return this.until(`${n} line(s) in ${path}`, () => {
-      const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.endsWith('}')) : [];
-      return lines.length >= n ? lines.map((l) => JSON.parse(l)) : undefined;
+      const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)) : [];
+      return lines.filter(ready).length >= n ? lines : undefined;
     });
   }
 
