@@ -85,7 +85,7 @@ export function runCommand(): Command {
     .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + FLOW_REVERSE_HASH + 16} bytes a flow; at most ${grouped(defaultMaxFlowTable())}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
     .option('--idle-timeout <seconds>', `a flow with no packet for this long (packet time) ends (${IDLE_MIN} to ${IDLE_MAX})`, '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
-    .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
+    .option('--no-progress', 'no progress bar or live line (there is none when stderr is not a terminal)')
     .option('--json', 'print the summary as JSON');
   liveOptions(cmd)
     .addHelpText('after', '\nExamples:\n' +
