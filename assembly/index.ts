@@ -21,6 +21,7 @@ export {
   poolAlloc, poolFree, poolReserve, poolList, poolBenchAllocFree,
 } from "./pool/pool";
 export { poolSteer, poolPortRank } from "./pool/steer";
+export { linkConfigure, linkTimers, linkBatch, linkPoll, linkResolve, linkConfirm } from "./link/link";
 
 /**
  * Programs the RSS function: the key the host wrote at RSS_KEY (`keyLength` bytes), the hash
@@ -51,3 +52,10 @@ export function relaxedSimd(): bool {
 }
 
 export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } from "./flow/engine";
+export {
+  tcpConfigure, tcpMemoryBytes, tcpInput, tcpOutput, tcpPoll, tcpNextTimer, tcpRefreshNextHop, tcpStopOpening,
+  tcpOutputPending, tcpConnect, tcpListen, tcpSend, tcpRecv, tcpClose, tcpAbort, tcpTcb, tcpFind, tcpDestinations,
+  tcpPortsAvailable, tcpPortsSize, tcpDestination, tcpSetNeighbor, tcpPortsInUse,
+} from "./tcp/endpoint";
+export { wireStateBytes, wireConfigure, wireImpair, wireHeld, wireCount, wireSteer, wirePcap } from "./ring/wire";
+export { configureBuckets, clearBuckets } from "./flow/buckets";

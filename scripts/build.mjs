@@ -49,7 +49,7 @@ const lazyChildProcess = {
 // What earlier builds left that this one does not make (chunks, names since changed).
 mkdirSync('dist', { recursive: true });
 for (const f of readdirSync('dist')) {
-  if (/^chunk-.*\.js(\.map)?$|^(cli|runner-worker)\.cjs(\.map)?$|^(index|bench-dpdk-worker)\.js(\.map)?$/.test(f)) rmSync(`dist/${f}`);
+  if (/^chunk-.*\.js(\.map)?$|^(cli|runner-worker)\.cjs(\.map)?$|^(index|bench-dpdk-worker|connect-worker|link-worker)\.js(\.map)?$/.test(f)) rmSync(`dist/${f}`);
 }
 
 /**
@@ -73,6 +73,14 @@ await Promise.all([
   // loading packages from node_modules at every start costs more than the run of a small capture.
   esbuild.build({ ...commonjs, entryPoints: { cli: 'host/node/cli.ts' } }),
   esbuild.build({ ...commonjs, entryPoints: { 'runner-worker': 'host/node/runner/worker.ts' } }),
+  // The link layer's test harness (run by the test rig: node dist/link-harness.js).
+  esbuild.build({ ...commonjs, entryPoints: { 'link-harness': 'host/node/link/harness.ts' } }),
+  // ES modules (they await at their top level): the endpoint threads of connect and serve (the
+  // in-memory wire), the link layer's per-core threads.
+  esbuild.build({
+    ...common, entryPoints: { 'connect-worker': 'host/node/runner/connect-worker.ts', 'link-worker': 'host/node/link/worker.ts' },
+    outdir: 'dist', outExtension: { '.js': '.mjs' }, platform: 'node', packages: 'external',
+  }),
   // bench dpdk's per-core threads (an ES module: it awaits at its top level).
   esbuild.build({ ...common, entryPoints: { 'bench-dpdk-worker': 'host/node/bench/dpdk-worker.ts' }, outdir: 'dist', outExtension: { '.js': '.mjs' }, platform: 'node', packages: 'external' }),
   // The visualizer: static files that any static server can serve (rssplane visualize does).

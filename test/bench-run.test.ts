@@ -60,4 +60,18 @@ describe('rssplane bench flows --input: the engine on a capture\'s packets, in m
     expect(result.ns_per_packet).toBeCloseTo(1e9 / result.pps, 0);
     expectUsageError(rssplane(['bench', 'flows', '--input', '/nonexistent.pcap']), '/nonexistent.pcap');
   });
+
+  it('--baseline-wasm: another build beside ours, rounds paired, the same records from both', () => {
+    // this build as its own baseline: the records must match, and the ratios are what the rounds say
+    const wasm = fileURLToPath(new URL('../build/rssplane.wasm', import.meta.url));
+    const r = rssplane(['bench', 'flows', '--input', fixture('ipv6.pcap'), '--rounds', '3', '--baseline-wasm', wasm, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.baseline).toMatchObject({ wasm, kernel: 'simd', flows_tracked: result.flows_tracked, records_sha256: result.records_sha256 });
+    expect(result.same_records).toBe(true);
+    expect(result.baseline.rounds_pps).toHaveLength(3);
+    const paired = (result.rounds_pps as number[]).map((pps, i) => pps / result.baseline.rounds_pps[i]);
+    expect(result.speedup_paired).toBeCloseTo(median(paired), 1);
+    expectUsageError(rssplane(['bench', 'flows', '--input', fixture('ipv6.pcap'), '--baseline-wasm', fixture('ipv6.pcap')]), '--baseline-wasm');
+  });
 });

@@ -29,10 +29,17 @@ beforeAll(async () => {
 const FIXTURES = [
   'ipv4.pcap', 'ipv4-loss.pcap', 'ipv6.pcap', 'ipv4.pcapng', 'ipv4-nsec.pcap', 'ipv4-be.pcap', 'ipv4-be-nsec.pcap',
   'ipv4-rawip.pcap', 'multi.pcapng', 'ipv4-truncated.pcap',
+  // link types beside Ethernet and raw IP (make-links.mjs)
+  'null.pcap', 'null-be.pcap', 'null-swapped.pcap', 'loop.pcap', 'ppp.pcap', 'ppp-hdlc.pcap', 'links.pcapng',
 ];
 
 /** wiretap's encapsulations (tshark's frame.encap_type) that rssplane parses, as LinkType. */
-const ENCAP: Record<number, LinkType> = { 1: LinkType.ETHERNET, 7: LinkType.RAW, 129: LinkType.RAW, 130: LinkType.RAW };
+const ENCAP: Record<number, LinkType> = {
+  1: LinkType.ETHERNET, 7: LinkType.RAW, 129: LinkType.RAW, 130: LinkType.RAW, 15: LinkType.NULL, 174: LinkType.LOOP,
+  4: LinkType.PPP, 25: LinkType.LINUX_SLL, 210: LinkType.LINUX_SLL2,
+};
+/** wiretap reads LINKTYPE_PPP and LINKTYPE_PPP_HDLC both as WTAP_ENCAP_PPP (4). */
+const ENCAP_OF_FILE: Record<string, Record<number, LinkType>> = { 'ppp-hdlc.pcap': { 4: LinkType.PPP_HDLC } };
 
 /**
  * tshark 4.0 numbers a pcapng interface within its section (frame.interface_id); rssplane numbers
@@ -55,7 +62,7 @@ function expectedFrom(name: string, path = fixture(name)) {
     // a simple packet block has no time: rssplane gives it the packet before's
     const time = f.time ?? last;
     last = time;
-    const linkType = ENCAP[f.encap];
+    const linkType = ENCAP_OF_FILE[name]?.[f.encap] ?? ENCAP[f.encap];
     if (linkType === undefined) {
       unsupported++;
       continue;
@@ -144,33 +151,36 @@ describe('capture reader: formats and clocks', () => {
     }
   });
 
-  it('maps raw-IP link types (101, 12, 14, 228, 229) to RAW and counts the rest by type', () => {
+  it('maps raw-IP link types (101, 12, 14, 228, 229) to RAW, the others it parses to themselves, and counts the rest by type', () => {
     const data = fixtureBytes('ipv4-rawip.pcap').subarray(24 + 16, 24 + 16 + 96);
     const blocks = [shb()];
-    const types = [1, 101, 12, 14, 228, 229, 113, 276, 147, 113];
+    const types = [1, 101, 12, 14, 228, 229, 0, 108, 9, 50, 113, 276, 253, 147, 253, 65535];
     types.forEach((t) => blocks.push(idb(t)));
     types.forEach((_, i) => blocks.push(epb(i, 0n, data)));
     const { packets, summary } = readAll(engine, concat(...blocks));
-    expect(packets.map((p) => p.linkType)).toEqual([LinkType.ETHERNET, ...Array(5).fill(LinkType.RAW)]);
+    expect(packets.map((p) => p.linkType)).toEqual([
+      LinkType.ETHERNET, ...Array(5).fill(LinkType.RAW), LinkType.NULL, LinkType.LOOP, LinkType.PPP, LinkType.PPP_HDLC,
+      LinkType.LINUX_SLL, LinkType.LINUX_SLL2,
+    ]);
     expect(summary.unsupported).toEqual({
       packets: 4,
       linkTypes: [
-        { linkType: 113, name: 'LINUX_SLL, tcpdump -i any', packets: 2 },
-        { linkType: 276, name: 'LINUX_SLL2, tcpdump -i any', packets: 1 },
+        { linkType: 253, name: 'NETLINK', packets: 2 },
         { linkType: 147, name: 'USER0', packets: 1 },
+        { linkType: 65535, name: '', packets: 1 },
       ],
     });
     expect(summary.warnings).toEqual([
-      'capture "capture": skipped 4 packets of link types rssplane does not parse (it parses Ethernet and raw IP): 2 of link type 113 (LINUX_SLL, tcpdump -i any), 1 of link type 276 (LINUX_SLL2, tcpdump -i any), 1 of link type 147 (USER0)',
+      'capture "capture": skipped 4 packets of link types rssplane does not parse (it parses Ethernet, raw IP, Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP) and PPP): 2 of link type 253 (NETLINK), 1 of link type 147 (USER0), 1 of link type 65535',
     ]);
   });
 
   it('counts packets of a pcap whose link type it does not parse, and describes none', () => {
-    const file = concat(pcapHeader({ linkType: 113 }), FIRST_THREE_RECORDS);
-    const r = readAll(engine, file, { name: 'sll.pcap' });
+    const file = concat(pcapHeader({ linkType: 105 }), FIRST_THREE_RECORDS);
+    const r = readAll(engine, file, { name: 'wifi.pcap' });
     expect(r.packets).toEqual([]);
     expect(r.summary.unsupported.packets).toBe(3);
-    expect(r.summary.warnings[0]).toContain('3 of link type 113 (LINUX_SLL, tcpdump -i any)');
+    expect(r.summary.warnings[0]).toContain('3 of link type 105 (IEEE802_11)');
   });
 
   it('gives a simple packet block the snaplen-cut length and the time of the packet before it', () => {

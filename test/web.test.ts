@@ -207,7 +207,8 @@ describeWithDependency('chromium', commandWorks(CHROMIUM, ['--version']), 'the v
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1_000_000);
     expect(counts[2]!).toBeGreaterThan(1.8 * counts[3]!); // weight 4 against 2
     expect(await text('#distribution-timing')).toContain('hashes kept (only the table changed)');
-    expect(await text('#ethtool-command')).toMatch(/^ethtool -X ens1f0 hkey 6d:5a:\S+ start 2 weight 4 2 1 1 hfunc toeplitz$/);
+    // (the device name is filled last: its redraw may come a frame after the counts')
+    await poll(() => text('#ethtool-command')).toMatch(/^ethtool -X ens1f0 hkey 6d:5a:\S+ start 2 weight 4 2 1 1 hfunc toeplitz$/);
     await shot('distribution-random');
 
     await page.fill('#reta-weights', '4 2 x');
@@ -248,6 +249,17 @@ describeWithDependency('chromium', commandWorks(CHROMIUM, ['--version']), 'the v
     await poll(() => queueCounts()).toEqual(runQueues(six, ['--key', 'symmetric', '--reta', 'weight:3,1,1,1', '--reta-size', '64']));
     await shot('distribution-capture-ipv6');
 
+    // The same packets with Linux cooked (SLL2, SLL) headers on two of its three interfaces
+    // (make-links.mjs): read as `run --input` reads them, the queues of the Ethernet capture.
+    const cooked = capture('links.pcapng').pathname;
+    await dropFile('links.pcapng', readFileSync(cooked));
+    await poll(() => text('#distribution-timing')).toContain('links.pcapng');
+    expect(await text('#stat-packets')).toBe('281');
+    const cookedQueues = runQueues(cooked, ['--key', 'symmetric', '--reta', 'weight:3,1,1,1', '--reta-size', '64']);
+    expect(cookedQueues).toEqual(runQueues(six, ['--key', 'symmetric', '--reta', 'weight:3,1,1,1', '--reta-size', '64']));
+    await poll(() => queueCounts()).toEqual(cookedQueues);
+    expect(await text('#distribution-warnings')).toBe('');
+
     await dropFile('notes.txt', Buffer.from('these are not packets\n'));
     await poll(() => text('#capture-error')).toContain('capture "notes.txt" is not a pcap or pcapng file');
     await shot('distribution-not-a-capture');
@@ -255,6 +267,59 @@ describeWithDependency('chromium', commandWorks(CHROMIUM, ['--version']), 'the v
     await page.selectOption('#reta-mode', 'equal');
     await page.selectOption('#reta-size', '128');
     await page.check('#source-random');
+    expect(problems).toEqual([]);
+  });
+
+  it('advice for a dropped capture: the numbers of rssplane advise, the proposed table beside the current one, Fix 1 applied', async () => {
+    await tab('distribution');
+    const file = capture('ipv4.pcap').pathname;
+    await dropFile('ipv4.pcap', readFileSync(file));
+    await poll(() => text('#stat-packets')).toBe('182');
+    const advise = (args: string[]) => JSON.parse(rssplane(['advise', '--input', file, '--cores', '1', '--reta', 'equal:4', '--json', ...args]).stdout) as {
+      imbalance: number; bound_imbalance: number; weights: { command: string; weights: number[] }; diagnoses: Array<{ code: string }>;
+      table: { moves: number; flows_moved: number; imbalance: number; queues: Array<{ load: number }>; moved: Array<{ index: number }> };
+    };
+    const data = async () => (await page.$eval('#advice', (e) => ({ ...(e as HTMLElement).dataset }))) as Record<string, string>;
+    const same = async (cli: ReturnType<typeof advise>) => {
+      await poll(async () => (await data()).moves).toBe(String(cli.table.moves));
+      const d = await data();
+      expect(Math.abs(Number(d.imbalance) - cli.imbalance)).toBeLessThan(1e-3);
+      expect(Math.abs(Number(d.boundImbalance) - cli.bound_imbalance)).toBeLessThan(1e-3);
+      expect(Math.abs(Number(d.tableImbalance) - cli.table.imbalance)).toBeLessThan(1e-3);
+      expect(d.flowsMoved).toBe(String(cli.table.flows_moved));
+      expect(d.diagnoses).toBe(cli.diagnoses.map((x) => x.code).join(' '));
+      expect(await text('#advice-weights')).toBe(cli.weights.command);
+      const proposed = await page.$$eval('td[id^="advice-table-"]', (tds) => tds.map((td) => Number(td.textContent!.replace(/,/g, ''))));
+      expect(proposed).toEqual(cli.table.queues.map((q) => q.load));
+    };
+    const packets = advise([]);
+    await same(packets);
+    expect(packets.table.moves).toBeGreaterThan(0);
+    // The proposed table is drawn beside the current one: a moved entry's cell has a dark centre there.
+    const moved = packets.table.moved[0]!.index;
+    const centre = (id: string) => page.$eval(`#${id}`, (c, i) => Array.from((c as HTMLCanvasElement).getContext('2d')!.getImageData((i % 32) * 9 + 4, Math.floor(i / 32) * 9 + 4, 1, 1).data), moved);
+    expect(await centre('reta-proposed')).toEqual([26, 32, 44, 255]);
+    await shot('distribution-advice');
+
+    await page.selectOption('#advice-metric', 'bytes');
+    await same(advise(['--metric', 'bytes']));
+    expect((await data()).diagnoses).toBe('elephant');
+    expect(await text('#advice-diagnoses')).toContain('10.99.0.1:8080 -> 10.99.0.2:33470 tcp');
+    await page.fill('#advice-moves', '1');
+    await same(advise(['--metric', 'bytes', '--max-moves', '1']));
+    await page.fill('#advice-moves', 'x');
+    await poll(() => text('#advice-moves-error')).toContain('bad most entries to move "x"');
+    await page.fill('#advice-moves', '');
+    await page.selectOption('#advice-metric', 'packets');
+    await same(packets);
+
+    // Fix 1 applied: the settings take the weights, and the capture lands as run --reta weight:... says.
+    await page.click('#advice-use-weights');
+    await poll(() => page.inputValue('#reta-weights')).toBe(packets.weights.weights.join(' '));
+    await poll(() => queueCounts()).toEqual(runQueues(file, ['--reta', `weight:${packets.weights.weights.join(',')}`]));
+    await page.selectOption('#reta-mode', 'equal');
+    await page.check('#source-random');
+    await poll(() => page.isHidden('#advice')).toBe(true);
     expect(problems).toEqual([]);
   });
 

@@ -7,7 +7,7 @@ import {
   CAP_BIG_ENDIAN, CAP_BYTES, CAP_RECORDS, CAP_CONSUMED, CAP_DROPPED, CAP_ERROR, CAP_ERROR_VALUE, CAP_IFACE_SIZE,
   CAP_IFACES, CAP_LAST_TIME, CAP_PACKETS, CAP_PENDING, CAP_STOP, CAP_UNSUPPORTED,
   CAP_UNSUPPORTED_TYPES, CAPTURE_IFACES_MAX, CAPTURE_STATE, CAPTURE_UNSUPPORTED_MAX, CaptureError,
-  CaptureStop, IF_LINK, IF_LINKTYPE, IF_NS_PER_UNIT, IF_OFFSET, IF_SHIFT, IF_SNAPLEN, IF_TSRESOL,
+  CaptureStop, IF_LINK, IF_LINK_NONE, IF_LINKTYPE, IF_NS_PER_UNIT, IF_OFFSET, IF_SHIFT, IF_SNAPLEN, IF_TSRESOL,
   IF_UNITS_PER_NS, LinkType, PKT_CAPLEN, PKT_DATA, PKT_HASH, PKT_IFACE, PKT_LINKTYPE, PKT_TIMESTAMP,
   PKT_WIRELEN,
 } from "../shared/abi";
@@ -95,13 +95,15 @@ export function fail(consumed: usize, error: CaptureError, value: u32): void {
   return <usize>CAPTURE_STATE + <usize>CAP_IFACES + <usize>i * <usize>CAP_IFACE_SIZE;
 }
 
-/** The LinkType an engine parses a file's link type as; 0 when it parses none. */
+/** The LinkType an engine parses a file's link type as; IF_LINK_NONE when it parses none. */
 export function linkOf(linktype: u32): u32 {
   switch (linktype) {
-    case 1: return LinkType.ETHERNET;
+    case LinkType.ETHERNET: case LinkType.NULL: case LinkType.LOOP: case LinkType.PPP: case LinkType.PPP_HDLC:
+    case LinkType.LINUX_SLL: case LinkType.LINUX_SLL2:
+      return linktype;
     // LINKTYPE_RAW; DLT_RAW as most systems (12) and OpenBSD (14) number it; LINKTYPE_IPV4, _IPV6
-    case 101: case 12: case 14: case 228: case 229: return LinkType.RAW;
-    default: return 0;
+    case LinkType.RAW: case 12: case 14: case 228: case 229: return LinkType.RAW;
+    default: return IF_LINK_NONE;
   }
 }
 
@@ -171,13 +173,13 @@ export function nanoseconds(f: usize, units: u64): u64 {
 
 /**
  * Writes the descriptor of a packet of `caplen` bytes at `data` (wire length at least caplen) on
- * an interface whose LinkType is `link`; when that is 0 (no engine parses the file's `linktype`),
+ * an interface whose LinkType is `link`; when that is IF_LINK_NONE (no engine parses the file's `linktype`),
  * counts the packet instead and writes nothing. Returns the descriptors written (0 or 1). The
  * caller counts packets, bytes and the last time in locals: this is the per-packet path.
  */
 // @ts-ignore: decorator
 @inline export function describe(out: usize, data: usize, caplen: u32, wirelen: u32, link: u32, linktype: u32, ifaceId: u32, time: u64): i32 {
-  if (link == 0) {
+  if (link == IF_LINK_NONE) {
     unsupported(linktype);
     return 0;
   }

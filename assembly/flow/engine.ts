@@ -27,13 +27,18 @@ import { hashTuple } from "../rss/hash";
 import { coreOf, queueOf } from "../rss/reta";
 import * as tcpHeader from "../wire/tcp";
 import * as packet from "../wire/packet";
-import { directionOf, flowKeyHash } from "./key";
+import * as ahead from "./ahead";
+import { AHEAD, lookAhead } from "./ahead";
+import { countPacket, flowLeft } from "./buckets";
+import { directionOf, entryKeyHash, flowKeyHash } from "./key";
 import { configureOutput, dataRoom, emitEvent, eventRoom, recordRoom } from "./output";
 import { configureReassembly, reassemble, reassemblyWindow, releaseStream } from "./reassembly";
 import { count, setStat, stat } from "./stats";
 import { configureLeaving, flowLeaves } from "./tally";
 import { reserve } from "../shared/reserve";
 import * as table from "./table";
+import * as syn from "./syn";
+import { writeHeader } from "./syn";
 import * as tcp from "./tcp";
 
 let options: u32 = 0;
@@ -45,6 +50,17 @@ const SWEEP_PER_PACKET: u32 = 2;
 /** Live flows sampled to pick the oldest when the table is full. */
 const EVICTION_SAMPLE: u32 = 32;
 let sweepCursor: u32 = 0;
+/**
+ * A lower bound on the last-packet time of every live flow entry, so that the sweep can skip the
+ * flow pool while nothing in it can be idle yet. An entry's last-packet time never decreases, so
+ * the bound holds until the entries it covers leave; it is renewed each time the cursor completes
+ * a cycle of the pool: the least time seen on the way (every entry live at the cycle's start was
+ * seen) and the least of the entries made during the cycle. (Lone SYNs need none: the oldest is
+ * at the SYN ring's tail.)
+ */
+let flowBound: u64 = U64.MAX_VALUE;
+let flowSeenMin: u64 = U64.MAX_VALUE;
+let flowMadeMin: u64 = U64.MAX_VALUE;
 let queueCounts: usize = 0;
 
 /**
@@ -57,6 +73,7 @@ let queueCounts: usize = 0;
 export function configureFlows(flows: u32, idleMs: u32, closedMs: u32, flowOptions: u32, batchMax: u32, streams: u32, window: u32): i32 {
   const status = table.configureTable(flows);
   if (status != Status.OK) return status;
+  resetSweep();
   if (batchMax < 1 || batchMax > (1 << 20)) return Status.BAD_SIZE;
   const reassembly = (flowOptions & FlowOption.REASSEMBLY) != 0;
   if (!configureReassembly(reassembly ? streams : 0, window)) return Status.BAD_SIZE;
@@ -112,6 +129,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   let i: u32 = 0;
   for (; i < take; i++) {
     if (reasm && (eventRoom() < 8 || dataRoom() < 65536 + window)) break;
+    if ((i & (AHEAD - 1)) == 0) lookAhead(descriptors + <usize>i * PKT_DESCRIPTOR, min(AHEAD, take - i));
     const d = descriptors + <usize>i * PKT_DESCRIPTOR;
     bytes += <u64>load<u32>(d + PKT_CAPLEN);
     const parsed = packet.parsePacket(d, verify);
@@ -154,6 +172,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
       queue = queueOf(hash);
     }
     store<u16>(d + PKT_QUEUE, <u16>queue);
+    countPacket(d, family != 0);
     const qc = queueCounts + (<usize>queue << 3);
     store<u64>(qc, load<u64>(qc) + 1);
     processed++;
@@ -231,6 +250,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   if (direction < 0) {
     key = flowKeyHash(family, protocol, sport, dport);
     keyed = true;
+    ahead.indexed++;
     n = table.first(key);
     while (n >= 0) {
       direction = directionOf(table.entry(<u32>n), family, protocol, sport, dport);
@@ -242,11 +262,22 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   const pureSyn = (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == tcpHeader.SYN;
   let reused = false;
   if (n >= 0) {
-    const e = table.entry(<u32>n);
+    // A lone SYN's second packet: the flow moves to a full entry, and goes on as if it had been
+    // in one from its first packet.
+    let promoted = false;
+    if (table.isSyn(<u32>n)) {
+      if (!keyed) key = flowKeyHash(family, protocol, sport, dport);
+      keyed = true;
+      n = <i32>promote(<u32>n, key, false);
+      promoted = true;
+    }
+    const e = table.flowEntry(<u32>n);
     if (idle(e, ts)) {
+      if (promoted) tcp.updateStates(e);
       leave(<u32>n, CloseReason.TIMEOUT);
       n = -1;
     } else if (pureSyn && tcp.opensNewConnection(e, <u32>direction, tcpHeader.sequence(packet.transport))) {
+      if (promoted) tcp.updateStates(e);
       leave(<u32>n, CloseReason.END);
       count(STAT_FLOWS_REUSED);
       reused = true;
@@ -257,17 +288,30 @@ export function processBatch(descriptors: usize, n: u32): u32 {
     if (table.isFull()) evictOldest();
     const serverSent = isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == (tcpHeader.SYN | tcpHeader.ACK);
     if (!keyed) key = flowKeyHash(family, protocol, sport, dport);
+    if (!given) hash = hashTuple(FLOW_TUPLE, fields);
+    count(STAT_FLOWS_CREATED);
+    // A SYN alone (no ACK, FIN, RST or payload) waits in one cache line for its second packet.
+    // Not with reassembly, whose events name a flow by its entry for the flow's whole life.
+    if (isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK | tcpHeader.FIN | tcpHeader.RST)) == tcpHeader.SYN
+      && packet.payloadLength == 0 && !reassembling()) {
+      if (table.synRingFull()) moveOldestSyn();
+      const h = table.insertSyn(key);
+      const options = (tcpHeader.optionSackPermitted ? DirFlag.SACK_PERMITTED : 0) | (tcpHeader.optionTimestamps ? DirFlag.TIMESTAMPS : 0);
+      syn.createSyn(table.entry(h), FLOW_TUPLE, family, sport, dport, hash, ts, tcpHeader.sequence(packet.transport),
+        load<u32>(d + PKT_CAPLEN), tcpHeader.optionMss, tcpHeader.optionWindowScale, options, reused);
+      table.setRecentEntry(h);
+      return hash;
+    }
     n = <i32>table.insert(key);
     direction = serverSent ? 1 : 0;
-    if (!given) hash = hashTuple(FLOW_TUPLE, fields);
     createFlow(<u32>n, key, <u32>direction, hash, fields, isTcp && (tcpFlags & tcpHeader.SYN) != 0, reused);
-    count(STAT_FLOWS_CREATED);
+    flowMade(ts);
     if (reassembling()) emitEvent(FlowEvent.NEW, <u32>direction, <u32>n, ts, 0, 0, 0);
   } else if (!given) {
-    hash = direction == 0 ? load<u32>(table.entry(<u32>n) + REC_RSS_HASH) : table.reverseHash(<u32>n);
+    hash = direction == 0 ? load<u32>(table.flowEntry(<u32>n) + REC_RSS_HASH) : table.reverseHash(<u32>n);
   }
   table.setRecentEntry(<u32>n);
-  const e = table.entry(<u32>n);
+  const e = table.flowEntry(<u32>n);
   const b = tcp.dir(e, <u32>direction);
   const payload = packet.payloadLength;
   store<u32>(b + DIR_PACKETS, load<u32>(b + DIR_PACKETS) + 1);
@@ -311,7 +355,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
  * split, and later packets of either direction take their hash from the entry.
  */
 function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, bySyn: bool, reused: bool): void {
-  const e = table.entry(n);
+  const e = table.flowEntry(n);
   const zero = i64x2.splat(0);
   for (let o: usize = 0; o < <usize>FLOW_RECORD; o += 64) {
     v128.store(e + o, zero);
@@ -334,38 +378,62 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
     store<u32>(FLOW_TUPLE_REVERSED, swapped, 32);
   }
   const reverseHash = hashTuple(FLOW_TUPLE_REVERSED, fields);
-  const reverseQueue = queueOf(reverseHash);
-  const queue = queueOf(hash);
   const clientTuple: usize = direction == 0 ? <usize>FLOW_TUPLE : <usize>FLOW_TUPLE_REVERSED;
-  if (family == 4) {
-    store<u32>(e + REC_CLIENT_ADDR, load<u32>(clientTuple));
-    store<u32>(e + REC_SERVER_ADDR, load<u32>(clientTuple, 4));
-  } else {
-    v128.store(e + REC_CLIENT_ADDR, v128.load(clientTuple));
-    v128.store(e + REC_SERVER_ADDR, v128.load(clientTuple, 16));
-  }
-  store<u16>(e + REC_CLIENT_PORT, <u16>(direction == 0 ? sport : dport));
-  store<u16>(e + REC_SERVER_PORT, <u16>(direction == 0 ? dport : sport));
-  store<u8>(e + REC_PROTO, <u8>packet.protocol);
-  store<u8>(e + REC_FAMILY, <u8>family);
-  store<u32>(e + REC_KEY_HASH, key);
-  const c2sQueue = direction == 0 ? queue : reverseQueue;
-  const s2cQueue = direction == 0 ? reverseQueue : queue;
-  store<u32>(e + REC_RSS_HASH, direction == 0 ? hash : reverseHash);
-  table.setReverseHash(n, direction == 0 ? reverseHash : hash);
-  store<u16>(e + REC_QUEUE, <u16>c2sQueue);
-  store<u16>(e + REC_QUEUE_REVERSE, <u16>s2cQueue);
-  const c2sCore = coreOf(c2sQueue), s2cCore = coreOf(s2cQueue);
-  store<u16>(e + REC_CORE, <u16>c2sCore);
-  store<u16>(e + REC_CORE_REVERSE, <u16>s2cCore);
+  const serverAddress = clientTuple + (family == 4 ? 4 : 16);
   let flags: u32 = 0;
-  if (c2sCore != s2cCore) flags |= FlowFlag.SPLIT;
   if (bySyn) flags |= FlowFlag.CLIENT_BY_SYN;
   if (reused) flags |= FlowFlag.REUSED;
-  store<u8>(e + REC_FLAGS, <u8>flags);
-  store<u8>(tcp.dir(e, 0) + DIR_WSCALE, 0xff);
-  store<u8>(tcp.dir(e, 1) + DIR_WSCALE, 0xff);
+  writeHeader(e, clientTuple, serverAddress, family, packet.protocol, direction == 0 ? sport : dport, direction == 0 ? dport : sport,
+    key, direction == 0 ? hash : reverseHash, direction == 0 ? reverseHash : hash, flags);
+  table.setReverseHash(n, direction == 0 ? reverseHash : hash);
 }
+
+/**
+ * Lone SYN `h` (flow-key hash `key`) moves to a full entry; returns the entry's handle. With
+ * `states` false the caller tracks a packet of the flow next, which works out both sides' states
+ * (an entry whose states are not both ESTABLISHED always has them worked out).
+ */
+function promote(h: u32, key: u32, states: bool = true): u32 {
+  const n = table.takeFlowEntry();
+  table.setReverseHash(n, syn.expand(table.entry(h), table.flowEntry(n), key, fieldSetOf(<u32>load<u8>(table.entry(h) + REC_FAMILY)), states));
+  table.promote(h, key, n);
+  flowMade(load<u64>(table.flowEntry(n) + REC_LAST_TS));
+  return n;
+}
+
+/**
+ * The SYN ring has come round to a lone SYN still waiting at its tail (the table has room: the
+ * caller checked): that SYN moves to a flow entry, as if its second packet had come.
+ */
+function moveOldestSyn(): void {
+  const h = <u32>table.oldestSyn();
+  promote(h, entryKeyHash(table.entry(h)));
+}
+
+/** The field set the tuples of a TCP or UDP flow of `family` hash with. */
+function fieldSetOf(family: u32): i32 {
+  const ports = (options & FlowOption.HASH_PORTS) != 0;
+  if (family == 4) return ports ? FieldSet.IPV4_L4 : FieldSet.IPV4;
+  return ports ? FieldSet.IPV6_L4 : FieldSet.IPV6;
+}
+
+/**
+ * The record of flow `h` as it stands: its entry, or for a lone SYN the full record it stands
+ * for, written out to a scratch buffer (and recordReverseHash: its reverse direction's hash).
+ */
+function recordOf(h: u32): usize {
+  const e = table.entry(h);
+  if (!table.isSyn(h)) {
+    recordReverseHash = table.reverseHash(h);
+    return e;
+  }
+  const r = table.recordScratch();
+  recordReverseHash = syn.expand(e, r, entryKeyHash(e), fieldSetOf(<u32>load<u8>(e + REC_FAMILY)));
+  return r;
+}
+
+/** The RSS hash of the server-to-client direction of the flow recordOf last returned. */
+let recordReverseHash: u32 = 0;
 
 /** Idle past its timeout at time `ts` (a closed connection lingers only closedTimeout). */
 // @ts-ignore: decorator
@@ -378,7 +446,8 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
 
 /** Entry `n` leaves the table as a record: close reason from TCP if it closed, else `how`. */
 function leave(n: u32, how: u32): void {
-  const e = table.entry(n);
+  const e = recordOf(n);
+  flowLeft(e, recordReverseHash);
   const fromTcp = load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP ? tcp.tcpClose(e) : CloseReason.OPEN;
   flowLeaves(e, fromTcp != CloseReason.OPEN ? fromTcp : how);
   if (how == CloseReason.TIMEOUT) count(STAT_FLOWS_TIMED_OUT);
@@ -391,16 +460,56 @@ function leave(n: u32, how: u32): void {
   table.remove(n);
 }
 
-/** Visits up to `budget` entries from the sweep cursor, recording those idle past their timeout. */
+/** The sweep's state for an empty table. */
+function resetSweep(): void {
+  sweepCursor = 0;
+  flowBound = flowSeenMin = flowMadeMin = U64.MAX_VALUE;
+}
+
+/** A flow entry was made (or a lone SYN promoted into one) whose last packet came at `ts`. */
+// @ts-ignore: decorator
+@inline function flowMade(ts: u64): void {
+  if (ts < flowMadeMin) flowMadeMin = ts;
+  if (ts < flowBound) flowBound = ts;
+}
+
+/** The flow pool's cursor at `used`: a cycle is complete, and the bound renewed. */
+// @ts-ignore: decorator
+@inline function flowCycle(): void {
+  sweepCursor = 0;
+  flowBound = min(flowSeenMin, flowMadeMin);
+  flowSeenMin = flowMadeMin = U64.MAX_VALUE;
+}
+
+/**
+ * Visits up to `budget` flow entries from the sweep cursor, recording those idle past their
+ * timeout (none while every flow is younger than the shortest timeout), and records up to
+ * `budget` lone SYNs idle past the idle timeout.
+ */
 function sweep(budget: u32): void {
+  if (now == 0) return;
   const used = table.entriesUsed();
-  if (used == 0 || now == 0) return;
-  budget = min(budget, used);
+  if (used != 0 && now > flowBound && now - flowBound > closedTimeout) {
+    const n = min(budget, used);
+    for (let k: u32 = 0; k < n && recordRoom() > 2; k++) {
+      if (sweepCursor >= used) flowCycle();
+      const e = table.flowEntry(sweepCursor);
+      if (table.isLive(e)) {
+        if (idleAt(e, now)) {
+          leave(sweepCursor, CloseReason.TIMEOUT);
+        } else {
+          const last = load<u64>(e + REC_LAST_TS);
+          if (last < flowSeenMin) flowSeenMin = last;
+        }
+      }
+      sweepCursor++;
+    }
+  }
+  // Lone SYNs leave oldest first, from the SYN ring's tail.
   for (let k: u32 = 0; k < budget && recordRoom() > 2; k++) {
-    if (sweepCursor >= used) sweepCursor = 0;
-    const e = table.entry(sweepCursor);
-    if (table.isLive(e) && idleAt(e, now)) leave(sweepCursor, CloseReason.TIMEOUT);
-    sweepCursor++;
+    const h = table.oldestSyn();
+    if (h < 0 || !synIdleAt(table.entry(<u32>h), now)) break;
+    leave(<u32>h, CloseReason.TIMEOUT);
   }
 }
 
@@ -411,18 +520,45 @@ function sweep(budget: u32): void {
   return t - last > idleTimeout || (load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP && tcp.isClosed(e));
 }
 
-/** The table is full: the least recently active of EVICTION_SAMPLE live flows leaves. */
+/** idleAt for a lone SYN: its connection is not closed (no FIN, no RST). */
+// @ts-ignore: decorator
+@inline function synIdleAt(e: usize, t: u64): bool {
+  const last = load<u64>(e + REC_LAST_TS);
+  return t > last && t - last > idleTimeout;
+}
+
+/** The handle's idleAt, either kind of entry. */
+function idleNow(h: u32, t: u64): bool {
+  const e = table.entry(h);
+  return table.isSyn(h) ? synIdleAt(e, t) : idleAt(e, t);
+}
+
+/**
+ * The table is full: the least recently active of EVICTION_SAMPLE live flows leaves. The flow
+ * pool's share of the sample is drawn from the sweep cursor in proportion to the flows it holds;
+ * the lone SYNs' share is the oldest of them (the SYN ring's tail), which stands for any sample
+ * of them. Under a SYN flood that is nearly always the one to go, and established flows are only
+ * as exposed as their share of the table.
+ */
 function evictOldest(): void {
-  const used = table.entriesUsed();
+  const flows = table.liveFlows() - table.liveSyns();
+  const fromFlows = <u32>((<u64>EVICTION_SAMPLE * flows + (table.liveFlows() >> 1)) / table.liveFlows());
   let oldest: u32 = 0;
   let oldestTs: u64 = U64.MAX_VALUE;
+  const synOldest = table.oldestSyn();
+  if (synOldest >= 0) {
+    oldest = <u32>synOldest;
+    oldestTs = load<u64>(table.entry(oldest) + REC_LAST_TS);
+  }
+  const used = table.entriesUsed();
   let seen: u32 = 0;
-  for (let k: u32 = 0; k < used && seen < EVICTION_SAMPLE; k++) {
-    if (sweepCursor >= used) sweepCursor = 0;
-    const e = table.entry(sweepCursor);
+  for (let k: u32 = 0; k < used && seen < fromFlows; k++) {
+    if (sweepCursor >= used) flowCycle();
+    const e = table.flowEntry(sweepCursor);
     if (table.isLive(e)) {
       seen++;
       const last = load<u64>(e + REC_LAST_TS);
+      if (last < flowSeenMin) flowSeenMin = last;
       if (last < oldestTs) {
         oldestTs = last;
         oldest = sweepCursor;
@@ -430,7 +566,8 @@ function evictOldest(): void {
     }
     sweepCursor++;
   }
-  leave(oldest, idleAt(table.entry(oldest), now) ? CloseReason.TIMEOUT : CloseReason.EVICTED);
+  leave(oldest, idleNow(oldest, now) ? CloseReason.TIMEOUT : CloseReason.EVICTED);
+  ahead.evicted++;
 }
 
 /**
@@ -442,10 +579,15 @@ export function flushFlows(): u32 {
   let t = load<u64>(FLOW_STATE + FLUSH_NOW);
   if (t == 0) t = now;
   const used = table.entriesUsed();
-  for (let k: u32 = 0; k < used && table.liveFlows() > 0; k++) {
+  for (let k: u32 = 0; k < used && table.liveFlows() > table.liveSyns(); k++) {
     if (recordRoom() == 0) break;
-    const e = table.entry(k);
+    const e = table.flowEntry(k);
     if (table.isLive(e)) leave(k, idleAt(e, t) ? CloseReason.TIMEOUT : CloseReason.END);
+  }
+  while (recordRoom() != 0) {
+    const h = table.oldestSyn();
+    if (h < 0) break;
+    leave(<u32>h, synIdleAt(table.entry(<u32>h), t) ? CloseReason.TIMEOUT : CloseReason.END);
   }
   setStat(STAT_FLOWS_ACTIVE, <u64>table.liveFlows());
   return table.liveFlows();

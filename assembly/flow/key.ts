@@ -28,25 +28,37 @@ import {
 const SPREAD: u64 = 0x9e3779b97f4a7c15;
 
 // @ts-ignore: decorator
-@inline function endpoint6(address: usize, port: u32): u64 {
+@inline export function endpoint6(address: usize, port: u32): u64 {
   return mix(load<u64>(address) ^ mix(load<u64>(address, 8) ^ <u64>port));
+}
+
+/** The symmetric hash of two endpoint words (either order) and the protocol. */
+// @ts-ignore: decorator
+@inline export function keyOf(a: u64, b: u64, protocol: u32): u32 {
+  const lo = a < b ? a : b, hi = a < b ? b : a;
+  const h = mix((lo * SPREAD + hi) ^ (<u64>protocol << 56));
+  return <u32>(h ^ (h >> 32));
+}
+
+/** An IPv4 endpoint as one word: the address as loaded (any fixed byte order is an exact encoding). */
+// @ts-ignore: decorator
+@inline export function endpoint4(address: usize, port: u32): u64 {
+  return (<u64>load<u32>(address) << 16) | <u64>port;
 }
 
 /** The symmetric hash of the packet's flow (ports as host-order numbers). */
 // @ts-ignore: decorator
 @inline export function flowKeyHash(family: u32, protocol: u32, sport: u32, dport: u32): u32 {
-  let a: u64, b: u64;
-  if (family == 4) {
-    // Addresses as loaded (little-endian): any fixed byte order is an exact encoding.
-    a = (<u64>load<u32>(FLOW_TUPLE) << 16) | <u64>sport;
-    b = (<u64>load<u32>(FLOW_TUPLE, 4) << 16) | <u64>dport;
-  } else {
-    a = endpoint6(FLOW_TUPLE, sport);
-    b = endpoint6(FLOW_TUPLE + 16, dport);
-  }
-  const lo = a < b ? a : b, hi = a < b ? b : a;
-  const h = mix((lo * SPREAD + hi) ^ (<u64>protocol << 56));
-  return <u32>(h ^ (h >> 32));
+  if (family == 4) return keyOf(endpoint4(FLOW_TUPLE, sport), endpoint4(FLOW_TUPLE + 4, dport), protocol);
+  return keyOf(endpoint6(FLOW_TUPLE, sport), endpoint6(FLOW_TUPLE + 16, dport), protocol);
+}
+
+/** The same hash from the endpoints an entry (or record) holds. */
+export function entryKeyHash(e: usize): u32 {
+  const protocol = <u32>load<u8>(e + REC_PROTO);
+  const cport = <u32>load<u16>(e + REC_CLIENT_PORT), sport = <u32>load<u16>(e + REC_SERVER_PORT);
+  if (load<u8>(e + REC_FAMILY) == 4) return keyOf(endpoint4(e + REC_CLIENT_ADDR, cport), endpoint4(e + REC_SERVER_ADDR, sport), protocol);
+  return keyOf(endpoint6(e + REC_CLIENT_ADDR, cport), endpoint6(e + REC_SERVER_ADDR, sport), protocol);
 }
 
 /**

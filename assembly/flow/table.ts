@@ -1,45 +1,81 @@
 /**
- * The per-core flow table: a fixed pool of FLOW_RECORD-byte entries (the record layout of
- * shared/abi.ts) and an open-addressing index over them.
+ * The per-core flow table: two fixed pools of entries and one open-addressing index over both.
  *
- * The index has a power-of-two number of 8-byte slots, at least twice the pool, so linear
- * probing stays short: a slot holds the flow-key hash and the entry number + 1 (0: empty).
- * Removal shifts the following run back (no tombstones), so lookups never slow down as flows
- * come and go. Entries come from a free list, then from never-used pool memory: a pool sized
- * for a million flows costs only the pages its flows have touched.
+ * - Flows: FLOW_RECORD-byte entries in the record layout of shared/abi.ts (a flow leaves the
+ *   table as a copy of its entry).
+ * - Lone SYNs: SYN_ENTRY-byte entries (one cache line, layout SYN_* in shared/abi.ts) for a
+ *   connection that has sent one SYN and nothing else, as a SYN cache keeps them. Most SYNs are
+ *   answered within a round trip and their flow moves to a full entry then (promotion); the SYNs
+ *   of a flood never are, and each costs a sixth of a full entry's memory and cache lines. A lone
+ *   SYN's line holds everything its record would say, and the record is written out in full
+ *   when it leaves (syn.ts).
  *
- * Beside the pool, one u32 per entry holds the RSS hash of the flow's server-to-client direction
- * (the client-to-server one is the record's REC_RSS_HASH): a packet of a known flow takes its
- * hash from there instead of hashing its tuple again, and records keep their layout.
+ * A flow is named by a handle: its entry number in the flow pool, or SYN_HANDLE | its number in
+ * the SYN pool. The two pools hold `capacity` entries each, so that either can hold every live
+ * flow, and the table is full when `capacity` flows of both kinds live.
+ *
+ * The SYN pool is a ring, filled in the order SYNs come: the oldest lone SYN is always the first
+ * live entry from the tail (a lone SYN's activity is its one packet), so eviction and the idle
+ * sweep take it without searching, and the entries about to be evicted are known ahead. A SYN
+ * that moves on (promoted, or gone) leaves a hole, skipped when the tail reaches it (or given
+ * back at once when it is the newest: the next SYN then takes the same line). When the
+ * ring has come round to a lone SYN still waiting at its tail while the table has room, that SYN
+ * moves to a flow entry (the engine's moveOldestSyn) and the ring goes on.
+ *
+ * The index has a power-of-two number of 8-byte slots, at least twice the capacity, so linear
+ * probing stays short: a slot holds the flow-key hash and the handle + 1 (0: empty). Removal
+ * shifts the following run back (no tombstones), so lookups never slow down as flows come and
+ * go. Entries come from a free list, then from never-used pool memory: pools sized for a million
+ * flows cost only the pages their flows have touched.
+ *
+ * Beside the flow pool, one u32 per entry holds the RSS hash of the flow's server-to-client
+ * direction (the client-to-server one is the record's REC_RSS_HASH): a packet of a known flow
+ * takes its hash from there instead of hashing its tuple again, and records keep their layout.
  */
-import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, REC_FAMILY, REC_KEY_HASH, Status } from "../shared/abi";
+import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, REC_FAMILY, REC_KEY_HASH, Status, SYN_ENTRY } from "../shared/abi";
 import { reserve, unreserve } from "../shared/reserve";
+import { entryKeyHash } from "./key";
 
 const SLOT = FLOW_INDEX_SLOT;
+/** The handle bit that names an entry of the SYN pool. */
+export const SYN_HANDLE: u32 = 1 << 30;
 
-/** The pool as allocated, and its first entry on a cache line: an entry's header is one line. */
+/** The flow pool as allocated, and its first entry on a cache line: an entry's header is one line. */
 let poolBlock: usize = 0;
 let pool: usize = 0;
+let synBlock: usize = 0;
+let synPool: usize = 0;
 let reverseHashes: usize = 0;
 let capacity: u32 = 0;
-/** Entries ever handed out (the pool's high-water mark); entries below it are live or free. */
+/** Entries ever handed out in the flow pool (its high-water mark); below it: live or free. */
 let used: u32 = 0;
-/** Free list head: entry number + 1 (0: empty); a free entry holds the next one at offset 0. */
+/** Free list head of the flow pool: entry number + 1 (0: empty); a free entry holds the next. */
 let freeHead: u32 = 0;
+/** The SYN ring: its oldest slot in use, and how many slots from there are in use (live or holes). */
+let synTail: u32 = 0;
+let synCount: u32 = 0;
+/** Live flows: both kinds, and lone SYNs alone. */
 let live: u32 = 0;
+let synLive: u32 = 0;
 let index: usize = 0;
 let slotMask: u32 = 0;
+/** Where a lone SYN's record is written out before it is copied (FLOW_RECORD bytes). */
+let scratch: usize = 0;
 
 /**
  * Sizes the table for `flows` entries (freeing a previous one). Returns Status.OK or BAD_SIZE
  * when the memory cannot be had.
  */
 export function configureTable(flows: u32): i32 {
-  unreserve(poolBlock);
-  unreserve(index);
-  unreserve(reverseHashes);
-  poolBlock = pool = index = reverseHashes = 0;
-  capacity = 0;
+  // The same size again (a benchmark's fresh table each round, a test's second run): the same
+  // memory, its pages touched already, and only the index to clear. Entries are written before
+  // they are read (nothing reads past the pools' high-water marks, reset here).
+  if (flows == capacity && poolBlock) {
+    memory.fill(index, 0, (<usize>slotMask + 1) * SLOT);
+    reset();
+    return Status.OK;
+  }
+  releaseTable();
   if (flows < 1 || flows > (1 << 24)) return Status.BAD_SIZE;
   // wasm32 sizes are 32-bit: a table past 4 GiB would wrap around, so it is refused here.
   if (<u64>flows * <u64>FLOW_RECORD + 64 > <u64>U32.MAX_VALUE) return Status.BAD_SIZE;
@@ -52,37 +88,75 @@ export function configureTable(flows: u32): i32 {
   const indexBytes = <usize>slots * SLOT;
   index = reserve(indexBytes);
   reverseHashes = reserve(<usize>flows * FLOW_REVERSE_HASH);
+  if (!scratch) scratch = reserve(FLOW_RECORD);
+  synBlock = reserve(<usize>flows * SYN_ENTRY + 64);
   poolBlock = reserve(<usize>flows * FLOW_RECORD + 64);
-  if (!index || !reverseHashes || !poolBlock) {
+  if (!index || !reverseHashes || !scratch || !synBlock || !poolBlock) {
     // More than the engine's memory holds (shared/reserve.ts): the caller says so.
-    unreserve(poolBlock);
-    unreserve(index);
-    unreserve(reverseHashes);
-    poolBlock = index = reverseHashes = 0;
+    releaseTable();
     return Status.BAD_SIZE;
   }
   if (index < top) memory.fill(index, 0, min(indexBytes, top - index));
+  synPool = (synBlock + 63) & ~<usize>63;
   pool = (poolBlock + 63) & ~<usize>63;
   capacity = flows;
   slotMask = slots - 1;
-  used = 0;
-  recent = 0;
-  freeHead = 0;
-  live = 0;
+  reset();
   return Status.OK;
+}
+
+/** Gives the table's memory back (the scratch record stays: it is one record, reused). */
+function releaseTable(): void {
+  unreserve(poolBlock);
+  unreserve(synBlock);
+  unreserve(index);
+  unreserve(reverseHashes);
+  poolBlock = pool = synBlock = synPool = index = reverseHashes = 0;
+  capacity = 0;
+}
+
+/** An empty table. */
+function reset(): void {
+  used = 0;
+  synTail = synCount = 0;
+  recent = -1;
+  freeHead = 0;
+  live = synLive = 0;
 }
 
 export function tableCapacity(): u32 { return capacity; }
 export function liveFlows(): u32 { return live; }
+export function liveSyns(): u32 { return synLive; }
+/** Entries ever used in the flow pool (the sweep and flush walk them). */
 export function entriesUsed(): u32 { return used; }
 export function isFull(): bool { return live == capacity; }
+/** A buffer of FLOW_RECORD bytes for writing one record out. */
+export function recordScratch(): usize { return scratch; }
 
 // @ts-ignore: decorator
-@inline export function entry(n: u32): usize {
+@inline export function isSyn(h: u32): bool {
+  return (h & SYN_HANDLE) != 0;
+}
+
+/** The entry of handle `h`, in either pool. */
+// @ts-ignore: decorator
+@inline export function entry(h: u32): usize {
+  return isSyn(h) ? synPool + (<usize>(h & ~SYN_HANDLE) << 6) : pool + <usize>h * FLOW_RECORD;
+}
+
+/** Entry `n` of the flow pool (a handle without the SYN bit). */
+// @ts-ignore: decorator
+@inline export function flowEntry(n: u32): usize {
   return pool + <usize>n * FLOW_RECORD;
 }
 
-/** The RSS hash of entry `n`'s server-to-client direction. */
+/** Entry `n` of the SYN pool. */
+// @ts-ignore: decorator
+@inline export function synEntry(n: u32): usize {
+  return synPool + (<usize>n << 6);
+}
+
+/** The RSS hash of flow entry `n`'s server-to-client direction. */
 // @ts-ignore: decorator
 @inline export function reverseHash(n: u32): u32 {
   return load<u32>(reverseHashes + (<usize>n << 2));
@@ -93,34 +167,35 @@ export function isFull(): bool { return live == capacity; }
   store<u32>(reverseHashes + (<usize>n << 2), hash);
 }
 
-/** True for an entry that holds a flow (free entries have family 0). */
+/** True for an entry that holds a flow (free entries of both pools have family 0). */
 // @ts-ignore: decorator
 @inline export function isLive(e: usize): bool {
   return load<u8>(e + REC_FAMILY) != 0;
 }
 
 /**
- * The entry the last lookup found. Packets come in runs of one flow (a burst of segments, then
+ * The handle the last lookup found. Packets come in runs of one flow (a burst of segments, then
  * its ACKs), so the engine tries it before hashing: an entry whose tuple matches the packet's is
- * the packet's flow, as only one live entry holds a tuple.
+ * the packet's flow, as only one live entry holds a tuple (a freed one has family 0 and matches
+ * nothing).
  */
-let recent: u32 = 0;
+let recent: i32 = -1;
 
-/** The entry of the last lookup, or -1 (none yet, or it lies past the entries ever used). */
+/** The handle of the last lookup, or -1 (none yet). */
 // @ts-ignore: decorator
 @inline export function recentEntry(): i32 {
-  return recent < used ? <i32>recent : -1;
+  return recent;
 }
 
 // @ts-ignore: decorator
-@inline export function setRecentEntry(n: u32): void {
-  recent = n;
+@inline export function setRecentEntry(h: u32): void {
+  recent = <i32>h;
 }
 
 /** The slot the probe path of `first`/`next` stands on. */
 let probe: u32 = 0;
 
-/** First entry number on the probe path of `hash`, continuing with `next()`; -1 at an empty slot. */
+/** First handle on the probe path of `hash`, continuing with `next()`; -1 at an empty slot. */
 // @ts-ignore: decorator
 @inline export function first(hash: u32): i32 {
   probe = hash & slotMask;
@@ -144,29 +219,137 @@ let probe: u32 = 0;
   }
 }
 
-/** Takes a free entry for `hash` and indexes it (the caller makes room first: not full). */
+/** The home slot of `hash` as it stands (lookAhead loads it early; probing stops there). */
+// @ts-ignore: decorator
+@inline export function slotOf(hash: u32): u64 {
+  return load<u64>(index + (<usize>(hash & slotMask) << 3));
+}
+
+/** When `slot` (slotOf `hash`) names an entry of that hash, loads the entry's first line. */
+// @ts-ignore: decorator
+@inline export function touchFlow(slot: u64, hash: u32): u32 {
+  const h = <u32>(slot >> 32);
+  if (<u32>slot != hash || h == 0) return h;
+  return load<u32>(entry(h - 1));
+}
+
+/** Takes a free flow entry for `hash` and indexes it (the caller makes room first: not full). */
 export function insert(hash: u32): u32 {
-  let n: u32;
-  if (freeHead) {
-    n = freeHead - 1;
-    freeHead = load<u32>(entry(n));
-  } else {
-    n = used++;
+  const n = takeFlowEntry();
+  index1(hash, n);
+  return n;
+}
+
+// ---- the SYN ring ----
+
+/** Skips the holes at the ring's tail. */
+// @ts-ignore: decorator
+@inline function settleTail(): void {
+  while (synCount != 0 && load<u8>(synEntry(synTail) + REC_FAMILY) == 0) {
+    synTail = synTail + 1 == capacity ? 0 : synTail + 1;
+    synCount--;
   }
+}
+
+/** The oldest lone SYN's handle, or -1 when there is none. */
+export function oldestSyn(): i32 {
+  settleTail();
+  return synCount != 0 ? <i32>(synTail | SYN_HANDLE) : -1;
+}
+
+/** True when a new lone SYN has no slot until the oldest one moves (see moveOldestSyn). */
+export function synRingFull(): bool {
+  if (synCount != capacity) return false;
+  settleTail();
+  return synCount == capacity;
+}
+
+/** Slots of the ring in use, oldest first: the handle of the `k`th (live or a hole). */
+export function synSlots(): u32 { return synCount; }
+// @ts-ignore: decorator
+@inline export function synSlot(k: u32): u32 {
+  const i = synTail + k;
+  return (i >= capacity ? i - capacity : i) | SYN_HANDLE;
+}
+
+/**
+ * The handles of up to `n` live lone SYNs from the oldest, into `out` (u32 each): the next to be
+ * evicted under a flood. Looks at no more than 2n slots. Returns how many it wrote.
+ */
+export function nextSyns(out: usize, n: u32): u32 {
+  settleTail();
+  const end = min(synCount, n << 1);
+  let k: u32 = 0;
+  for (let j: u32 = 0; j < end && k < n; j++) {
+    const h = synSlot(j);
+    if (load<u8>(entry(h) + REC_FAMILY) != 0) {
+      store<u32>(out + (<usize>k << 2), h);
+      k++;
+    }
+  }
+  return k;
+}
+
+/** Takes the ring's next slot for `hash` and indexes it (not full, not synRingFull); its handle. */
+export function insertSyn(hash: u32): u32 {
+  const i = synTail + synCount;
+  const n = i >= capacity ? i - capacity : i;
+  synCount++;
+  synLive++;
+  const h = n | SYN_HANDLE;
+  index1(hash, h);
+  return h;
+}
+
+// @ts-ignore: decorator
+@inline function index1(hash: u32, h: u32): void {
   let i = hash & slotMask;
   while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & slotMask;
   const s = index + (<usize>i << 3);
   store<u32>(s, hash);
-  store<u32>(s, n + 1, 4);
+  store<u32>(s, h + 1, 4);
   live++;
-  return n;
 }
 
-/** Removes entry `n` from the index and frees it (its family becomes 0). */
-export function remove(n: u32): void {
-  const e = entry(n);
-  let i = load<u32>(e + REC_KEY_HASH) & slotMask;
-  while (load<u32>(index + (<usize>i << 3), 4) != n + 1) i = (i + 1) & slotMask;
+/** Takes a free flow entry without indexing it (for promote; the live count stays). */
+export function takeFlowEntry(): u32 {
+  if (freeHead) {
+    const n = freeHead - 1;
+    freeHead = load<u32>(flowEntry(n));
+    return n;
+  }
+  return used++;
+}
+
+/**
+ * Lone SYN `h` (flow-key hash `hash`) has become flow entry `n` (takeFlowEntry, filled by the
+ * caller from the SYN entry): the index slot names `n` now, and the SYN entry is freed.
+ */
+export function promote(h: u32, hash: u32, n: u32): void {
+  let i = hash & slotMask;
+  while (load<u32>(index + (<usize>i << 3), 4) != h + 1) i = (i + 1) & slotMask;
+  store<u32>(index + (<usize>i << 3), n + 1, 4);
+  freeSyn(h);
+}
+
+/**
+ * Lone SYN `h` has gone: its slot is a hole until the tail passes it; holes at the head end are
+ * given back at once. Most SYNs are answered before the next one comes, so the next SYN takes
+ * the same slot, still in cache, rather than a line of the ring last written a million SYNs ago.
+ */
+// @ts-ignore: decorator
+@inline function freeSyn(h: u32): void {
+  store<u8>(entry(h) + REC_FAMILY, 0);
+  synLive--;
+  while (synCount != 0 && load<u8>(entry(synSlot(synCount - 1)) + REC_FAMILY) == 0) synCount--;
+}
+
+/** Removes flow `h` (either kind) from the index and frees its entry (its family becomes 0). */
+export function remove(h: u32): void {
+  const e = entry(h);
+  const hash = isSyn(h) ? entryKeyHash(e) : load<u32>(e + REC_KEY_HASH);
+  let i = hash & slotMask;
+  while (load<u32>(index + (<usize>i << 3), 4) != h + 1) i = (i + 1) & slotMask;
   // Backward shift: move each later member of the run whose home is not between the hole and it.
   let j = i;
   while (true) {
@@ -180,8 +363,12 @@ export function remove(n: u32): void {
     i = j;
   }
   store<u64>(index + (<usize>i << 3), 0);
+  live--;
+  if (isSyn(h)) {
+    freeSyn(h);
+    return;
+  }
   store<u8>(e + REC_FAMILY, 0);
   store<u32>(e, freeHead);
-  freeHead = n + 1;
-  live--;
+  freeHead = h + 1;
 }

@@ -21,11 +21,11 @@ import {
 import * as tcp from "../wire/tcp";
 import { count } from "./stats";
 
-/** a after b in sequence space (RFC 9293 section 3.4: comparisons modulo 2^32) */
+/** a after b in sequence space (RFC 9293 section 3.4), as wire/tcp.ts defines it */
 // @ts-ignore: decorator
-@inline function after(a: u32, b: u32): bool { return <i32>(a - b) > 0; }
+@inline function after(a: u32, b: u32): bool { return tcp.seqGt(a, b); }
 // @ts-ignore: decorator
-@inline function atOrAfter(a: u32, b: u32): bool { return <i32>(a - b) >= 0; }
+@inline function atOrAfter(a: u32, b: u32): bool { return tcp.seqGe(a, b); }
 
 /** Forward jumps beyond this are a new sequence space (a reset we did not see), not a hole. */
 const JUMP_MAX: u32 = 1 << 30;

@@ -2,6 +2,10 @@
  * One packet, parsed layer by layer from its descriptor: link, network, transport. Each layer
  * is checked once for length (in its own file) and then read with plain loads; nothing is read
  * past the captured length. The results are module globals, overwritten by the next packet.
+ *
+ * Link layers (LinkType): Ethernet first and cheapest, untagged IP read where it stands; raw IP;
+ * then Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP) and PPP, whose headers are skipped to
+ * the network header. Bytes and lengths counted for a packet stay its captured frame's.
  */
 import {
   DropReason, LinkType, PKT_CAPLEN, PKT_DATA, PKT_LINKTYPE, PKT_WIRELEN,
@@ -10,6 +14,10 @@ import { pseudoHeaderSum, sumIsValid, sumWords } from "./checksum";
 import * as ethernet from "./ethernet";
 import * as ipv4 from "./ipv4";
 import * as ipv6 from "./ipv6";
+import * as loopback from "./loopback";
+import * as ppp from "./ppp";
+import * as sll from "./sll";
+import * as sll2 from "./sll2";
 import * as tcp from "./tcp";
 import * as udp from "./udp";
 
@@ -95,7 +103,11 @@ export const PARSED = -1;
     version = <u32>load<u8>(data) >> 4;
     if (version != 4 && version != 6) return version < 4 ? DropReason.IPV4_MALFORMED : DropReason.IPV6_MALFORMED;
   } else {
-    return DropReason.LINK_TYPE;
+    const status = otherLink(data, caplen, link);
+    if (status != PARSED) return status;
+    if (linkVersion == 0) return PARSED; // not IP: ARP, LCP, another address family...
+    at = linkLength;
+    version = linkVersion;
   }
 
   const p = data + at;
@@ -161,6 +173,59 @@ export const PARSED = -1;
   }
   hasPorts = true;
   if (verify) verifySegment(version);
+  return PARSED;
+}
+
+/** After `otherLink`: the link header's length (the network header follows), and 4, 6 or 0 (not IP). */
+let linkLength: u32 = 0;
+let linkVersion: u32 = 0;
+
+/**
+ * The link types after Ethernet and raw IP: cooked, loopback, PPP. Sets `linkLength` and
+ * `linkVersion`; returns PARSED, or the DropReason (a header cut short, a link type not read).
+ * A call, not inlined: Ethernet, the common case, keeps its short path in parsePacket.
+ */
+function otherLink(data: usize, caplen: u32, link: u32): i32 {
+  let type: u32;
+  let header: u32;
+  switch (link) {
+    case LinkType.LINUX_SLL2: {
+      if (caplen < <u32>sll2.HEADER_LENGTH) return DropReason.LINK_TRUNCATED;
+      type = sll2.protocol(data);
+      header = sll2.HEADER_LENGTH;
+      break;
+    }
+    case LinkType.LINUX_SLL: {
+      if (caplen < <u32>sll.HEADER_LENGTH) return DropReason.LINK_TRUNCATED;
+      type = sll.protocol(data);
+      header = sll.HEADER_LENGTH;
+      break;
+    }
+    case LinkType.NULL:
+    case LinkType.LOOP: {
+      if (caplen < <u32>loopback.HEADER_LENGTH) return DropReason.LINK_TRUNCATED;
+      const family = link == LinkType.NULL ? loopback.familyEitherOrder(data) : loopback.familyNetworkOrder(data);
+      linkLength = loopback.HEADER_LENGTH;
+      linkVersion = loopback.ipVersion(family);
+      return PARSED;
+    }
+    case LinkType.PPP:
+    case LinkType.PPP_HDLC: {
+      const offset = ppp.networkOffset(data, caplen);
+      if (offset < 0) return DropReason.LINK_TRUNCATED;
+      linkLength = <u32>offset;
+      linkVersion = ppp.ipVersion;
+      return PARSED;
+    }
+    default:
+      return DropReason.LINK_TYPE;
+  }
+  // cooked: the protocol is an EtherType, with VLAN tags after the header as in Ethernet
+  const offset = ethernet.skipTags(data, header, caplen, type);
+  if (offset < 0) return DropReason.LINK_TRUNCATED;
+  linkLength = <u32>offset;
+  const inner = ethernet.etherType;
+  linkVersion = inner == ethernet.ETHERTYPE_IPV4 ? 4 : inner == ethernet.ETHERTYPE_IPV6 ? 6 : 0;
   return PARSED;
 }
 

@@ -1,7 +1,9 @@
 /**
- * TCP headers (RFC 9293 section 3.1) and the options an observer needs: MSS (kind 2), window
- * scale (3, RFC 7323), SACK-permitted (4) and SACK blocks (5, RFC 2018), timestamps (8, RFC 7323).
+ * TCP headers (RFC 9293 section 3.1) and the options an observer and an endpoint need: MSS
+ * (kind 2), window scale (3, RFC 7323), SACK-permitted (4) and SACK blocks (5, RFC 2018),
+ * timestamps (8, RFC 7323). Parsing (check, parseOptions) and building (emit*) side by side.
  */
+import { fold, sumWords } from "./checksum";
 
 // Field offsets.
 const SOURCE_PORT = 0; // u16
@@ -11,13 +13,31 @@ const ACKNOWLEDGMENT = 8; // u32
 const DATA_OFFSET = 12; // u8: header length in 32-bit words, high 4 bits
 const FLAGS = 13; // u8: CWR ECE URG ACK PSH RST SYN FIN
 const WINDOW = 14; // u16
+const CHECKSUM = 16; // u16
+const URGENT = 18; // u16
 export const HEADER_LENGTH = 20;
+/** The longest header: data offset 15 words. */
+export const HEADER_MAX = 60;
 
 export const FIN: u32 = 0x01;
 export const SYN: u32 = 0x02;
 export const RST: u32 = 0x04;
 export const PSH: u32 = 0x08;
 export const ACK: u32 = 0x10;
+
+// Sequence space (RFC 9293 section 3.4): comparisons modulo 2^32, a before b when b - a, taken
+// as a signed 32-bit number, is positive. Shared by the observer (flow/) and the endpoint (tcp/).
+// @ts-ignore: decorator
+@inline export function seqLt(a: u32, b: u32): bool { return <i32>(a - b) < 0; }
+// @ts-ignore: decorator
+@inline export function seqLe(a: u32, b: u32): bool { return <i32>(a - b) <= 0; }
+// @ts-ignore: decorator
+@inline export function seqGt(a: u32, b: u32): bool { return <i32>(a - b) > 0; }
+// @ts-ignore: decorator
+@inline export function seqGe(a: u32, b: u32): bool { return <i32>(a - b) >= 0; }
+/** The later of two sequence numbers. */
+// @ts-ignore: decorator
+@inline export function seqMax(a: u32, b: u32): u32 { return seqGt(a, b) ? a : b; }
 
 // @ts-ignore: decorator
 @inline export function sourcePort(p: usize): u32 { return <u32>bswap<u16>(load<u16>(p + SOURCE_PORT)); }
@@ -60,6 +80,9 @@ const SACK_PERMITTED = 4;
 const SACK = 5;
 const TIMESTAMPS = 8;
 const TIMESTAMPS_LENGTH = 10;
+const SACK_PERMITTED_LENGTH = 2;
+/** SACK blocks an option can carry next to timestamps (RFC 2018 3: 40 - 12 - 2 bytes). */
+export const SACK_BLOCKS_MAX = 3;
 
 /** Parsed options of the last segment `parseOptions` read (0 / false when absent). */
 export let optionMss: u32 = 0;
@@ -128,3 +151,82 @@ function parseOptionList(p: usize): bool {
   }
   return true;
 }
+
+// ---- emit: the mirror of check and parseOptions ----
+
+/**
+ * Writes a header at `p`: ports, sequence and acknowledgment numbers (host order values), data
+ * offset for `headerLength` bytes (20 + options, a multiple of 4), `flags`, `window` (already
+ * scaled down), checksum and urgent pointer 0. Options go at p + HEADER_LENGTH (emit* below).
+ */
+// @ts-ignore: decorator
+@inline export function emitHeader(p: usize, srcPort: u32, dstPort: u32, seq: u32, ack: u32, flags: u32, window: u32, headerLength: u32): void {
+  store<u32>(p + SOURCE_PORT, <u32>bswap<u16>(<u16>srcPort) | (<u32>bswap<u16>(<u16>dstPort) << 16));
+  store<u32>(p + SEQUENCE, bswap<u32>(seq));
+  store<u32>(p + ACKNOWLEDGMENT, bswap<u32>(ack));
+  store<u8>(p + DATA_OFFSET, <u8>((headerLength >> 2) << 4));
+  store<u8>(p + FLAGS, <u8>flags);
+  store<u16>(p + WINDOW, bswap<u16>(<u16>window));
+  store<u32>(p + CHECKSUM, 0); // checksum and urgent pointer
+}
+
+/**
+ * SYN options at `at`, as Linux lays them out: MSS; SACK-permitted with timestamps (or NOP, NOP,
+ * timestamps, or NOP, NOP, SACK-permitted); NOP, window scale. Returns their length (a multiple
+ * of 4: at most 20).
+ */
+export function emitSynOptions(at: usize, mss: u32, sackPermitted: bool, timestamps: bool, tsValue: u32, tsEcho: u32, windowScale: i32): u32 {
+  store<u32>(at, <u32>MSS | (MSS_LENGTH << 8) | (<u32>bswap<u16>(<u16>mss) << 16));
+  let n: u32 = 4;
+  if (timestamps) {
+    if (sackPermitted) store<u16>(at + n, <u16>(SACK_PERMITTED | (SACK_PERMITTED_LENGTH << 8)));
+    else store<u16>(at + n, <u16>(NOP | (NOP << 8)));
+    store<u16>(at + n + 2, <u16>(TIMESTAMPS | (TIMESTAMPS_LENGTH << 8)));
+    store<u32>(at + n + 4, bswap<u32>(tsValue));
+    store<u32>(at + n + 8, bswap<u32>(tsEcho));
+    n += 12;
+  } else if (sackPermitted) {
+    store<u32>(at + n, <u32>NOP | (<u32>NOP << 8) | (<u32>SACK_PERMITTED << 16) | (SACK_PERMITTED_LENGTH << 24));
+    n += 4;
+  }
+  if (windowScale >= 0) {
+    store<u32>(at + n, <u32>NOP | (<u32>WINDOW_SCALE << 8) | (WINDOW_SCALE_LENGTH << 16) | (<u32>windowScale << 24));
+    n += 4;
+  }
+  return n;
+}
+
+/** NOP, NOP, timestamps at `at` (RFC 7323 appendix A). Returns 12. */
+// @ts-ignore: decorator
+@inline export function emitTimestamps(at: usize, tsValue: u32, tsEcho: u32): u32 {
+  store<u32>(at, NOP_NOP_TIMESTAMPS);
+  store<u32>(at + 4, bswap<u32>(tsValue));
+  store<u32>(at + 8, bswap<u32>(tsEcho));
+  return 12;
+}
+
+/**
+ * NOP, NOP, SACK with `count` blocks (left, right edge pairs of u32 host-order values read at
+ * `blocks`) at `at`. Returns 4 + 8 * count.
+ */
+export function emitSack(at: usize, blocks: usize, count: u32): u32 {
+  store<u32>(at, <u32>NOP | (<u32>NOP << 8) | (<u32>SACK << 16) | ((2 + (count << 3)) << 24));
+  for (let i: u32 = 0; i < count; i++) {
+    store<u32>(at + 4 + (i << 3), bswap<u32>(load<u32>(blocks + (i << 3))));
+    store<u32>(at + 8 + (i << 3), bswap<u32>(load<u32>(blocks + (i << 3), 4)));
+  }
+  return 4 + (count << 3);
+}
+
+/** Writes the checksum of the `length`-byte segment at `p` whose pseudo-header sum is `pseudo`. */
+// @ts-ignore: decorator
+@inline export function fillChecksum(p: usize, length: u32, pseudo: u64): void {
+  store<u16>(p + CHECKSUM, 0);
+  store<u16>(p + CHECKSUM, <u16>~fold(pseudo + sumWords(p, length)));
+}
+
+/** The left edge of SACK block i of the last parsed segment (i < optionSackBlocks). */
+// @ts-ignore: decorator
+@inline export function sackLeft(i: u32): u32 { return bswap<u32>(load<u32>(optionSackAt + (<usize>i << 3))); }
+// @ts-ignore: decorator
+@inline export function sackRight(i: u32): u32 { return bswap<u32>(load<u32>(optionSackAt + (<usize>i << 3), 4)); }

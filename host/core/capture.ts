@@ -250,7 +250,7 @@ export class CaptureReader {
     const warnings: string[] = [];
     if (unsupported) {
       const which = linkTypes.map((t) => `${t.packets} of link type ${t.linkType}${t.name ? ` (${t.name})` : ''}`).join(', ');
-      warnings.push(`${this.label}: skipped ${unsupported} packets of link types rssplane does not parse (it parses Ethernet and raw IP): ${which}`);
+      warnings.push(`${this.label}: skipped ${unsupported} packets of link types rssplane does not parse (it parses ${PARSED_LINK_TYPES}): ${which}`);
     }
     if (dropped) warnings.push(`${this.label}: skipped ${dropped} packets on interfaces the file never described`);
     const pcap = this.format === CaptureFormat.PCAP;
@@ -382,11 +382,14 @@ function describeMagic(magic: number, head: Uint8Array): string {
   return match ? `${shown}: ${match[2]}` : shown;
 }
 
-/** Names of link types people meet in captures (LINKTYPE_* in the tcpdump.org list). */
+/** The link types the engine parses (LinkType in assembly/shared/abi.ts), for messages. */
+const PARSED_LINK_TYPES = 'Ethernet, raw IP, Linux cooked (SLL, SLL2), BSD loopback (NULL, LOOP) and PPP';
+
+/** Names of link types people meet in captures that rssplane does not parse (LINKTYPE_* in the tcpdump.org list). */
 function linkTypeName(linkType: number): string {
   const names: Record<number, string> = {
-    0: 'NULL, BSD loopback', 105: 'IEEE802_11', 108: 'LOOP, OpenBSD loopback', 113: 'LINUX_SLL, tcpdump -i any',
-    127: 'IEEE802_11_RADIOTAP', 276: 'LINUX_SLL2, tcpdump -i any', 220: 'USB_LINUX_MMAPPED', 249: 'NETLINK',
+    6: 'IEEE802_5, Token Ring', 105: 'IEEE802_11', 119: 'PRISM_HEADER', 127: 'IEEE802_11_RADIOTAP', 192: 'PPI',
+    195: 'IEEE802_15_4_WITHFCS', 220: 'USB_LINUX_MMAPPED', 239: 'NFLOG', 249: 'USBPCAP', 253: 'NETLINK',
   };
   if (linkType >= 147 && linkType <= 162) return `USER${linkType - 147}`;
   return names[linkType] ?? '';

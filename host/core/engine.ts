@@ -44,12 +44,21 @@ export interface EngineExports {
   mergeHalves(halves: number, count: number, work: number, out: number): number;
   mergeWorkspaceBytes(count: number): number;
   configureTally(): number;
+  // link layer (assembly/link): ARP, neighbour discovery, echo; `now` in ns
+  linkConfigure(neighbours: number, slotPackets: number, slotBytes: number): number;
+  linkTimers(retransMs: number, reachableMs: number, delayMs: number, staleMs: number, failedMs: number, multicast: number, unicast: number): void;
+  linkBatch(descriptors: number, count: number, txSlot: number, copies: number, pass: number, now: bigint): number;
+  linkPoll(txSlot: number, now: bigint): void;
+  linkResolve(family: number, txSlot: number, now: bigint): number;
+  linkConfirm(family: number, now: bigint): number;
   // flow engine (assembly/flow/engine.ts)
   configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
   processBatch(descriptors: number, count: number): number;
   flushFlows(): number;
   activeFlows(): number;
   resetCounters(): void;
+  configureBuckets(portsHashed: number): number;
+  clearBuckets(): void;
   // capture files (assembly/capture/walk.ts)
   captureBegin(chunk: number, length: number): number;
   captureWalk(chunk: number, length: number, out: number, max: number): number;
@@ -69,6 +78,38 @@ export interface EngineExports {
   poolBenchAllocFree(pool: number, core: number, pairs: number, ring: number, window: number): number;
   poolSteer(pool: number, queue: number, address: number, hint: number, flags: number): number;
   poolPortRank(pool: number): number;
+  // TCP endpoints (assembly/tcp/endpoint.ts); TCBs by index, statuses as TcpStatus in abi.ts
+  tcpConfigure(): number;
+  tcpMemoryBytes(tcbs: number, timeWaits: number, chunks: number, shift: number): number;
+  tcpInput(descriptors: number, count: number): number;
+  tcpOutput(): number;
+  tcpPoll(now: bigint): void;
+  tcpNextTimer(): number;
+  tcpRefreshNextHop(): void;
+  tcpStopOpening(): void;
+  tcpOutputPending(): number;
+  tcpConnect(family: number, remote: number, port: number): number;
+  tcpListen(port: number): number;
+  tcpSend(tcb: number, src: number, length: number): number;
+  tcpRecv(tcb: number, dst: number, max: number): number;
+  tcpClose(tcb: number): void;
+  tcpAbort(tcb: number): void;
+  tcpTcb(tcb: number): number;
+  tcpFind(family: number, local: number, remote: number, lport: number, rport: number): number;
+  tcpDestinations(): number;
+  tcpPortsAvailable(dest: number): number;
+  tcpPortsSize(dest: number): number;
+  tcpDestination(dest: number): number;
+  tcpSetNeighbor(family: number, address: number, mac: number): number;
+  tcpPortsInUse(dest: number, out: number, max: number): number;
+  // the in-memory wire (assembly/ring/wire.ts)
+  wireStateBytes(): number;
+  wireConfigure(state: number, drop: number, duplicate: number, reorder: number, seed: bigint): void;
+  wireImpair(state: number, slot: number, slotPackets: number, slotBytes: number, now: bigint): number;
+  wireHeld(state: number): number;
+  wireCount(state: number, which: number): number;
+  wireSteer(slot: number, cores: number, reta: number, mask: number, queueCore: number): void;
+  wirePcap(slot: number, slotPackets: number, out: number, capacity: number, stamp: bigint): number;
 }
 
 export type Kernel = 'relaxed-simd' | 'simd';

@@ -25,6 +25,7 @@ import {
   CLOSE_REASONS, OUT_TALLY, TALLY_CLOSE, TALLY_SPLIT, TALLY_STATES, TALLY_TCP, TALLY_UDP, TCP_STATES,
 } from '../../assembly/shared/abi.js';
 import { formatEndpointAt } from './addr.js';
+import { readBucketDetail, readBuckets, type BucketDetail, type BucketLoad } from './buckets.js';
 import type { Engine, PacketBatch } from './engine.js';
 import { invalid, RssplaneError } from './errors.js';
 import { BATCH_LIMIT, ENGINE_BYTES, flowBufferBytes, flowTableBytes, maxFlowTable, WINDOW_LIMIT } from './limits.js';
@@ -35,7 +36,7 @@ import { grouped } from './format.js';
 
 /** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
 export interface FlowEngineOptions {
-  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 320 bytes each plus 16 of index). */
+  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 320 bytes each, SYN_ENTRY = 64, 16 of index, 4 of hash). */
   flows?: number;
   /** Seconds without a packet before a flow times out (by packet timestamps), default 300. */
   idleTimeout?: number;
@@ -131,9 +132,9 @@ const CLOSE_NAMES: Record<number, CloseReasonName> = {
 /** Drop reasons by name, in DropReason order. */
 export const DROP_REASON_NAMES: readonly string[] = [
   'link-type', 'ethernet-truncated', 'ipv4-truncated', 'ipv4-malformed', 'ipv6-truncated', 'ipv6-malformed',
-  'tcp-truncated', 'tcp-malformed', 'udp-truncated', 'udp-malformed', 'bad-checksum', 'descriptor',
+  'tcp-truncated', 'tcp-malformed', 'udp-truncated', 'udp-malformed', 'bad-checksum', 'descriptor', 'link-truncated',
 ];
-if (DROP_REASON_NAMES.length !== DROP_REASONS || DROP_REASON_NAMES[DropReason.DESCRIPTOR] !== 'descriptor') {
+if (DROP_REASON_NAMES.length !== DROP_REASONS || DROP_REASON_NAMES[DropReason.LINK_TRUNCATED] !== 'link-truncated') {
   throw new Error('DROP_REASON_NAMES is out of step with DropReason');
 }
 
@@ -223,6 +224,16 @@ export interface FlowStats {
   reassembly: { overflow: number; noBuffer: number };
   /** latest packet timestamp, ns */
   now: bigint;
+  /**
+   * Load per indirection-table entry (index = the hash's low bits), for the table the engine was
+   * created with: packets and captured bytes as processed, flow directions as flows leave the
+   * table. Packets that are not IP have no entry: they are `unhashed` (on queue 0 whatever the
+   * table) and `unhashedBytes`, so the buckets' packets plus `unhashed` are `processed`.
+   */
+  buckets: BucketLoad[];
+  unhashedBytes: number;
+  /** After `finish()` (every flow has left the table): the heaviest flows per bucket and the ports deltas. */
+  bucketDetail?: BucketDetail;
 }
 
 const DEFAULT_FLOWS = 1 << 20;
@@ -232,6 +243,8 @@ export class FlowEngine {
   private pendingRecords: FlowRecord[] = [];
   private pendingEvents: FlowEventRecord[] = [];
   private pendingHalves: Uint8Array[] = [];
+  /** finish() ran and nothing came after it: the per-bucket flow detail is complete. */
+  private finished = false;
 
   private constructor(
     readonly engine: Engine,
@@ -303,6 +316,7 @@ export class FlowEngine {
       throw new RssplaneError('ENOMEM', `a flow table of ${flows} flows (${grouped(flowTableBytes(flows))} bytes) and its buffers do not fit beside the ${grouped(held)} bytes the engine holds already`);
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
+    if (engine.exports.configureBuckets(FIELD_SETS[fields].ports ? 1 : 0) !== Status.OK) throw new RssplaneError('EFAULT', 'engine refused to count buckets: no table');
     return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
   }
 
@@ -321,6 +335,7 @@ export class FlowEngine {
    * buffer filled mid-batch.
    */
   process(batch: PacketBatch): void {
+    this.finished = false;
     let done = 0;
     while (done < batch.count) {
       done += this.engine.exports.processBatch(batch.descriptors + done * 32, batch.count - done);
@@ -336,6 +351,7 @@ export class FlowEngine {
     this.dv.setBigUint64(FLOW_STATE + FLUSH_NOW, now ?? 0n, true);
     while (this.engine.exports.flushFlows() > 0) this.drain();
     this.drain();
+    this.finished = true;
   }
 
   /** Records of the flows that left the table since the last call. */
@@ -423,6 +439,7 @@ export class FlowEngine {
     });
     const qc = this.out32(OUT_QUEUE_COUNTS);
     const queues = Array.from({ length: this.reta.queues }, (_, q) => Number(dv.getBigUint64(qc + q * 8, true)));
+    const b = readBuckets(dv);
     return {
       received: s(STAT_RECEIVED), processed: s(STAT_PROCESSED), dropped: s(STAT_DROPPED), bytes: s(STAT_BYTES), drops, queues,
       unhashed: s(STAT_UNHASHED), ipv4: s(STAT_IPV4), ipv6: s(STAT_IPV6), tcp: s(STAT_TCP), udp: s(STAT_UDP),
@@ -436,6 +453,9 @@ export class FlowEngine {
       holeOverflow: s(STAT_HOLE_OVERFLOW),
       reassembly: { overflow: s(STAT_REASSEMBLY_OVERFLOW), noBuffer: s(STAT_REASSEMBLY_NO_BUFFER) },
       now: dv.getBigUint64(FLOW_STATE + STAT_NOW * 8, true),
+      buckets: b.buckets,
+      unhashedBytes: b.unhashed.bytes,
+      ...(this.finished ? { bucketDetail: readBucketDetail(dv) } : {}),
     };
   }
 }

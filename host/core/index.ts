@@ -29,8 +29,25 @@ export {
   type TcpStateName, type CloseReasonName,
 } from './flows.js';
 export { ENGINE_BYTES, flowBufferBytes, flowTableBytes, maxFlowTable } from './limits.js';
+export {
+  Link, allocateSlot, clearSlot, slotFrames, addLinkStats, resolveMessage, formatMac,
+  DEFAULT_LINK_TIMERS, DEFAULT_NEIGHBOURS, LINK_DROP_NAMES, NOT_FOR_US, NEIGHBOUR_STATES,
+  type LinkAddresses, type LinkStats, type LinkTimers, type LinkDropName, type Neighbour, type ResolveResult, type SlotShape,
+} from './link.js';
 export { CaptureReader, type CaptureOptions, type CaptureSummary } from './capture.js';
 export {
   PortPool, CorePool, defaultQueueCore, DEFAULT_PORT_RANGE,
   type AddressRef, type PoolPort, type PortPoolOptions, type SteerOptions,
 } from './pool.js';
+export {
+  TcpEndpoint, TCP_STAT_NAMES, TCP_STATE_NAMES, ENDPOINT_LIMITS, httpRequest, serverBody, parseMac,
+  type EndpointOptions, type TcpSettings, type HttpClientApp, type HttpServerApp, type RawApp, type EndpointStats,
+  type ClientResults,
+} from './endpoint.js';
+export { Histogram, bucketLow, bucketWidth } from './histogram.js';
+export { MemoryWire, WireSender, copySlot, loadSlot, pcapHeader, type Impairment, type PeerSide, type MemoryWireOptions } from './wire.js';
+export {
+  advise, adviseStats, linearPartition, weightsForRuns, rebalance, queueLoads, METRICS, DEFAULT_SLACK,
+  type Advice, type AdviceInput, type Metric, type Diagnosis, type WeightFix, type TableFix, type QueueLoad, type MovedEntry,
+} from './advise.js';
+export { sumBuckets, topFlows, byTuple, type BucketLoad, type BucketDetail, type TopFlow } from './buckets.js';

@@ -11,7 +11,8 @@
  */
 import {
   ALLOCATOR_START, FLOW_EVENT, FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, GEN_CONVERSATION, GEN_STATE_HEADER,
-  MEMORY_BASE, MEMORY_MAX_PAGES, PAGE_BYTES, QUEUES_MAX, RESERVE_REGION, TALLY_COUNTERS,
+  MEMORY_BASE, MEMORY_MAX_PAGES, PAGE_BYTES, QUEUES_MAX, RESERVE_REGION, TALLY_COUNTERS, SYN_ENTRY,
+  BUCKET_ROW, PORTS_DELTAS, RETA_MAX, TOP_ENTRY, TOP_FLOWS,
 } from '../../assembly/shared/abi.js';
 
 /**
@@ -36,11 +37,15 @@ export function reservedBytes(bytes: number): number {
   return Math.ceil((bytes + bytes / 16 + 64) / PAGE_BYTES) * PAGE_BYTES;
 }
 
-/** The flow table's memory for `flows` flows: index (a power of two of slots), reverse hashes, entries. */
+/**
+ * The flow table's memory for `flows` flows (assembly/flow/table.ts): index (a power of two of
+ * slots), reverse hashes, the lone SYNs' pool, the flow entries, and a record's scratch.
+ */
 export function flowTableBytes(flows: number): number {
   let slots = 16;
   while (slots < flows * FLOW_INDEX_LOAD) slots *= 2;
-  return reservedBytes(slots * FLOW_INDEX_SLOT) + reservedBytes(flows * FLOW_REVERSE_HASH) + reservedBytes(flows * FLOW_RECORD + 64);
+  return reservedBytes(slots * FLOW_INDEX_SLOT) + reservedBytes(flows * FLOW_REVERSE_HASH) + reservedBytes(flows * SYN_ENTRY + 64)
+    + reservedBytes(flows * FLOW_RECORD + 64) + reservedBytes(FLOW_RECORD);
 }
 
 /** Sizes of a flow engine beyond its table (FlowEngineOptions). */
@@ -55,7 +60,14 @@ export const BATCH_LIMIT = 1 << 20;
 /** Largest reassembly window (a power of two; configureReassembly's own limit). */
 export const WINDOW_LIMIT = 1 << 24;
 
-/** The flow engine's buffers other than its table: records, events, stream bytes, reassembly. */
+/**
+ * The load counts per indirection-table entry (assembly/flow/buckets.ts), for the largest table
+ * (RETA_MAX entries) and ports deltas kept: a scratch line, counts, deltas, top flows.
+ */
+const bucketBytes = reservedBytes(64) + reservedBytes((RETA_MAX + 1) * BUCKET_ROW) + reservedBytes(PORTS_DELTAS * RETA_MAX * BUCKET_ROW)
+  + reservedBytes(RETA_MAX * 2 * TOP_FLOWS * TOP_ENTRY);
+
+/** The flow engine's buffers other than its table: records, events, stream bytes, reassembly, bucket counts. */
 export function flowBufferBytes(o: FlowBuffers): number {
   const batch = o.batchMax ?? 8192;
   const r = o.reassembly;
@@ -65,7 +77,7 @@ export function flowBufferBytes(o: FlowBuffers): number {
   const data = r ? Math.max(batch * 2048, 4 * r.window + (1 << 17)) : 16;
   const streams = r ? r.streams * (32 + r.window + r.window / 8) : 0;
   return reservedBytes(records * FLOW_RECORD) + reservedBytes(events * FLOW_EVENT) + reservedBytes(data)
-    + (streams ? reservedBytes(streams) : 0) + reservedBytes(QUEUES_MAX * 8) + reservedBytes(TALLY_COUNTERS * 8);
+    + (streams ? reservedBytes(streams) : 0) + reservedBytes(QUEUES_MAX * 8) + reservedBytes(TALLY_COUNTERS * 8) + bucketBytes;
 }
 
 /**

@@ -80,3 +80,28 @@ export function rssConfig(flags: RssFlags, explicit: (name: string) => boolean =
 export function explicitIn(cmd: Command): (name: string) => boolean {
   return (name) => cmd.getOptionValueSource(name) === 'cli';
 }
+
+/** The DPDK options of `run --input dpdk`, and of the link layer (connect, serve). */
+export interface DpdkFlags {
+  eal?: string;
+  port: string;
+  rxQueues?: string;
+  dpdkIdle: string;
+}
+
+/**
+ * Adds --eal, --port, --rx-queues, --dpdk-idle. `scope` starts each help line ("dpdk: " where
+ * the options apply only with one input).
+ */
+export function dpdkOptions(cmd: Command, scope = ''): Command {
+  return cmd
+    .option('--eal <args>', `${scope}DPDK EAL arguments, quoted as one (e.g. "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap")`)
+    .option('--port <n>', `${scope}the DPDK port`, '0')
+    .option('--rx-queues <n>', `${scope}receive queues (default: the table's queues with RSS; without, one per core, net_pcap one per file)`)
+    .option('--dpdk-idle <ms>', `${scope}a core ends its input when its queues stay empty this long; 0: only Ctrl-C (default: 300 for net_pcap files, else 0)`, 'auto');
+}
+
+/** --dpdk-idle in ms: `auto` is 300 for a port that reads files (net_pcap), 0 (never) for others. */
+export function dpdkIdleMs(flags: DpdkFlags, readsFiles: boolean): number {
+  return flags.dpdkIdle === 'auto' ? (readsFiles ? 300 : 0) : wholeNumber(flags.dpdkIdle, '--dpdk-idle', 0, 0);
+}

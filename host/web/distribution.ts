@@ -9,6 +9,7 @@ import { invalid, RssplaneError } from '../core/errors.js';
 import { FlowEngine, type FlowStats } from '../core/flows.js';
 import { fillRandom } from '../core/random.js';
 import { HashBatch, type RssConfig } from '../core/rss.js';
+import { AdviceView } from './advice.js';
 import { byId, colour, h, messageOf, percent, showFieldError, thousands } from './dom.js';
 import type { Settings } from './settings.js';
 
@@ -37,8 +38,11 @@ export class DistributionView {
   /** Bumped by every capture run, so a slower earlier run stops when a newer one starts. */
   private generation = 0;
   private readonly count = byId<HTMLInputElement>('flow-count');
+  private readonly advice: AdviceView;
 
-  constructor(private readonly engine: Engine, private readonly onChange: () => void) {
+  /** `useWeights`: puts weights into the table settings (the advice's Fix 1, applied). */
+  constructor(private readonly engine: Engine, private readonly onChange: () => void, useWeights: (weights: number[]) => void) {
+    this.advice = new AdviceView(useWeights);
     const random = byId<HTMLInputElement>('source-random');
     const capture = byId<HTMLInputElement>('source-capture');
     for (const r of [random, capture]) r.addEventListener('change', () => this.showSource());
@@ -86,8 +90,12 @@ export class DistributionView {
   }
 
   async render(settings: Settings): Promise<void> {
-    if (this.source === 'random') this.show(settings, this.random(settings.config));
-    else await this.capture(settings);
+    if (this.source === 'random') {
+      this.advice.show(undefined);
+      this.show(settings, this.random(settings.config));
+    } else {
+      await this.capture(settings);
+    }
   }
 
   /** Random flows: fill (crypto), hash (one WASM call), count (WASM); redo only what changed. */
@@ -148,6 +156,7 @@ export class DistributionView {
   private async capture(settings: Settings): Promise<void> {
     showFieldError('capture');
     const file = this.file;
+    this.advice.show(undefined);
     if (!file) {
       this.show(settings, { counts: [], unit: 'packets', stats: [], timing: '', warnings: [] }, 'Drop a capture above, or choose one: its packets are counted per queue here.');
       return;
@@ -156,8 +165,9 @@ export class DistributionView {
     const t0 = performance.now();
     let stats: FlowStats;
     let summary: CaptureSummary;
+    let engine: Engine;
     try {
-      const engine = await Engine.create();
+      engine = await Engine.create();
       // A small flow table: the counts per queue do not depend on it (full tables evict).
       const flows = FlowEngine.create(engine, settings.config, { flows: 1 << 16 });
       const reader = CaptureReader.create(engine, { name: file.name, chunkSize: 4 << 20 });
@@ -196,6 +206,7 @@ export class DistributionView {
       timing: `${file.name}: ${thousands(summary.inputBytes)} bytes (${summary.format}) read, parsed and hashed in WASM in ${(performance.now() - t0).toFixed(1)} ms; nothing left this page.`,
       warnings: [...summary.warnings, ...(drops ? [`dropped: ${drops}`] : [])],
     });
+    this.advice.show({ stats, settings, engine });
   }
 
   private show(settings: Settings, shown: Shown | undefined, empty = ''): void {

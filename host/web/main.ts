@@ -57,7 +57,10 @@ class App {
         this.changed();
       },
     });
-    this.distribution = new DistributionView(distributionEngine, changed);
+    this.distribution = new DistributionView(distributionEngine, changed, (weights) => {
+      this.settings.setWeights(weights);
+      this.changed();
+    });
     this.pools = new PoolsView(poolEngine, changed, (queues) => {
       this.settings.setEqual(queues);
       this.changed();

@@ -86,6 +86,14 @@ export class SettingsPanel {
     this.showMode();
   }
 
+  /** Fills the table `weight W0 W1 ...` from the first queue (the advice's Fix 1). */
+  setWeights(weights: readonly number[]): void {
+    this.mode.value = 'weight';
+    this.weights.value = weights.join(' ');
+    this.start.value = '0';
+    this.showMode();
+  }
+
   setTransform(xfrm: TransformName): void {
     this.xfrm.value = xfrm;
   }

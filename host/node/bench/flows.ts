@@ -7,18 +7,33 @@
  *
  * With `input`, the packets are a capture's instead (real traffic, as `run --input` sees it):
  * the file is read into engine memory and walked into descriptors before the clock starts, so
- * the figure is the engine's alone, without the read. As in `run` without --flows-out, flows are
- * counted in WASM and no record is copied out or decoded.
+ * the figure is the engine's alone, without the read. Records of flows that leave the table
+ * during a round are copied out by the engine and taken as bytes (nothing decodes them: the
+ * engine's work is the same as an older build's, which always copied them), unless `decode` asks
+ * for them decoded as `run --flows-out` decodes them. (`run` without --flows-out does not have
+ * them copied at all: flows are counted in WASM.)
+ *
+ * With `baseline`, another build of the engine (say, an older commit's
+ * build/rssplane.relaxed.wasm) runs the same packets in the same process, each round of ours
+ * followed by one of its, configured and driven through the same exports (configure, below):
+ * the ratio of the two is measured in one run.
+ * Both engines' records of one more (untimed) round are then compared, as a digest of their
+ * `--flows-out` lines: the same packets must give the same records.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE, PKT_TIMESTAMP, PKT_WIRELEN } from '../../../assembly/shared/abi.js';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import {
+  FLOW_RECORD, FLOW_STATE, FlowOption, OUT_RECORD_COUNT, OUT_RECORDS, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE,
+  PKT_TIMESTAMP, PKT_WIRELEN, QUEUE_CORE, STAT_BAD_IPV4_CHECKSUM, STAT_BAD_TCP_CHECKSUM, STAT_DROPPED, STAT_FLOWS_EVICTED, Status,
+} from '../../../assembly/shared/abi.js';
 import { CaptureReader } from '../../core/capture.js';
-import { Engine } from '../../core/engine.js';
-import { invalid } from '../../core/errors.js';
-import { FlowEngine } from '../../core/flows.js';
+import { Engine, engineMemory, type EngineExports, type Kernel } from '../../core/engine.js';
+import { invalid, RssplaneError } from '../../core/errors.js';
+import { FIELD_SETS } from '../../core/fields.js';
+import { decodeRecord, flowJson } from '../../core/flows.js';
 import { ENGINE_BYTES, flowBufferBytes, flowTableBytes, reservedBytes } from '../../core/limits.js';
-import { RssConfig } from '../../core/rss.js';
-import { machine, median, round, timeRounds } from './measure.js';
+import { programEngine, RssConfig } from '../../core/rss.js';
+import { machine, median, round } from './measure.js';
 
 export interface FlowsBenchOptions {
   flows: number;
@@ -26,9 +41,27 @@ export interface FlowsBenchOptions {
   key?: string;
   /** a capture to take the packets from (at most 1 GiB) */
   input?: string;
+  /** another engine build (.wasm) to run beside this one, rounds interleaved */
+  baseline?: string;
+  /** decode the records that leave during a round, as `run --flows-out` does */
+  decode?: boolean;
 }
 
 const BATCH = 8192;
+/** Untimed rounds first: enough for the allocator to have placed a table everywhere it will. */
+const WARM_UP = 3;
+
+/** One engine with the packets in its memory, and a fresh flow table for each round. */
+interface Side {
+  engine: Engine;
+  descriptors: number;
+  count: number;
+  bytes: number;
+  seconds: number[];
+  /** minor page faults (first touches of memory) during each timed round */
+  faults: number[];
+  recordsPerRound: number;
+}
 
 /** The conversation every synthetic flow has: [from the client, TCP flags, payload bytes] a packet. */
 const SCRIPT: ReadonlyArray<{ fromClient: boolean; flags: number; payload: number }> = (() => {
@@ -68,38 +101,177 @@ export function maxBenchFlows(): number {
 }
 
 export async function benchFlows(o: FlowsBenchOptions) {
-  const engine = await Engine.create();
   const config = RssConfig.from({ key: o.key ?? 'symmetric', reta: 'equal:4' });
   const capacity = o.input ? 1 << 20 : tableFor(o.flows);
-  const make = () => FlowEngine.create(engine, config, { flows: capacity, batchMax: BATCH, records: false });
-  // The conversations' buffers first, as maxBenchFlows counts them.
-  const { descriptors, count, bytes } = o.input ? loadCapture(engine, o.input) : buildConversations(engine, o.flows);
-  let flows = make();
-  const runOnce = () => {
-    for (let at = 0; at < count; at += BATCH) flows.process({ descriptors: descriptors + at * PKT_DESCRIPTOR, count: Math.min(BATCH, count - at) });
+  const baselineModule = o.baseline ? loadBaseline(o.baseline) : undefined;
+  const setUp = (engine: Engine): Side => {
+    const packets = o.input ? loadCapture(engine, o.input) : buildConversations(engine, o.flows);
+    configure(engine, config, capacity);
+    return { engine, ...packets, seconds: [], faults: [], recordsPerRound: 0 };
   };
-  const seconds = timeRounds(o.rounds, runOnce, () => { flows = make(); });
-  flows.finish();
-  const stats = flows.stats();
-  const tally = flows.tally();
-  const tracked = tally.tcp + tally.udp;
-  const pps = count / median(seconds);
-  return {
+  const ours = setUp(await Engine.create());
+  const base = baselineModule ? setUp(await Engine.instantiate(baselineModule.module, baselineModule.kernel)) : undefined;
+  const sides = base ? [ours, base] : [ours];
+  const timed = (s: Side) => {
+    configure(s.engine, config, capacity);
+    const faults = process.resourceUsage().minorPageFault;
+    const t0 = performance.now();
+    const records = replay(s, o.decode ? 'records' : undefined);
+    s.seconds.push((performance.now() - t0) / 1000);
+    s.faults.push(process.resourceUsage().minorPageFault - faults);
+    s.recordsPerRound = records;
+  };
+  // Warm-up rounds (compiled code tiered up, the table's pages touched: each round's fresh table
+  // may sit elsewhere in the heap than the last, and the first touch of a page costs more than
+  // the rest of a flow), then the rounds, ours then the baseline's, so that both see the same
+  // moments of a shared machine.
+  for (let r = 0; r < WARM_UP; r++) for (const s of sides) timed(s);
+  const memory = sides.map((s) => s.engine.memory.buffer.byteLength);
+  for (const s of sides) {
+    s.seconds.length = 0;
+    s.faults.length = 0;
+  }
+  for (let r = 0; r < o.rounds; r++) for (const s of sides) timed(s);
+
+  const figures = (s: Side) => {
+    const seconds = median(s.seconds);
+    const pps = s.count / seconds;
+    return {
+      pps: Math.round(pps),
+      mpps: round(pps / 1e6, 2),
+      ns_per_packet: round(seconds / s.count * 1e9),
+      gbit_per_s: round((s.bytes * 8) / seconds / 1e9, 2),
+      rounds_pps: s.seconds.map((t) => Math.round(s.count / t)),
+      page_faults: median(s.faults),
+    };
+  };
+  // One more round, untimed, with every record decoded: what the packets made of the table.
+  const outcome = (s: Side) => {
+    configure(s.engine, config, capacity);
+    const lines: string[] = [];
+    replay(s, 'lines', lines);
+    while (s.engine.exports.flushFlows() > 0) drain(s.engine, 'lines', lines);
+    drain(s.engine, 'lines', lines);
+    lines.sort();
+    const digest = createHash('sha256');
+    for (const line of lines) digest.update(line).update('\n');
+    const stat = (i: number) => Number(new DataView(s.engine.memory.buffer).getBigUint64(FLOW_STATE + i * 8, true));
+    return {
+      records: lines.length, evicted: stat(STAT_FLOWS_EVICTED), dropped: stat(STAT_DROPPED),
+      badChecksums: stat(STAT_BAD_IPV4_CHECKSUM) + stat(STAT_BAD_TCP_CHECKSUM), digest: digest.digest('hex'),
+    };
+  };
+  const mine = outcome(ours);
+  const result: Record<string, unknown> = {
     bench: 'flows',
     ...(o.input ? { input: o.input } : {}),
-    pps: Math.round(pps),
-    mpps: round(pps / 1e6, 2),
-    ns_per_packet: round(median(seconds) / count * 1e9),
-    gbit_per_s: round((bytes * 8) / median(seconds) / 1e9, 2),
-    rounds_pps: seconds.map((s) => Math.round(count / s)),
-    packets: count,
-    flows: o.input ? tracked : o.flows,
-    flows_tracked: tracked,
-    dropped: stats.dropped,
-    bad_checksums: stats.badChecksums.ipv4 + stats.badChecksums.tcp,
-    kernel: engine.kernel,
-    machine: machine(),
+    ...figures(ours),
+    packets: ours.count,
+    flows: o.input ? mine.records : o.flows,
+    flows_tracked: mine.records,
+    records_in_round: ours.recordsPerRound,
+    records_decoded: Boolean(o.decode),
+    evicted: mine.evicted,
+    dropped: mine.dropped,
+    bad_checksums: mine.badChecksums,
+    records_sha256: mine.digest,
+    kernel: ours.engine.kernel,
+    // engine memory after the warm-up and after the rounds: equal when no timed round grew it
+    memory_mib: [memory[0]! / 2 ** 20, ours.engine.memory.buffer.byteLength / 2 ** 20].map((m) => round(m)),
   };
+  if (base) {
+    const theirs = outcome(base);
+    const f = figures(base);
+    result.baseline = {
+      wasm: o.baseline, kernel: base.engine.kernel, ...f, flows_tracked: theirs.records, evicted: theirs.evicted,
+      records_sha256: theirs.digest,
+      memory_mib: [memory[1]! / 2 ** 20, base.engine.memory.buffer.byteLength / 2 ** 20].map((m) => round(m)),
+    };
+    // ratio of the medians, and the median of each round's ratio (ours against the baseline's
+    // round right after it): the second holds up better when the machine's load shifts
+    result.speedup = round(median(base.seconds) / median(ours.seconds), 2);
+    result.speedup_paired = round(median(ours.seconds.map((t, i) => base.seconds[i]! / t)), 2);
+    result.same_records = theirs.digest === mine.digest;
+  }
+  result.machine = machine();
+  return result;
+}
+
+/**
+ * A fresh flow table, configured as `run` configures one core's (FlowEngine.create with its
+ * defaults) through the engine's exports alone, so that an older build whose host side differed
+ * is driven the same way: RSS programmed, queue i on core 0, checksums verified, idle timeouts
+ * of 300 s and 10 s, and bucket counts where the build keeps them.
+ */
+function configure(engine: Engine, config: RssConfig, flows: number): void {
+  programEngine(engine, config);
+  const queues = config.reta!.queues;
+  engine.u16(QUEUE_CORE, queues).fill(0);
+  const ports = FIELD_SETS[config.fields].ports;
+  // RECORDS: records copied out as every build before it did (a build that does not know the
+  // bit ignores it).
+  const status = engine.exports.configureFlows(flows, 300_000, 10_000, (ports ? FlowOption.HASH_PORTS : 0) | FlowOption.RECORDS, BATCH, 0, 65536);
+  if (status !== Status.OK) throw new RssplaneError('ENOMEM', `cannot size a flow table of ${flows} flows (status ${status})`);
+  const exports = engine.exports as EngineExports & { configureBuckets?: (ports: number) => number };
+  if (exports.configureBuckets) exports.configureBuckets(ports ? 1 : 0);
+}
+
+/** A baseline engine build, compiled here; its kernel as the build itself reports it. */
+function loadBaseline(path: string): { module: WebAssembly.Module; kernel: Kernel } {
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch {
+    return invalid('--baseline-wasm', path, 'no such file');
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(bytes);
+  } catch (e) {
+    return invalid('--baseline-wasm', path, `not a module this runtime compiles (${(e as Error).message.split('\n')[0]})`);
+  }
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  for (const name of ['configureFlows', 'processBatch', 'flushFlows', 'relaxedSimd']) {
+    if (!names.has(name)) invalid('--baseline-wasm', path, `not an rssplane engine build (no ${name} export)`);
+  }
+  const probe = new WebAssembly.Instance(module, { env: { memory: engineMemory(), abort: () => {} } });
+  const relaxed = (probe.exports as unknown as EngineExports).relaxedSimd() !== 0;
+  return { module, kernel: relaxed ? 'relaxed-simd' : 'simd' };
+}
+
+/**
+ * Every packet through the engine, one call per batch. The records of flows that leave are
+ * taken as bytes, or decoded as run --flows-out decodes them (`records`), or turned into their
+ * --flows-out lines in `lines`. Returns how many records left.
+ */
+function replay(s: Side, decode?: 'records' | 'lines', lines: string[] = []): number {
+  const exports = s.engine.exports;
+  const counts = new Uint32Array(s.engine.memory.buffer, FLOW_STATE + OUT_RECORD_COUNT, 1);
+  let records = 0;
+  for (let at = 0; at < s.count; at += BATCH) {
+    const n = Math.min(BATCH, s.count - at);
+    const d = s.descriptors + at * PKT_DESCRIPTOR;
+    for (let done = 0; done < n;) {
+      done += exports.processBatch(d + done * PKT_DESCRIPTOR, n - done);
+      records += counts[0]!;
+      if (decode) drain(s.engine, decode, lines);
+      counts[0] = 0;
+    }
+  }
+  return records;
+}
+
+/** Decodes the records the engine has copied out (into `lines` as --flows-out lines), and takes them. */
+function drain(engine: Engine, decode: 'records' | 'lines', lines: string[]): void {
+  const dv = new DataView(engine.memory.buffer);
+  const bytes = engine.bytes;
+  const n = dv.getUint32(FLOW_STATE + OUT_RECORD_COUNT, true);
+  const at = dv.getUint32(FLOW_STATE + OUT_RECORDS, true);
+  for (let i = 0; i < n; i++) {
+    const record = decodeRecord(dv, at + i * FLOW_RECORD, bytes);
+    if (decode === 'lines') lines.push(JSON.stringify(flowJson(record)));
+  }
+  dv.setUint32(FLOW_STATE + OUT_RECORD_COUNT, 0, true);
 }
 
 /**

@@ -3,8 +3,10 @@
  */
 import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
+import { benchAdvise } from '../bench/advise.js';
 import { benchFlows, maxBenchFlows } from '../bench/flows.js';
 import { benchCapture } from '../bench/capture.js';
+import { benchConnect } from '../bench/connect.js';
 import { benchRun, PEERS } from '../bench/run.js';
 import { benchDpdk, DEFAULT_BENCH_EAL } from '../bench/dpdk.js';
 import { benchPipeline } from '../bench/pipeline.js';
@@ -47,12 +49,19 @@ export function benchCommand(): Command {
     .option('--rounds <n>', 'timed rounds (the figure is their median)', '7')
     .option('--key <key>', 'RSS key', 'symmetric')
     .option('--input <file>', 'take the packets from a capture instead (at most 1 GiB, held in memory)')
+    .option('--baseline-wasm <file>', 'also run another engine build (an older commit\'s build/rssplane.relaxed.wasm)\non the same packets, rounds interleaved, and report the ratio and whether the records match')
+    .option('--decode-records', 'decode the records of flows that leave the table, as run --flows-out does\n(default: taken as bytes, the engine alone)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json\n  rssplane bench flows --input /tmp/bench.pcap --json')
-    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; json?: boolean }) => {
-      const result = await benchFlows({ flows: wholeNumber(flags.flows, '--flows', 20000, 1, maxBenchFlows()), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input });
+    .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json\n  rssplane bench flows --input /tmp/bench.pcap --json\n  rssplane bench flows --input /tmp/syn500k.pcap --baseline-wasm /tmp/old/rssplane.relaxed.wasm --json')
+    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; baselineWasm?: string; decodeRecords?: boolean; json?: boolean }) => {
+      const result = await benchFlows({
+        flows: wholeNumber(flags.flows, '--flows', 20000, 1, maxBenchFlows()), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input,
+        baseline: flags.baselineWasm, decode: flags.decodeRecords,
+      });
       if (flags.json) return json(result);
       out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
+      const b = result.baseline as { mpps: number } | undefined;
+      if (b) out(`baseline  ${b.mpps} Mpps: ${result.speedup}x (paired ${result.speedup_paired}x), records ${result.same_records ? 'the same' : 'DIFFER'}`);
     });
 
   bench
@@ -169,6 +178,37 @@ export function benchCommand(): Command {
     });
 
   bench
+    .command('connect')
+    .summary('TCP connections/s and keep-alive requests/s in memory, beside wrk against nginx')
+    .description(
+      'Our TCP endpoints, client on one core and server on another over the in-memory wire:\n' +
+        'connections per second (a handshake, one GET, a 1 KiB response, a close by FIN) and\n' +
+        'keep-alive requests per second (100 requests a connection). In the same run, rounds\n' +
+        'interleaved, the Linux kernel does the same: wrk (one thread) against Debian\'s nginx (one\n' +
+        'worker) on 127.0.0.1 in a network namespace of the bench\'s own (root, nginx and wrk\n' +
+        'needed; --no-peer skips it). Figures are medians; ratios are taken round by round.')
+    .option('--rounds <n>', 'rounds of each (the figures are medians)', '5')
+    .option('--connections <n>', 'connections per round (one request each)', '200000')
+    .option('--requests <n>', 'requests per keep-alive round', '500000')
+    .option('--concurrency <n>', 'connections at once (ours and wrk\'s)', '128')
+    .option('--wrk-seconds <s>', 'seconds of each wrk round', '3')
+    .option('--no-peer', 'skip wrk and nginx')
+    .option('--json', 'print JSON')
+    .action(async (flags: { rounds: string; connections: string; requests: string; concurrency: string; wrkSeconds: string; peer: boolean; json?: boolean }) => {
+      const result = await benchConnect({
+        rounds: wholeNumber(flags.rounds, '--rounds', 5), connections: wholeNumber(flags.connections, '--connections', 200_000),
+        requests: wholeNumber(flags.requests, '--requests', 500_000, 100), concurrency: wholeNumber(flags.concurrency, '--concurrency', 128),
+        wrkSeconds: wholeNumber(flags.wrkSeconds, '--wrk-seconds', 3), peer: flags.peer,
+      });
+      if (flags.json) return json(result);
+      out(`connect  ${result.connections_per_s.toLocaleString('en-US')} connections/s, ${result.requests_per_s.toLocaleString('en-US')} keep-alive requests/s (median of ${result.rounds})`);
+      if ('ratio_connections' in result && result.peer && 'tool' in result.peer) {
+        out(`kernel   ${result.peer.connections_per_s.toLocaleString('en-US')} connections/s, ${result.peer.requests_per_s.toLocaleString('en-US')} requests/s (${result.peer.tool})`);
+        out(`ratio    ${result.ratio_connections}x connections (target 10x), ${result.ratio_requests}x requests (target 3x)`);
+      }
+    });
+
+  bench
     .command('ports')
     .description(
       'Build the RSS-aligned port pools of 16 cores (one local address, ports 1025-65535, Microsoft\n' +
@@ -196,6 +236,36 @@ export function benchCommand(): Command {
       out(`build       ${result.build_ms} ms median (16 cores, one address, ports 1025-65535)`);
       out(`alloc+free  ${(Number(result.alloc_free_per_s) / 1e6).toFixed(1)} million pairs/s (one core, ${flags.window} ports held)`);
       if (result.anchor) out(`native peer ${JSON.stringify(result.anchor)}\nratio       ${JSON.stringify(result.ratio_vs_anchor)}`);
+    });
+  bench
+    .command('advise')
+    .summary('what the advice costs: the table fix for 2048 entries and 64 queues; advise against run on a capture')
+    .description('`ms`: the table fix (Fix 2, default move budget) for a 2048-entry table\n' +
+      'over 64 queues, the library call alone (target: under 50 ms), on the\n' +
+      'per-entry load of 200,000 heavy-tailed flows; the exact weights and the\n' +
+      'whole advice beside it. With --input, `rssplane advise` and `rssplane run`\n' +
+      'on that capture, each a fresh process, rounds interleaved: `overhead_ms`\n' +
+      'is the median of each round\'s difference (target: at most 100 ms), with\n' +
+      'the same in CPU time and advise\'s own `advice_ms`.\n\n' +
+      'Examples:\n' +
+      '  rssplane bench advise --json\n' +
+      '  sudo scripts/make-bench-capture.sh /tmp/bench.pcap 5000000\n' +
+      '  rssplane bench advise --input /tmp/bench.pcap --rounds 5 --json')
+    .option('--rounds <n>', 'timed rounds (the figures are medians)', '7')
+    .option('--seed <n>', 'seed of the synthetic loads', '1')
+    .option('--input <file>', 'also time advise against run on this capture')
+    .option('--cores <n>', 'cores for run and advise on the capture', '1')
+    .option('--json', 'print JSON')
+    .action((flags: { rounds: string; seed: string; input?: string; cores: string; json?: boolean }) => {
+      const result = benchAdvise({
+        rounds: wholeNumber(flags.rounds, '--rounds', 7), seed: wholeNumber(flags.seed, '--seed', 1, 0),
+        input: flags.input, cores: wholeNumber(flags.cores, '--cores', 1),
+      });
+      if (flags.json) return json(result);
+      const r = result as Record<string, unknown> & ReturnType<typeof benchAdvise>;
+      out(`table fix  ${r.ms} ms (2048 entries, 64 queues, ${r.moves} moves, imbalance ${(r.table as { imbalance: number }).imbalance} -> ${r.fix_imbalance}); at most 64 moves ${r.ms_max_moves_64} ms`);
+      out(`weights    ${r.weights_ms} ms (exact), whole advice ${r.advise_ms} ms; median of ${r.rounds}`);
+      if (r.overhead_ms !== undefined) out(`capture    run ${r.run_seconds} s, advise ${r.advise_seconds} s: advice adds ${r.overhead_ms} ms (median of the rounds' differences)`);
     });
   return bench;
 }

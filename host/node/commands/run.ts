@@ -6,24 +6,24 @@
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { availableKernel } from '../../core/engine.js';
-import { invalid, RssplaneError } from '../../core/errors.js';
+import { invalid } from '../../core/errors.js';
 import { presetName } from '../../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
 import { json, out } from '../io.js';
-import { explicitIn, rssConfig, rssOptions, wholeNumber, type RssFlags } from '../options.js';
-import { FLOW_RECORD, FLOW_REVERSE_HASH } from '../../../assembly/shared/abi.js';
+import { dpdkIdleMs, dpdkOptions, explicitIn, rssConfig, rssOptions, wholeNumber, type DpdkFlags, type RssFlags } from '../options.js';
+import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, SYN_ENTRY } from '../../../assembly/shared/abi.js';
 import { flowBufferBytes, flowTableBytes, generatorBytes, maxConversations, maxFlowTable } from '../../core/limits.js';
 import { CORES_MAX, coreHoldings, generatorSlots, rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
 import { printReport } from '../runner/report.js';
 import { DEFAULT_RING } from '../runner/ring.js';
 import { runPlan, RunFailure, type Progress } from '../runner/runner.js';
 import { FlowLines } from '../sinks/flows.js';
-import { closePort, initEal, loadDpdk, native, setUpPort, splitEal, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
+import { closePort, loadDpdk, native, openPort, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
 import { statSync } from 'node:fs';
 import { grouped } from '../../core/format.js';
 import { liveOptions, LiveSession, type LiveFlags } from '../live/session.js';
 
-interface RunFlags extends RssFlags, LiveFlags {
+interface RunFlags extends RssFlags, DpdkFlags, LiveFlags {
   input: string;
   cores?: string;
   conversations: string;
@@ -37,10 +37,6 @@ interface RunFlags extends RssFlags, LiveFlags {
   idleTimeout: string;
   checksums: 'verify' | 'drop' | 'off';
   progress: boolean;
-  eal?: string;
-  port: string;
-  rxQueues?: string;
-  dpdkIdle: string;
 }
 
 function share(text: string, subject: string): number {
@@ -76,13 +72,10 @@ export function runCommand(): Command {
     .option('--concurrent <n>', 'synthetic: conversations in progress at once', '10000')
     .option('--seed <n>', 'synthetic: the seed (same seed, same traffic)', '1')
     .option('--ipv6 <share>', 'synthetic: share of IPv6 conversations', '0.2')
-    .option('--retransmit <share>', 'synthetic: share of data segments sent twice', '0.01')
-    .option('--eal <args>', 'dpdk: DPDK EAL arguments, quoted as one (e.g. "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap")')
-    .option('--port <n>', 'dpdk: the port to receive on', '0')
-    .option('--rx-queues <n>', 'dpdk: receive queues (default: the table\'s queues with RSS; without, one per core, net_pcap one per file)')
-    .option('--dpdk-idle <ms>', 'dpdk: a core ends its input when its queues stay empty this long; 0: only Ctrl-C (default: 300 for net_pcap files, else 0)', 'auto')
+    .option('--retransmit <share>', 'synthetic: share of data segments sent twice', '0.01');
+  dpdkOptions(cmd, 'dpdk: ')
     .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
-    .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + FLOW_REVERSE_HASH + 16} bytes a flow; at most ${grouped(defaultMaxFlowTable())}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
+    .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + SYN_ENTRY + FLOW_REVERSE_HASH + FLOW_INDEX_LOAD * FLOW_INDEX_SLOT} bytes a flow; at most ${grouped(defaultMaxFlowTable())}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
     .option('--idle-timeout <seconds>', `a flow with no packet for this long (packet time) ends (${IDLE_MIN} to ${IDLE_MAX})`, '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
     .option('--no-progress', 'no progress bar or live line (there is none when stderr is not a terminal)')
@@ -125,14 +118,14 @@ export function runCommand(): Command {
         };
       } else if (flags.input === 'dpdk') {
         dpdk = loadDpdk();
-        port = openPort(dpdk, flags, config, cores);
+        port = openPort(dpdk, flags, config, { cores });
         config = port.config;
         const queueCores = Array.from({ length: (config.reta as Reta).queues }, (_, q) => q % cores);
         source = {
           kind: 'dpdk', port: port.port, deviceTimestamps: port.deviceTimestamps,
           // With device RSS receive queue q is RSS queue q: its core polls it. Without, any core will do.
           pollCores: Array.from({ length: port.rxQueues }, (_, q) => (port!.rss === 'device' ? queueCores[q] ?? q % cores : q % cores)),
-          idleMs: flags.dpdkIdle === 'auto' ? (port.deviceTimestamps ? 300 : 0) : wholeNumber(flags.dpdkIdle, '--dpdk-idle', 0, 0),
+          idleMs: dpdkIdleMs(flags, port.deviceTimestamps),
         };
       } else {
         if (flags.input !== '-') {
@@ -252,26 +245,6 @@ function checkMemory(plan: RunPlan, flags: RunFlags, explicit: (name: string) =>
   }
   const why = s.kind === 'synthetic' ? ` with --concurrent ${flags.concurrent} on ${plan.cores} core${plan.cores > 1 ? 's' : ''}` : plan.cores > 1 ? ` with ${plan.cores} cores` : '';
   invalid('--flow-table', flags.flowTable, `at most ${grouped(tableMax)} flows a core${why} (the engine's 4 GiB memory)`);
-}
-
-/**
- * EAL from --eal, then the port from --port, configured for the run: what `run --input dpdk`
- * receives on. Bad EAL arguments and a missing port are the user's mistakes (exit 2, one line).
- */
-function openPort(dpdk: DpdkAddon, flags: RunFlags, config: ReturnType<typeof rssConfig>, cores: number): DpdkPort {
-  if (flags.eal === undefined) invalid('--eal', '', 'give DPDK its EAL arguments, e.g. --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=trace.pcap"');
-  const { notes } = initEal(dpdk, splitEal(flags.eal));
-  const number = wholeNumber(flags.port, '--port', 0, 0);
-  const count = native(() => dpdk.portCount());
-  try {
-    native(() => dpdk.portInfo(number));
-  } catch (e) {
-    if (!(e instanceof RssplaneError) || e.code !== 'ENODEV') throw e;
-    const why = count ? `EAL found ${count} port${count > 1 ? 's' : ''}` : `EAL found no port (${notes[0] ?? 'give a --vdev, or bind a NIC to vfio-pci'})`;
-    throw new RssplaneError('ENODEV', `bad --port "${number}": no such DPDK port; ${why}`, '--port');
-  }
-  const rxQueues = flags.rxQueues === undefined ? undefined : wholeNumber(flags.rxQueues, '--rx-queues', 1);
-  return setUpPort(dpdk, number, config, { cores, rxQueues });
 }
 
 /** The port's counters, then the port and EAL closed: the run is over. */

@@ -23,13 +23,9 @@ import { CaptureChunks, readCapture, type CaptureFile } from '../sources/capture
 import { DpdkReceiver } from '../sources/dpdk.js';
 import { CAPTURE_CHUNK, ControlBlock, Counter, producersOf, rssConfigOf, STEER_BATCH, SYNTHETIC_BATCH, ThreadState, TURN_DESCRIPTORS, type RunPlan } from './plan.js';
 import { clock, Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag, type TurnTable } from './ring.js';
+import { Shipper, Stopped, type CoreInputs, type ShipperShape } from './shipper.js';
 
-/** Where a core's inputs are: its memory, one ring per producer (by name), its doorbell. */
-export interface CoreInputs {
-  memory: SharedArrayBuffer;
-  rings: Record<string, number>;
-  doorbell: number;
-}
+export { Stopped, type CoreInputs } from './shipper.js';
 
 export interface CoreResult {
   core: number;
@@ -43,8 +39,6 @@ export interface CoreResult {
   warnings: string[];
 }
 
-/** The run stopped (another thread failed, or the controller said so): not this core's fault. */
-export class Stopped extends Error {}
 
 /**
  * Fault injection for tests of the runner's failure handling: RSSPLANE_FAULT="core 1 throw 5000"
@@ -72,80 +66,9 @@ class Steering {
   }
 }
 
-/** Stage packets bound for other cores into slot images and ship them through their rings. */
-class Shipper {
-  private readonly images: number[];
-  private readonly imageTable: number;
-  private readonly steering: Steering;
-  readonly local: number;
-  readonly localCount: number;
-  private rings: Array<Ring | undefined> = [];
-  private bells: Array<Doorbell | undefined> = [];
-  sent = 0;
-
-  constructor(private readonly engine: Engine, private readonly plan: RunPlan, private readonly self: number, batch: number, private readonly stop: StopFlag) {
-    const { slotBytes } = plan.ring;
-    this.images = Array.from({ length: plan.cores }, (_, c) => (c === self ? 0 : engine.allocate(slotBytes)));
-    this.imageTable = engine.allocate(4 * plan.cores);
-    this.steering = new Steering(engine, plan, batch);
-    this.local = engine.allocate(PKT_DESCRIPTOR * batch);
-    this.localCount = engine.allocate(4);
-    engine.u32(this.imageTable, plan.cores).set(this.images);
-    for (const i of this.images) if (i) engine.u32(i, 2).fill(0);
-  }
-
-  connect(peers: Record<number, CoreInputs>, producer: string): void {
-    for (let c = 0; c < this.plan.cores; c++) {
-      if (c === this.self) continue;
-      const p = peers[c]!;
-      this.rings[c] = new Ring(p.memory, p.rings[producer]!);
-      this.bells[c] = new Doorbell(p.memory, p.doorbell);
-    }
-  }
-
-  /**
-   * Steers `batch` (RSS in WASM), keeps this core's packets as a local batch (returned, bytes in
-   * place) and ships the rest; `idle` runs while waiting for room in a full ring.
-   */
-  steer(batch: PacketBatch, idle: () => void): PacketBatch {
-    const e = this.engine.exports;
-    this.steering.steer(batch);
-    const cores = this.steering.cores;
-    this.engine.u32(this.localCount, 1)[0] = 0;
-    const { slotPackets, slotBytes } = this.plan.ring;
-    let done = 0;
-    for (;;) {
-      done += e.stageSlots(batch.descriptors + done * PKT_DESCRIPTOR, batch.count - done, cores + 2 * done,
-        this.self, this.local, this.localCount, this.imageTable, slotPackets, slotBytes);
-      if (done === batch.count) break;
-      // The image of packet `done`'s core is full: ship it, then go on from that packet.
-      this.ship(this.engine.u16(cores + 2 * done, 1)[0]!, idle);
-    }
-    return { descriptors: this.local, count: this.engine.u32(this.localCount, 1)[0]! };
-  }
-
-  private count(c: number): number {
-    return this.images[c] ? this.engine.u32(this.images[c]!, 1)[0]! : 0;
-  }
-
-  private ship(c: number, idle: () => void): void {
-    const ring = this.rings[c]!;
-    for (let w = ring.waitForRoom(this.stop); w !== 'ready'; w = ring.waitForRoom(this.stop)) {
-      if (w === 'stopped') throw new Stopped();
-      idle();
-    }
-    this.sent += this.count(c);
-    ring.publish(this.engine.memory.buffer, this.images[c]!, this.bells[c]!);
-  }
-
-  /** Ships what is staged and tells every peer this producer is done. */
-  close(idle: () => void): void {
-    for (let c = 0; c < this.plan.cores; c++) {
-      if (!this.images[c]) continue;
-      if (this.count(c) > 0) this.ship(c, idle);
-      this.rings[c]!.close(this.bells[c]!);
-    }
-  }
+/** What a core's Shipper needs of the plan. */
+function shipperShape(plan: RunPlan): ShipperShape {
+  return { cores: plan.cores, ring: plan.ring, ports: FIELD_SETS[plan.rss.fields].ports };
 }
 
 export interface CoreContext {
@@ -222,13 +145,13 @@ export class CoreRun {
       // RSS (its hash in the descriptor), every packet is already on its core and none is shipped.
       const queues = source.pollCores.flatMap((c, q) => (c === core ? [q] : []));
       if (queues.length) this.receiver = new DpdkReceiver(engine, source.port, queues, plan.ring, source.deviceTimestamps);
-      if (plan.cores > 1) this.shipper = new Shipper(engine, plan, core, plan.ring.slotPackets, ctx.stop);
+      if (plan.cores > 1) this.shipper = new Shipper(engine, shipperShape(plan), core, plan.ring.slotPackets, ctx.stop);
     } else if (source.kind === 'synthetic') {
       this.synthetic = new SyntheticSource(engine, {
         concurrent: source.concurrent, conversations: source.conversations, seed: source.seed, ipv6: source.ipv6, retransmit: source.retransmit,
         part: core, parts: plan.cores, split: 'rss', ports: FIELD_SETS[plan.rss.fields].ports,
       }, batchPackets);
-      if (plan.cores > 1) this.shipper = new Shipper(engine, plan, core, batchPackets, ctx.stop);
+      if (plan.cores > 1) this.shipper = new Shipper(engine, shipperShape(plan), core, batchPackets, ctx.stop);
     } else if (plan.cores === 1) {
       this.capture = readCapture(engine, source.path);
     } else if (source.path !== '-') {
@@ -246,7 +169,7 @@ export class CoreRun {
     } else if (core === 0) {
       // Standard input can be read once: core 0 reads it and ships the others their packets.
       this.capture = readCapture(engine, source.path);
-      this.shipper = new Shipper(engine, plan, core, STEER_BATCH, ctx.stop);
+      this.shipper = new Shipper(engine, shipperShape(plan), core, STEER_BATCH, ctx.stop);
     }
   }
 

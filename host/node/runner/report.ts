@@ -1,6 +1,7 @@
 /**
  * What a run saw, summed over its cores: the summary `rssplane run` prints (and its --json).
  */
+import { sumBuckets } from '../../core/buckets.js';
 import type { FlowStats, FlowTally } from '../../core/flows.js';
 import { out } from '../io.js';
 import { grouped } from '../../core/format.js';
@@ -50,12 +51,15 @@ export function summarize(cores: readonly CoreFigures[], tally: FlowTally, secon
     dropped: sum((s) => s.dropped),
     drops,
     unhashed: sum((s) => s.unhashed),
+    unhashed_bytes: sum((s) => s.unhashedBytes),
     fragments: sum((s) => s.fragments),
     bad_checksums: { ipv4: sum((s) => s.badChecksums.ipv4), tcp: sum((s) => s.badChecksums.tcp), udp: sum((s) => s.badChecksums.udp) },
     flow_table: {
       created: sum((s) => s.flows.created), timed_out: sum((s) => s.flows.timedOut),
       evicted: sum((s) => s.flows.evicted), reused: sum((s) => s.flows.reused),
     },
+    /** load per table entry (the hash's low bits), summed over cores: packets + unhashed = processed */
+    buckets: sumBuckets(cores.map((c) => c.stats.buckets)),
   };
 }
 
@@ -70,6 +74,7 @@ export function printReport(r: RunReport, what: string, options: { symmetric: bo
   out('queue     packets   share');
   for (const q of r.queues) out(`${String(q.queue).padStart(5)} ${n(q.packets).padStart(11)}  ${pct(q.share)}`);
   out(`imbalance (max/mean): ${r.imbalance}`);
+  if (r.imbalance >= 1.1) out('  `rssplane advise` with the same options says why, and which table fixes it.');
   if (r.cores.length > 1) {
     out();
     out('core      packets   share     packets/s  dropped');

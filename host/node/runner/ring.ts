@@ -202,13 +202,13 @@ export class Doorbell {
     return Atomics.load(this.word, 0);
   }
   /**
-   * Sleeps until rung past `seen` (or POLL_MS, to check `stop`). Read `seen` before looking at the
+   * Sleeps until rung past `seen` (or `timeoutMs`, at most POLL_MS, to check `stop`). Read `seen` before looking at the
    * rings: a ring that came after is then either in `count` (no sleep) or sees the flag.
    */
-  wait(seen: number, stop: StopFlag): WaitResult {
+  wait(seen: number, stop: StopFlag, timeoutMs = POLL_MS): WaitResult {
     if (stop.stopped) return 'stopped';
     Atomics.store(this.word, 1, 1);
-    Atomics.wait(this.word, 0, seen, POLL_MS);
+    Atomics.wait(this.word, 0, seen, Math.min(timeoutMs, POLL_MS));
     Atomics.store(this.word, 1, 0);
     return stop.stopped ? 'stopped' : 'ready';
   }

@@ -8,7 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import { compileEngine, Engine } from '../../core/engine.js';
 import { RssplaneError, type ErrorCode } from '../../core/errors.js';
-import { FlowTally, mergeSplitFlows, type FlowRecord } from '../../core/flows.js';
+import { FlowTally, mergeSplitFlows, type FlowRecord, type FlowStats } from '../../core/flows.js';
 import { CoreRun, Stopped, type CoreInputs, type CoreResult } from './core.js';
 import { ControlBlock, Counter, type Role, type RunPlan } from './plan.js';
 import { summarize, type RunReport } from './report.js';
@@ -41,6 +41,8 @@ export interface RunResult {
   /** every flow's record, split halves merged (when the plan asks for records) */
   records: FlowRecord[];
   warnings: string[];
+  /** each core's counters, in core order (per-bucket detail included: `rssplane advise` reads it) */
+  stats: FlowStats[];
 }
 
 /**
@@ -53,24 +55,29 @@ export class RunFailure extends RssplaneError {
   }
 }
 
+/** What a thread says when it fails (or the runtime says it for the thread). */
+export type Failed = { type: 'failed'; user: boolean; code?: ErrorCode; message: string; stack?: string };
+
 type FromWorker =
   | { type: 'ready'; memory: SharedArrayBuffer; rings: Record<string, number>; doorbell: number }
   | { type: 'drained'; now: bigint }
   | { type: 'done'; result: CoreResult | { warnings: string[] } }
   | { type: 'stopped' }
-  | { type: 'failed'; user: boolean; code?: ErrorCode; message: string; stack?: string };
+  | Failed;
 
-class Thread {
+/** A worker thread and its messages, in order; failures reported once through `onFailure`. */
+export class Thread<M extends { type: string } = FromWorker> {
   readonly worker: Worker;
-  private queue: FromWorker[] = [];
-  private waiting: ((m: FromWorker) => void) | undefined;
+  private queue: Array<M | Failed | { type: 'stopped' }> = [];
+  private waiting: ((m: M | Failed | { type: 'stopped' }) => void) | undefined;
   exited = false;
 
-  constructor(Worker: typeof import('node:worker_threads').Worker, readonly name: string, readonly row: number, url: URL, data: WorkerInput,
-    onFailure: (t: Thread, m: FromWorker & { type: 'failed' }) => void) {
+  /** `Worker`: node:worker_threads' class, which the caller loaded (a one-core run never does). */
+  constructor(Worker: typeof import('node:worker_threads').Worker, readonly name: string, readonly row: number, url: URL, data: unknown,
+    onFailure: (t: Thread<M>, m: Failed) => void) {
     this.worker = new Worker(url, { workerData: data });
-    this.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'failed') onFailure(this, m);
+    this.worker.on('message', (m: M | Failed) => {
+      if (m.type === 'failed') onFailure(this, m as Failed);
       this.push(m);
     });
     this.worker.on('error', (e) => {
@@ -89,7 +96,7 @@ class Thread {
     });
   }
 
-  private push(m: FromWorker): void {
+  private push(m: M | Failed | { type: 'stopped' }): void {
     if (this.waiting) {
       const w = this.waiting;
       this.waiting = undefined;
@@ -99,7 +106,7 @@ class Thread {
     }
   }
 
-  next(): Promise<FromWorker> {
+  next(): Promise<M | Failed | { type: 'stopped' }> {
     const m = this.queue.shift();
     if (m) return Promise.resolve(m);
     return new Promise((resolve) => (this.waiting = resolve));
@@ -123,8 +130,8 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   const turns = TurnTable.create(plan.cores);
   options.endInput?.addEventListener('abort', () => stop.endInput(), { once: true });
   if (options.endInput?.aborted) stop.endInput();
-  let failure: { thread: Thread; message: FromWorker & { type: 'failed' } } | undefined;
-  const onFailure = (thread: Thread, message: FromWorker & { type: 'failed' }) => {
+  let failure: { thread: Thread; message: Failed } | undefined;
+  const onFailure = (thread: Thread, message: Failed) => {
     failure ??= { thread, message };
     stop.stop();
   };
@@ -205,7 +212,7 @@ async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: nu
     for (const x of merged.records) records.push(x);
   }
   const report = summarize(results.map((r) => ({ core: r.core, stats: r.stats })), tally, seconds);
-  return { report, records, warnings: results.flatMap((r) => r.warnings) };
+  return { report, records, warnings: results.flatMap((r) => r.warnings), stats: [...results].sort((a, b) => a.core - b.core).map((r) => r.stats) };
 }
 
 /**

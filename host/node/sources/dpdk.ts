@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
 import type { Engine, PacketBatch } from '../../core/engine.js';
-import { RssplaneError, type ErrorCode } from '../../core/errors.js';
+import { invalid, RssplaneError, type ErrorCode } from '../../core/errors.js';
 import { FIELD_SETS } from '../../core/fields.js';
 import { Reta } from '../../core/reta.js';
 import { RssConfig } from '../../core/rss.js';
@@ -263,6 +263,7 @@ export interface PortOptions {
   cores: number;
   /** receive queues to configure (default: the table's queue count with RSS; see below without) */
   rxQueues?: number;
+  /** transmit queues (default 1); openPort also takes a choice made from what the port offers */
   txQueues?: number;
 }
 
@@ -365,4 +366,46 @@ export class DpdkReceiver {
   close(): void {
     for (const q of this.rx) q.close();
   }
+}
+
+/** What openPort reads: the DPDK options (host/node/options.ts dpdkOptions). */
+export interface PortFlags {
+  eal?: string;
+  port: string;
+  rxQueues?: string;
+}
+
+/**
+ * EAL from --eal, then the port from --port, configured with `config` (setUpPort): what `run
+ * --input dpdk`, and the link layer of connect and serve, receive on. Bad EAL arguments and a
+ * missing port are the user's mistakes (EINVAL / ENODEV, one line naming the option).
+ */
+export function openPort(
+  dpdk: DpdkAddon, flags: PortFlags, config: RssConfig,
+  options: Omit<PortOptions, 'txQueues'> & { txQueues?: number | ((info: DpdkPortInfo) => number) },
+): DpdkPort {
+  if (flags.eal === undefined) {
+    invalid('--eal', '', 'give DPDK its EAL arguments, e.g. --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=trace.pcap"');
+  }
+  const { notes } = initEal(dpdk, splitEal(flags.eal));
+  const text = flags.port.trim();
+  if (!/^[0-9]+$/.test(text)) invalid('--port', flags.port, 'expected a whole number >= 0');
+  const number = Number(text);
+  const count = native(() => dpdk.portCount());
+  try {
+    native(() => dpdk.portInfo(number));
+  } catch (e) {
+    if (!(e instanceof RssplaneError) || e.code !== 'ENODEV') throw e;
+    const why = count ? `EAL found ${count} port${count > 1 ? 's' : ''}` : `EAL found no port (${notes[0] ?? 'give a --vdev, or bind a NIC to vfio-pci'})`;
+    throw new RssplaneError('ENODEV', `bad --port "${number}": no such DPDK port; ${why}`, '--port');
+  }
+  let rxQueues = options.rxQueues;
+  if (flags.rxQueues !== undefined) {
+    if (!/^[0-9]+$/.test(flags.rxQueues.trim()) || Number(flags.rxQueues) < 1) {
+      invalid('--rx-queues', flags.rxQueues, 'expected a whole number >= 1');
+    }
+    rxQueues = Number(flags.rxQueues);
+  }
+  const txQueues = typeof options.txQueues === 'function' ? options.txQueues(native(() => dpdk.portInfo(number))) : options.txQueues;
+  return setUpPort(dpdk, number, config, { ...options, rxQueues, txQueues });
 }
