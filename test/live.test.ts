@@ -46,6 +46,7 @@ describe('run --duration --json-stats', () => {
     const last = lines.at(-1);
     expect(last.packets).toBe(summary.packets);
     expect(last.bytes).toBe(summary.bytes);
+    expect(last.queues.reduce((n: number, q: { bytes: number }) => n + q.bytes, 0)).toBe(summary.bytes);
     expect(last.queues.map((q: { packets: number }) => q.packets)).toEqual(summary.queues.map((q: { packets: number }) => q.packets));
     expect(last.cores.map((c: { dropped: number }) => c.dropped)).toEqual(summary.cores.map((c: { dropped: number }) => c.dropped));
     expect(last.flows_created).toBe(summary.flow_table.created);

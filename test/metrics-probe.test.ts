@@ -34,7 +34,8 @@ function samples(text: string): Map<string, number> {
 describe('metrics read from an engine\'s memory', () => {
   it('packets, drops by reason, bad checksums, flows created and ended by reason: exact', async () => {
     const engine = await Engine.create();
-    const flows = FlowEngine.create(engine, RssConfig.from({ key: 'symmetric', reta: 'equal:2' }), { flows: 64 });
+    const config = RssConfig.from({ key: 'symmetric', reta: 'equal:2' });
+    const flows = FlowEngine.create(engine, config, { flows: 64 });
     const badSum = tcp4(C, S, { sport: 4000, dport: 80, flags: SYN, seq: 7 });
     badSum[14 + 20 + 16]! ^= 0xff; // the TCP checksum's first byte
     const packets: Packet[] = [
@@ -44,7 +45,7 @@ describe('metrics read from an engine\'s memory', () => {
       frame(badSum),
     ];
     flows.process(loadPackets(engine, packets));
-    const probe: RunProbe = { queues: 2, flowCapacity: 64, cores: [{ core: 0, memory: () => engine.memory.buffer, rings: [] }] };
+    const probe: RunProbe = { queues: 2, flowCapacity: 64, reta: config.reta!.table, cores: [{ core: 0, memory: () => engine.memory.buffer, rings: [] }] };
     const metrics = new RunMetrics();
     metrics.attach(probe);
 
@@ -62,6 +63,10 @@ describe('metrics read from an engine\'s memory', () => {
     expect(s.get('rssplane_core_received_bytes_total{core="0"}')).toBe(packets.reduce((n, p) => n + p.data.length, 0));
     expect([0, 1].map((q) => s.get(`rssplane_queue_packets_total{queue="${q}"}`))).toEqual(stats.queues);
     expect(stats.queues[0]! + stats.queues[1]!).toBe(packets.length - 1);
+    // Bytes per queue: every processed packet's captured bytes (the cut-short one was dropped).
+    const queueBytes = [0, 1].map((q) => s.get(`rssplane_queue_bytes_total{queue="${q}"}`)!);
+    expect(queueBytes[0]! + queueBytes[1]!).toBe(packets.reduce((n, p) => n + p.data.length, 0) - (14 + 10));
+    expect(queueBytes.every((b) => b > 0)).toBe(true);
     expect(s.get('rssplane_flows_created_total{core="0"}')).toBe(5);
     expect(s.get('rssplane_flows_active{core="0"}')).toBe(5);
     expect(s.get('rssplane_flow_table_capacity_flows{core="0"}')).toBe(64);

@@ -25,7 +25,7 @@ export interface LiveStats {
   /** packets/s and bits/s over the interval */
   pps: number;
   bps: number;
-  queues: Array<{ queue: number; packets: number; pps: number }>;
+  queues: Array<{ queue: number; packets: number; bytes: number; pps: number }>;
   cores: Array<{ core: number; received: number; processed: number; dropped: number; pps: number; ring_used: number; ring_slots: number }>;
   dropped: number;
   /** drops so far by reason (only reasons that occurred) */
@@ -80,7 +80,7 @@ export class LiveReadings {
     const queues = Array.from({ length: this.probe.queues }, (_, q) => {
       const now = cores.reduce((n, c) => n + (c.queues[q] ?? 0), 0);
       const then = before.reduce((n, c) => n + (c.queues[q] ?? 0), 0);
-      return { queue: q, packets: now, delta: now - then };
+      return { queue: q, packets: now, bytes: cores.reduce((n, c) => n + (c.queueBytes[q] ?? 0), 0), delta: now - then };
     });
     const perCore = cores.map((c, i) => ({ c, delta: c.received - (before[i]?.received ?? 0) }));
     const sum = (f: (c: CoreSnapshot) => number, of = cores) => of.reduce((n, c) => n + f(c), 0);
@@ -98,7 +98,7 @@ export class LiveReadings {
       packets, bytes,
       pps: rate(packets - sum((c) => c.received, before)),
       bps: rate(8 * (bytes - sum((c) => c.bytes, before))),
-      queues: queues.map((q) => ({ queue: q.queue, packets: q.packets, pps: rate(q.delta) })),
+      queues: queues.map((q) => ({ queue: q.queue, packets: q.packets, bytes: q.bytes, pps: rate(q.delta) })),
       cores: perCore.map(({ c, delta }) => ({
         core: c.core, received: c.received, processed: c.processed, dropped: c.dropped, pps: rate(delta), ring_used: c.ring.used, ring_slots: c.ring.slots,
       })),

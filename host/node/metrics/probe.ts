@@ -14,6 +14,7 @@ import {
   STAT_BAD_TCP_CHECKSUM, STAT_BAD_UDP_CHECKSUM, STAT_BYTES, STAT_DROP, STAT_DROPPED, STAT_FLOWS_ACTIVE, STAT_FLOWS_CREATED,
   STAT_FLOWS_EVICTED, STAT_FLOWS_REUSED, STAT_FLOWS_TIMED_OUT, STAT_PROCESSED, TALLY_CLOSE, TALLY_TCP, TALLY_UDP,
 } from '../../../assembly/shared/abi.js';
+import { bucketCount, readBuckets } from '../../core/buckets.js';
 import { DROP_REASON_NAMES, type CloseReasonName } from '../../core/flows.js';
 
 /** Where one core's counters are: its engine's memory and the rings in it. */
@@ -32,6 +33,8 @@ export interface RunProbe {
   queues: number;
   /** flow-table capacity of each core's engine */
   flowCapacity: number;
+  /** the indirection table (queue per entry): a queue's bytes are its entries' bytes */
+  reta?: ArrayLike<number>;
 }
 
 /** TCP close reasons in CloseReason order (abi.ts), as the tally counts them. */
@@ -52,6 +55,8 @@ export interface CoreSnapshot {
   drops: number[];
   /** packets by queue (those this core processed) */
   queues: number[];
+  /** captured bytes by queue: the engine's per-entry counts summed over each queue's entries (non-IP: queue 0) */
+  queueBytes: number[];
   badChecksums: { ipv4: number; tcp: number; udp: number };
   flows: { created: number; active: number; timedOut: number; evicted: number; reused: number };
   /** flows counted as they left the table (split flows' halves: once merged, at the end of the run) */
@@ -61,13 +66,20 @@ export interface CoreSnapshot {
 }
 
 /** Reads core `p`'s counters now. */
-export function snapshotCore(p: CoreProbe, queues: number): CoreSnapshot {
+export function snapshotCore(p: CoreProbe, queues: number, reta?: ArrayLike<number>): CoreSnapshot {
   const memory = p.memory();
   const dv = new DataView(memory);
   const stat = (i: number) => Number(dv.getBigUint64(FLOW_STATE + i * 8, true));
   const drops = Array.from({ length: DROP_REASONS }, (_, r) => stat(STAT_DROP + r));
   const qc = dv.getUint32(FLOW_STATE + OUT_QUEUE_COUNTS, true);
   const perQueue = Array.from({ length: queues }, (_, q) => (qc ? Number(dv.getBigUint64(qc + q * 8, true)) : 0));
+  // A few thousand table entries at most: read per scrape, never per packet.
+  const queueBytes = new Array<number>(queues).fill(0);
+  if (reta && reta.length && bucketCount(dv) === reta.length) {
+    const { buckets, unhashed } = readBuckets(dv);
+    for (const b of buckets) queueBytes[reta[b.index]!] = (queueBytes[reta[b.index]!] ?? 0) + b.bytes;
+    if (queues) queueBytes[0]! += unhashed.bytes;
+  }
   const tally = dv.getUint32(FLOW_STATE + OUT_TALLY, true);
   const t = (i: number) => (tally ? Number(dv.getBigUint64(tally + i * 8, true)) : 0);
   const processed = stat(STAT_PROCESSED), dropped = stat(STAT_DROPPED);
@@ -80,7 +92,7 @@ export function snapshotCore(p: CoreProbe, queues: number): CoreSnapshot {
   return {
     core: p.core,
     received: processed + dropped, processed, dropped, bytes: stat(STAT_BYTES),
-    drops, queues: perQueue,
+    drops, queues: perQueue, queueBytes,
     badChecksums: { ipv4: stat(STAT_BAD_IPV4_CHECKSUM), tcp: stat(STAT_BAD_TCP_CHECKSUM), udp: stat(STAT_BAD_UDP_CHECKSUM) },
     flows: {
       created: stat(STAT_FLOWS_CREATED), active: stat(STAT_FLOWS_ACTIVE), timedOut: stat(STAT_FLOWS_TIMED_OUT),
@@ -93,7 +105,7 @@ export function snapshotCore(p: CoreProbe, queues: number): CoreSnapshot {
 
 /** Every core's counters now, in core order. */
 export function snapshot(run: RunProbe): CoreSnapshot[] {
-  return run.cores.map((p) => snapshotCore(p, run.queues)).sort((a, b) => a.core - b.core);
+  return run.cores.map((p) => snapshotCore(p, run.queues, run.reta)).sort((a, b) => a.core - b.core);
 }
 
 export { DROP_REASON_NAMES };

@@ -67,6 +67,11 @@ export class RunMetrics {
       const queues = this.probe?.queues ?? 0;
       queuePackets.set(Array.from({ length: queues }, (_, q) => [{ queue: q }, cores.reduce((n, c) => n + (c.queues[q] ?? 0), 0)]));
     });
+    const queueBytes = new ReadCounter(r, 'rssplane_queue_bytes_total', 'Captured bytes processed per RSS queue (non-IP packets in queue 0).', ['queue']);
+    this.update.push((cores) => {
+      const queues = this.probe?.queues ?? 0;
+      queueBytes.set(Array.from({ length: queues }, (_, q) => [{ queue: q }, cores.reduce((n, c) => n + (c.queueBytes[q] ?? 0), 0)]));
+    });
     perCore('rssplane_core_received_packets_total', 'Packets handed to the core\'s engine (received = processed + dropped).', (c) => c.received);
     perCore('rssplane_core_processed_packets_total', 'Packets the core\'s engine processed (counted in a queue).', (c) => c.processed);
     perCore('rssplane_core_dropped_packets_total', 'Packets the core\'s engine dropped, all reasons.', (c) => c.dropped);

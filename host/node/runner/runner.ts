@@ -173,7 +173,7 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
       peers[c] = { memory: r.memory, rings: r.rings, doorbell: r.doorbell };
     });
     options.onCores?.({
-      queues: plan.queueCores.length, flowCapacity: plan.flows.capacity,
+      queues: plan.queueCores.length, flowCapacity: plan.flows.capacity, reta: plan.rss.table,
       cores: cores.map((_, c) => ({ core: c, memory: () => ready[c]!.memory, rings: Object.values(ready[c]!.rings) })),
     });
     const t0 = clock();
@@ -234,7 +234,7 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
       const engine = await Engine.create({ kernel: plan.kernel });
       const core = new CoreRun({ plan, core: 0, engine, control, row: 0, stop });
       core.connect({});
-      options.onCores?.({ queues: plan.queueCores.length, flowCapacity: plan.flows.capacity, cores: [{ core: 0, memory: () => engine.memory.buffer, rings: [] }] });
+      options.onCores?.({ queues: plan.queueCores.length, flowCapacity: plan.flows.capacity, reta: plan.rss.table, cores: [{ core: 0, memory: () => engine.memory.buffer, rings: [] }] });
       // Timers (progress, live view, --duration), Ctrl-C and scrapes run between batches.
       const turns = ticker || options.onCores || options.endInput;
       await core.input(turns ? Math.min(options.progressMs ?? 200, 100) : undefined);
