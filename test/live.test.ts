@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { rssplane } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, rssplane } from './helpers/cli.js';
 import { jsonLines, LiveRun } from './helpers/live.js';
 
 let dir: string;
@@ -52,6 +53,19 @@ describe('run --duration --json-stats', () => {
     expect(last.flows_created).toBe(summary.flow_table.created);
     expect(last.active_flows).toBe(0);
     expect(summary.seconds).toBeGreaterThanOrEqual(2.5);
+  });
+});
+
+describe('on a terminal', () => {
+  it('a live run shows a line a second on stderr (script(1) provides the terminal), no progress bar; stdout stays the summary', () => {
+    const r = spawnSync('script', ['-qec', `node ${CLI} run --cores 2 --reta equal:4 --duration 2.2 --concurrent 500 --json 2>/dev/tty`, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    // Each second's line, rewritten in place: packets/s of the run, of 4 queues and 2 cores, drops, flows, imbalance.
+    const lines = r.stdout.split('\r\x1b[K').filter((l) => /^\d+ s: /.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines[0]).toMatch(/^\d+ s: [\d.]+( [kM])? packets\/s, queues( [\d.]+( [kM])?){4}, cores( [\d.]+( [kM])?){2}, drops \d+, flows [\d,]+, imbalance \d+\.\d\d/);
+    expect(r.stdout).not.toContain('conversations');
+    expect(r.stdout).toContain('"packets":');
   });
 });
 
