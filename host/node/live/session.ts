@@ -65,21 +65,22 @@ export class LiveSession {
     const seconds = parseDuration(flags.duration);
     let metrics: RunMetrics | undefined;
     let server: MetricsServer | undefined;
-    // Checked before anything is opened, so a bad address leaves no file behind, and the reverse.
-    const at = flags.metrics === undefined ? undefined : (await import('../metrics/server.js')).parseListen(flags.metrics, '--metrics');
-    const view = new LiveView({ terminal: options.terminal, jsonPath: flags.jsonStats });
-    if (at) {
+    if (flags.metrics !== undefined) {
+      const { parseListen, serveMetrics } = await import('../metrics/server.js');
+      const at = parseListen(flags.metrics, '--metrics');
       const { RunMetrics } = await import('../metrics/registry.js');
-      const { serveMetrics } = await import('../metrics/server.js');
       metrics = new RunMetrics();
-      try {
-        server = await serveMetrics(metrics, at, '--metrics');
-      } catch (e) {
-        view.stop();
-        throw e;
-      }
-      process.stderr.write(`rssplane: metrics at ${server.url}\n`);
+      server = await serveMetrics(metrics, at, '--metrics');
     }
+    // The stats file is opened once the server listens, so a bad address leaves no file behind.
+    let view: LiveView;
+    try {
+      view = new LiveView({ terminal: options.terminal, jsonPath: flags.jsonStats });
+    } catch (e) {
+      await server?.close();
+      throw e;
+    }
+    if (server) process.stderr.write(`rssplane: metrics at ${server.url}\n`);
     const session = new LiveSession(view, metrics, server, seconds);
     if (options.interruptible) process.on('SIGINT', session.interrupt);
     return session;
