@@ -116,7 +116,7 @@ describe('a capture file of several chunks, walked by the cores in turns', () =>
   /** `copies` of a fixture, each `shift` seconds after the one before (pcap), or sections of pcapng one after another. */
   function repeated(name: string, copies: number, shift: number): string {
     const bytes = readFileSync(fixture(name));
-    const path = join(dir, `${name}-x${copies}`);
+    const path = join(dir, `${name}-x${copies}-${shift}`);
     if (name.endsWith('.pcapng')) {
       // pcapng sections may follow one another: the walk's state (interfaces, byte order) changes at each.
       writeFileSync(path, Buffer.concat(Array.from({ length: copies }, () => bytes)));
@@ -145,21 +145,28 @@ describe('a capture file of several chunks, walked by the cores in turns', () =>
   }
 
   // The pcapng copies keep their times, so each 4-tuple is reused at once: a core that sees one
-  // direction of it cannot tell the uses apart (split flows need a symmetric key there).
+  // direction of it cannot tell the uses apart (split flows need a symmetric key there). Copies 60 s
+  // apart reuse each 4-tuple within the idle timeout, ISNs and all: a core that sees one direction
+  // of a split flow takes a SYN (or SYN-ACK) from a side that has sent its FIN as a new connection.
+  // (Not when the other side's RST was the close, as for a refused SYN repeated with its ISN, which
+  // only a replayed capture does: the captures' SYN to port 9, left out of the comparison then.)
   it.each([
-    { name: 'ipv4-loss.pcap', copies: 25, key: 'microsoft' }, { name: 'ipv6.pcap', copies: 30, key: 'symmetric' },
-    { name: 'multi.pcapng', copies: 70, key: 'symmetric' },
-  ])('$name repeated to several MiB (chunk boundaries inside records; pcapng: 210 sections), $key key: cores 1, 2 and 3 give the same records', ({ name, copies, key }) => {
-    const path = repeated(name, copies, 1000);
+    { name: 'ipv4-loss.pcap', copies: 25, key: 'microsoft', shift: 1000 }, { name: 'ipv4-loss.pcap', copies: 25, key: 'microsoft', shift: 60 },
+    { name: 'ipv6.pcap', copies: 30, key: 'symmetric', shift: 1000 }, { name: 'multi.pcapng', copies: 70, key: 'symmetric', shift: 0 },
+  ])('$name repeated to several MiB, $shift s apart (chunk boundaries inside records; pcapng: 210 sections), $key key: cores 1, 2 and 3 give the same records', ({ name, copies, key, shift }) => {
+    const path = repeated(name, copies, shift);
     const args = ['--input', path, '--reta', 'equal:6', '--key', key];
     const one = runWarned([...args, '--cores', '1'], `turns-${name}-1`);
     expect(one.summary.packets).toBeGreaterThan(5000);
     for (const cores of [2, 3]) {
       const many = runWarned([...args, '--cores', String(cores)], `turns-${name}-${cores}`);
       expect(many.warnings).toBe(one.warnings);
-      expect(many.records).toEqual(one.records);
+      const refused = (r: string) => shift === 60 && /:9"/.test(r);
+      expect(many.records.filter((r) => !refused(r))).toEqual(one.records.filter((r) => !refused(r)));
+      expect(one.records.filter((r) => !refused(r)).length).toBeGreaterThan(copies * 10);
+      if (shift !== 60) expect(many.records).toEqual(one.records);
       expect(many.summary.queues).toEqual(one.summary.queues);
-      expect(many.summary.flows_by_state).toEqual(one.summary.flows_by_state);
+      if (shift !== 60) expect(many.summary.flows_by_state).toEqual(one.summary.flows_by_state);
       // every packet on exactly one core, accounted there
       expect(many.summary.cores.reduce((n: number, c: { received: number }) => n + c.received, 0)).toBe(one.summary.packets);
     }

@@ -259,7 +259,6 @@ export function processBatch(descriptors: usize, n: u32): u32 {
     }
   }
   const tcpFlags = isTcp ? tcpHeader.flags(packet.transport) : 0;
-  const pureSyn = (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == tcpHeader.SYN;
   let reused = false;
   if (n >= 0) {
     // A lone SYN's second packet: the flow moves to a full entry, and goes on as if it had been
@@ -276,7 +275,10 @@ export function processBatch(descriptors: usize, n: u32): u32 {
       if (promoted) tcp.updateStates(e);
       leave(<u32>n, CloseReason.TIMEOUT);
       n = -1;
-    } else if (pureSyn && tcp.opensNewConnection(e, <u32>direction, tcpHeader.sequence(packet.transport))) {
+    } else if ((tcpFlags & (tcpHeader.SYN | tcpHeader.RST)) == tcpHeader.SYN
+      && tcp.opensNewConnection(e, <u32>direction, tcpHeader.sequence(packet.transport))) {
+      // A SYN, or a SYN-ACK: the server's side of a new connection is all a core sees of it when
+      // the key splits the flow (the client's SYN went to the other core).
       if (promoted) tcp.updateStates(e);
       leave(<u32>n, CloseReason.END);
       count(STAT_FLOWS_REUSED);

@@ -282,14 +282,18 @@ export function tcpClose(e: usize): u32 {
 }
 
 /**
- * A SYN without ACK from direction `d` opens a new connection on this 4-tuple when the old one
- * is over, when the sender's earlier SYN had another ISN, or when the sender had spoken without
- * a SYN (the old connection predates the capture).
+ * A SYN (or SYN-ACK) from direction `d` opens a new connection on this 4-tuple when the old one
+ * is over, when the sender had sent its FIN (a side that has closed does not open the same
+ * connection again: seen alone, as one core sees its half of a split flow, its FIN is all there
+ * is of the close; a replayed capture repeats even the ISNs), when the sender's earlier SYN had
+ * another ISN, or when the sender had spoken without a SYN (the old connection predates the
+ * capture).
  */
 export function opensNewConnection(e: usize, d: u32, seq: u32): bool {
   if (isClosed(e)) return true;
   const b = dir(e, d);
   const f = <u32>load<u16>(b + DIR_FLAGS);
+  if (f & (DirFlag.FIN | DirFlag.RST)) return true;
   if (f & DirFlag.SYN) return load<u32>(b + DIR_ISN) != seq;
   return (f & DirFlag.SEEN) != 0;
 }
