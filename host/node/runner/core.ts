@@ -289,6 +289,7 @@ export class CoreRun {
     } else if (this.synthetic) {
       for (let batch = this.synthetic.next(); batch.count; batch = this.synthetic.next()) {
         if (stop.stopped) throw new Stopped();
+        if (stop.inputEnded) break;
         this.process(this.shipper ? this.shipper.steer(batch, drain) : batch);
         drain();
         await pause();

@@ -15,6 +15,7 @@ import { summarize, type RunReport } from './report.js';
 import { clock, StopFlag, TurnTable } from './ring.js';
 import type { WorkerInput } from './worker.js';
 import { grouped } from '../../core/format.js';
+import type { RunProbe } from '../metrics/probe.js';
 
 export interface Progress {
   packets: number;
@@ -29,10 +30,12 @@ export interface RunOptions {
   /** called every `progressMs` while the run goes */
   onProgress?: (p: Progress) => void;
   progressMs?: number;
-  /** aborted: live sources (DPDK) take no more input, and the run ends as if they had run dry */
+  /** aborted: live sources (DPDK, synthetic) take no more input, and the run ends as if they had run dry */
   endInput?: AbortSignal;
   /** IPFIX messages the engines encoded (plan.ipfix), unstamped: host/node/export/ipfix-targets.ts */
   onIpfix?: (messages: Uint8Array) => void;
+  /** called once the cores are set up, with where their counters are (live metrics read them there) */
+  onCores?: (probe: RunProbe) => void;
 }
 
 export interface RunResult {
@@ -178,6 +181,10 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
       const r = ready[c]!;
       peers[c] = { memory: r.memory, rings: r.rings, doorbell: r.doorbell };
     });
+    options.onCores?.({
+      queues: plan.queueCores.length, flowCapacity: plan.flows.capacity, reta: plan.rss.table,
+      cores: cores.map((_, c) => ({ core: c, memory: () => ready[c]!.memory, rings: Object.values(ready[c]!.rings) })),
+    });
     const t0 = clock();
     for (const t of threads) t.send({ type: 'start', peers });
     const drained = await Promise.all(cores.map((t) => expect(t, 'drained')));
@@ -225,6 +232,8 @@ async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: nu
 async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const control = ControlBlock.create(1);
   const stop = new StopFlag();
+  options.endInput?.addEventListener('abort', () => stop.endInput(), { once: true });
+  if (options.endInput?.aborted) stop.endInput();
   const ticker = options.onProgress ? setInterval(() => options.onProgress!({
     packets: control.total(Counter.RECEIVED), inputBytes: control.total(Counter.INPUT_BYTES), conversations: control.total(Counter.CONVERSATIONS),
   }), options.progressMs ?? 200) : undefined;
@@ -235,8 +244,10 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
       const engine = await Engine.create({ kernel: plan.kernel });
       const core = new CoreRun({ plan, core: 0, engine, control, row: 0, stop, onIpfix: (m) => m.forEach((x) => options.onIpfix?.(x)) });
       core.connect({});
-      // IPFIX sockets send from this thread: it yields often enough for them too.
-      await core.input(ticker ? Math.min(options.progressMs ?? 200, 100) : plan.ipfix ? 20 : undefined);
+      options.onCores?.({ queues: plan.queueCores.length, flowCapacity: plan.flows.capacity, reta: plan.rss.table, cores: [{ core: 0, memory: () => engine.memory.buffer, rings: [] }] });
+      // Timers (progress, live view, --duration), Ctrl-C, scrapes and IPFIX sockets run between batches.
+      const turns = ticker || options.onCores || options.endInput;
+      await core.input(turns ? Math.min(options.progressMs ?? 200, 100) : plan.ipfix ? 20 : undefined);
       result = core.finish(core.now);
     } catch (e) {
       if (e instanceof RssplaneError) throw new RunFailure(e.code, e.message, true);
