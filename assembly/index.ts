@@ -13,7 +13,7 @@ export { coveredBytes } from "./rss/schedule";
 export { genConfigure, genFill, genStarted, genStateBytes } from "./gen/synthetic";
 export { groupByCore, rebaseDescriptors, stageSlots, takeSlot } from "./ring/slot";
 export { steerBatch, steerWorkspaceBytes } from "./ring/steer";
-export { mergeHalves, mergeRecords, mergeWorkspaceBytes } from "./flow/merge";
+export { mergeHalves, mergeHalvesHolding, mergeHeld, mergeRecords, mergeWorkspaceBytes } from "./flow/merge";
 export { configureTally } from "./flow/tally";
 export { captureBegin, captureWalk } from "./capture/walk";
 export {

@@ -42,6 +42,8 @@ export interface EngineExports {
   steerWorkspaceBytes(max: number): number;
   mergeRecords(a: number, b: number, out: number): number;
   mergeHalves(halves: number, count: number, work: number, out: number): number;
+  mergeHalvesHolding(halves: number, count: number, work: number, out: number, keep: number, from: bigint): number;
+  mergeHeld(): number;
   mergeWorkspaceBytes(count: number): number;
   configureTally(): number;
   // link layer (assembly/link): ARP, neighbour discovery, echo; `now` in ns

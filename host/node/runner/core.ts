@@ -42,6 +42,7 @@ export interface CoreResult {
 /** A core hands its IPFIX messages on when it holds this many bytes of them, or after this long. */
 const IPFIX_HANDOFF = 256 << 10;
 const IPFIX_HANDOFF_MS = 500;
+const HALVES_HANDOFF_MS = 250;
 
 /**
  * Fault injection for tests of the runner's failure handling: RSSPLANE_FAULT="core 1 throw 5000"
@@ -86,6 +87,12 @@ export interface CoreContext {
   turns?: TurnTable;
   /** IPFIX messages this core's engine encoded (plan.ipfix), a few hundred KB or a moment's worth at a time */
   onIpfix?: (messages: Uint8Array[]) => void;
+  /**
+   * Split flows' halves handed on while the run goes (a live run: the controller merges them as
+   * they come, so none waits in this thread until the end), with this core's latest packet time;
+   * called every HALVES_HANDOFF_MS, with no halves too, so that the controller knows the time.
+   */
+  onHalves?: (halves: Uint8Array[], now: bigint) => void;
 }
 
 /**
@@ -123,7 +130,7 @@ export class CoreRun {
   private receiver: DpdkReceiver | undefined;
   private doorbell: Doorbell | undefined;
   private readonly records: FlowRecord[] = [];
-  private readonly halves: Uint8Array[] = [];
+  private halves: Uint8Array[] = [];
   private batches = 0;
 
   /** Sets the core up: engine, flow table, rings, input. Everything is allocated here. */
@@ -196,9 +203,14 @@ export class CoreRun {
     }
     const h = flows.takeHalves();
     for (let i = 0; i < h.length; i++) this.halves.push(h[i]!);
+    if (this.ctx.onHalves && clock() - this.halvesAt >= HALVES_HANDOFF_MS) {
+      this.halvesAt = clock();
+      this.ctx.onHalves(this.halves.splice(0), this.now);
+    }
     if (this.plan.ipfix) this.takeIpfix(false);
   }
 
+  private halvesAt = clock();
   private ipfix: Uint8Array[] = [];
   private ipfixBytes = 0;
   private ipfixAt = clock();

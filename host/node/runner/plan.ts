@@ -73,6 +73,15 @@ export interface RunPlan {
   ipfix?: { domain: number; activeTimeout: number };
 }
 
+/**
+ * Whether split flows' halves are merged while the run goes (runner.ts LiveMerge): a live input
+ * on several cores, which may run for days. A capture's halves are merged once, at its end, all
+ * together (the records are the same; a capture ends, and its run is as fast as it can be).
+ */
+export function mergesWhileRunning(plan: RunPlan): boolean {
+  return plan.cores > 1 && plan.source.kind !== 'capture';
+}
+
 /** A worker thread's role: core `core`, with its flow engine. */
 export type Role = { kind: 'core'; core: number };
 

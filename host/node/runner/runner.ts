@@ -8,9 +8,9 @@
 import type { Worker } from 'node:worker_threads';
 import { compileEngine, Engine } from '../../core/engine.js';
 import { RssplaneError, type ErrorCode } from '../../core/errors.js';
-import { FlowTally, mergeSplitFlows, type FlowRecord, type FlowStats } from '../../core/flows.js';
+import { FlowTally, SplitFlowMerger, type FlowRecord, type FlowStats } from '../../core/flows.js';
 import { CoreRun, Stopped, type CoreInputs, type CoreResult } from './core.js';
-import { ControlBlock, Counter, type Role, type RunPlan } from './plan.js';
+import { ControlBlock, Counter, mergesWhileRunning, type Role, type RunPlan } from './plan.js';
 import { summarize, type RunReport } from './report.js';
 import { clock, StopFlag, TurnTable } from './ring.js';
 import type { WorkerInput } from './worker.js';
@@ -66,6 +66,7 @@ type FromWorker =
   | { type: 'done'; result: CoreResult | { warnings: string[] } }
   | { type: 'stopped' }
   | { type: 'ipfix'; messages: Uint8Array[] }
+  | { type: 'halves'; core: number; halves: Uint8Array[]; now: bigint }
   | Failed;
 
 /** A worker thread and its messages, in order; failures reported once through `onFailure`. */
@@ -80,7 +81,7 @@ export class Thread<M extends { type: string } = FromWorker> {
     onFailure: (t: Thread<M>, m: Failed) => void) {
     this.worker = new Worker(url, { workerData: data });
     this.worker.on('message', (m: M | Failed) => {
-      if (m.type === 'ipfix') return; // runPlan's own listener takes them
+      if (m.type === 'ipfix' || m.type === 'halves') return; // runPlan's own listener takes them
       if (m.type === 'failed') onFailure(this, m as Failed);
       this.push(m);
     });
@@ -143,9 +144,11 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     new Thread(Worker, name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, turns: turns.buffer, row }, onFailure);
   const cores = Array.from({ length: plan.cores }, (_, c) => spawn(`core ${c}`, { kind: 'core', core: c }, c));
   const threads = cores;
+  const merging = mergesWhileRunning(plan) ? await LiveMerge.create(plan, options) : undefined;
   for (const t of threads) {
     t.worker.on('message', (m: FromWorker) => {
       if (m.type === 'ipfix') for (const x of m.messages) options.onIpfix?.(x);
+      else if (m.type === 'halves') merging?.take(m.core, m.halves, m.now);
     });
   }
 
@@ -194,14 +197,66 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     const seconds = (clock() - t0) / 1000;
     await Promise.all(threads.map((t) => t.worker.terminate()));
 
-    return await gather(plan, results as CoreResult[], seconds, options);
+    return await gather(plan, results as CoreResult[], seconds, options, merging);
   } finally {
+    merging?.merger.release();
     if (ticker) clearInterval(ticker);
   }
 }
 
+/**
+ * Split flows' halves merged while a live run goes: the cores hand their halves over every
+ * moment with their packet time, and about once a second the halves that came are paired, their
+ * records written out and counted; only a half whose partner may still come is held. Its partner
+ * has left the other core's table by the time that core's clock is an idle timeout past the
+ * partner's last packet; a half is held until every core's clock is two idle timeouts (and a
+ * second) past its own last packet, so a partner whose last packet came up to an idle timeout
+ * after it still finds it. A live run then holds the halves of its last moments, not of its life.
+ */
+class LiveMerge {
+  private readonly nows: bigint[];
+  private readonly hold: bigint;
+  private mergedAt = clock();
+  /** records merged so far (plan.records) */
+  readonly records: FlowRecord[] = [];
+
+  private constructor(private readonly plan: RunPlan, private readonly options: RunOptions, readonly merger: SplitFlowMerger) {
+    this.nows = new Array<bigint>(plan.cores).fill(-1n);
+    this.hold = BigInt(Math.ceil(plan.flows.idleTimeout * 2e9)) + 1_000_000_000n;
+  }
+
+  static async create(plan: RunPlan, options: RunOptions): Promise<LiveMerge> {
+    const merger = new SplitFlowMerger(await Engine.create({ kernel: plan.kernel }), { records: plan.records, ...(plan.ipfix ? { ipfix: plan.ipfix } : {}) });
+    return new LiveMerge(plan, options, merger);
+  }
+
+  take(core: number, halves: Uint8Array[], now: bigint): void {
+    this.merger.add(halves);
+    if (now > this.nows[core]!) this.nows[core] = now;
+    if (clock() - this.mergedAt < LIVE_MERGE_MS || this.merger.pending === 0) return;
+    this.mergedAt = clock();
+    const time = this.nows.reduce((m, t) => (t < m ? t : m));
+    const from = time - this.hold;
+    if (from <= 0n) return;
+    this.written(this.merger.merge(from));
+  }
+
+  /** The run's end: every half left, paired where it can be. */
+  finish(halves: Uint8Array[]): void {
+    this.merger.add(halves);
+    this.written(this.merger.merge());
+  }
+
+  private written(merged: { records: FlowRecord[]; ipfix: Uint8Array[] }): void {
+    if (this.plan.records) for (const r of merged.records) this.records.push(r);
+    for (const x of merged.ipfix) this.options.onIpfix?.(x);
+  }
+}
+
+const LIVE_MERGE_MS = 1000;
+
 /** The run's report from its cores' results: tallies added, split flows' halves merged (in WASM). */
-async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: number, options: RunOptions = {}): Promise<RunResult> {
+async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: number, options: RunOptions = {}, live?: LiveMerge): Promise<RunResult> {
   const tally = FlowTally.create();
   const records: FlowRecord[] = [];
   for (const r of results) {
@@ -210,16 +265,19 @@ async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: nu
   }
   // Core order, as mergeSplitFlows pairs them.
   const halves = [...results].sort((a, b) => a.core - b.core).flatMap((r) => r.halves);
-  if (halves.length) {
-    let merged;
+  if (halves.length || live) {
     try {
-      merged = mergeSplitFlows(await Engine.create({ kernel: plan.kernel }), halves, { records: plan.records, ...(plan.ipfix ? { ipfix: plan.ipfix } : {}) });
+      const merging = live ?? await LiveMerge.create(plan, options);
+      try {
+        merging.finish(halves);
+        FlowTally.merge(tally, merging.merger.tally());
+        for (const x of merging.records) records.push(x);
+      } finally {
+        if (!live) merging.merger.release();
+      }
     } catch (e) {
       throw e instanceof RssplaneError ? new RunFailure(e.code, e.message, true) : e;
     }
-    FlowTally.merge(tally, merged.tally);
-    for (const x of merged.records) records.push(x);
-    for (const x of merged.ipfix) options.onIpfix?.(x);
   }
   const report = summarize(results.map((r) => ({ core: r.core, stats: r.stats })), tally, seconds);
   return { report, records, warnings: results.flatMap((r) => r.warnings), stats: [...results].sort((a, b) => a.core - b.core).map((r) => r.stats) };
