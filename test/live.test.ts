@@ -58,7 +58,7 @@ describe('run --duration --json-stats', () => {
 
 describe('on a terminal', () => {
   it('a live run shows a line a second on stderr (script(1) provides the terminal), no progress bar; stdout stays the summary', () => {
-    const r = spawnSync('script', ['-qec', `node ${CLI} run --cores 2 --reta equal:4 --duration 2.2 --concurrent 500 --json 2>/dev/tty`, '/dev/null'], { encoding: 'utf8' });
+    const r = spawnSync('script', ['-qec', `stty cols 200; node ${CLI} run --cores 2 --reta equal:4 --duration 2.2 --concurrent 500 --json 2>/dev/tty`, '/dev/null'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     // Each second's line, rewritten in place: packets/s of the run, of 4 queues and 2 cores, drops, flows, imbalance.
     const lines = r.stdout.split('\r\x1b[K').filter((l) => /^\d+ s: /.test(l));
