@@ -13,7 +13,7 @@ export { coveredBytes } from "./rss/schedule";
 export { genConfigure, genFill, genStarted, genStateBytes } from "./gen/synthetic";
 export { groupByCore, rebaseDescriptors, stageSlots, takeSlot } from "./ring/slot";
 export { steerBatch, steerWorkspaceBytes } from "./ring/steer";
-export { mergeHalves, mergeRecords, mergeWorkspaceBytes } from "./flow/merge";
+export { mergeHalves, mergeHalvesHolding, mergeHeld, mergeRecords, mergeWorkspaceBytes } from "./flow/merge";
 export { configureTally } from "./flow/tally";
 export { captureBegin, captureWalk } from "./capture/walk";
 export {
@@ -52,6 +52,7 @@ export function relaxedSimd(): bool {
 }
 
 export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } from "./flow/engine";
+export { configureIpfix, ipfixFlush, ipfixRoom, ipfixExportRecords } from "./flow/ipfix";
 export {
   tcpConfigure, tcpMemoryBytes, tcpInput, tcpOutput, tcpPoll, tcpNextTimer, tcpRefreshNextHop, tcpStopOpening,
   tcpOutputPending, tcpConnect, tcpListen, tcpSend, tcpRecv, tcpClose, tcpAbort, tcpTcb, tcpFind, tcpDestinations,

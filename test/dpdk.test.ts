@@ -4,7 +4,7 @@
  * net_null offers RSS (a key and a table it keeps) and endless packets. EAL initialises once per
  * process, so every case runs in a child process: the CLI, or test/native/dpdk-calls.mjs.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { expect, it } from 'vitest';
 import { CLI, expectUsageError, rssplane } from './helpers/cli.js';
 import { runWithRecords } from './helpers/run.js';
 import { describeWithDependency, haveDpdk } from './helpers/deps.js';
+import { jsonLines, LiveRun } from './helpers/live.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rssplane-dpdk-'));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/captures/${name}`, import.meta.url));
@@ -116,17 +117,19 @@ describeWithDependency('libdpdk-dev', haveDpdk(), 'the DPDK shim', () => {
   });
 
   it('Ctrl-C ends a live port\'s input (net_null never runs dry) and the run reports what it took', async () => {
-    const child = spawn(process.execPath, [CLI, 'run', '--input', 'dpdk', '--eal', `${EAL} --vdev net_null0`, '--cores', '2', '--json', '--no-progress']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    await new Promise((r) => setTimeout(r, 2500));
-    child.kill('SIGINT');
-    const status = await new Promise((r) => child.on('exit', r));
-    expect(stderr).toBe('');
-    expect(status).toBe(0);
-    const s = JSON.parse(stdout);
+    // Ready when the live stats have seen packets come in (--json-stats: a line a second).
+    const stats = join(dir, 'sigint-stats.jsonl');
+    const live = new LiveRun(['--input', 'dpdk', '--eal', `${EAL} --vdev net_null0`, '--cores', '2', '--json-stats', stats, '--json', '--no-progress']);
+    try {
+      await live.statsLines(stats, 1, (l) => l.packets > 0);
+      live.child.kill('SIGINT');
+      expect(await live.end()).toBe(0);
+    } finally {
+      live.kill();
+    }
+    expect(live.stderr).toBe('rssplane: reading DPDK port 0 (net_null): Ctrl-C ends the input\n');
+    const s = JSON.parse(live.stdout);
+    expect(jsonLines(stats).at(-1)).toMatchObject({ end: true, packets: s.packets });
     expect(s.packets).toBeGreaterThan(1000);
     expect(s.received).toBe(s.processed + s.dropped);
     expect(s.unhashed).toBe(s.processed); // net_null's packets are zeros: not IP, queue 0, as a NIC does

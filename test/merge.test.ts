@@ -5,7 +5,7 @@
  * must be exactly the records of one engine that saw every packet.
  */
 import { expect, it } from 'vitest';
-import { Engine, FlowEngine, flowJson, mergeHalves, mergeSplitFlows, RssConfig, type FlowRecord } from '../host/core/index.js';
+import { Engine, FlowEngine, flowJson, mergeHalves, mergeSplitFlows, RssConfig, SplitFlowMerger, type FlowRecord } from '../host/core/index.js';
 import { frame, tcp4, TCP_FLAGS } from './helpers/packets.js';
 import { loadPackets, readPcap, type Packet } from './helpers/pcap.js';
 
@@ -86,4 +86,72 @@ it('one 4-tuple reused 300 times, its directions on two cores: 600 halves of one
   const counted = mergeSplitFlows(engines[1]!.engine, halves, { records: false });
   expect(counted.records).toEqual([]);
   expect(counted.tally).toEqual(merged.tally);
+});
+
+it('halves merged as they come, as a live run does: the records of one merge at the end, only recent halves held', async () => {
+  // The same connection used 300 times, 400 s apart (past the idle timeout), its directions on two
+  // cores, and beside every third use a SYN from another port that nothing answers (a half that
+  // waits for a partner in vain). The cores hand their halves over every 10 uses with their
+  // clocks; the merger holds only what may still pair.
+  const { SYN, ACK, FIN, PSH } = TCP_FLAGS;
+  const uses: Packet[][] = [];
+  let t = 1_800_000_000_000_000_000n;
+  const at = () => (t += 1_000_000n);
+  for (let k = 0; k < 300; k++) {
+    t += 400_000_000_000n;
+    const c = 1000 + k * 100_000, s = 7000 + k * 100_000;
+    const up = (flags: number, seq: number, ack: number, payload = 0, sport = 40000) => frame(tcp4('198.18.0.2', '198.18.0.1', { sport, dport: 80, seq, ack, flags, payload: new Uint8Array(payload) }), { ts: at() });
+    const down = (flags: number, seq: number, ack: number) => frame(tcp4('198.18.0.1', '198.18.0.2', { sport: 80, dport: 40000, seq, ack, flags, payload: new Uint8Array(0) }), { ts: at() });
+    uses.push([up(SYN, c, 0), down(SYN | ACK, s, c + 1), up(ACK, c + 1, s + 1), up(PSH | ACK, c + 1, s + 1, 20), up(FIN | ACK, c + 21, s + 1),
+      down(FIN | ACK, s + 1, c + 22), up(ACK, c + 22, s + 2), ...(k % 3 === 2 ? [up(SYN, c, 0, 0, 50000 + k)] : [])]);
+  }
+  const packets = uses.flat();
+  const config = RssConfig.from({ key: 'microsoft', fields: 'ipv4-l4', reta: 'equal:2' });
+  const whole = FlowEngine.create(await Engine.create(), config, { cores: 2 });
+  whole.process(loadPackets(whole.engine, packets));
+  whole.finish();
+  const expected = whole.takeRecords();
+  expect(expected).toHaveLength(400);
+
+  // Steered as the dispatcher steers them.
+  const steering = FlowEngine.create(await Engine.create(), config, { cores: 2 }).engine;
+  const all = loadPackets(steering, packets);
+  const at2 = steering.allocate(2 * packets.length);
+  steering.exports.steerBatch(all.descriptors, all.count, at2, 1, steering.allocate(steering.exports.steerWorkspaceBytes(packets.length)), packets.length);
+  const steered = Array.from(steering.u16(at2, packets.length));
+  const coreOf = new Map(packets.map((p, i) => [p, steered[i]!]));
+
+  const engines = await Promise.all([0, 1].map(async (c) => FlowEngine.create(await Engine.create(), config, { cores: 2, core: c, splitHalves: true })));
+  const merger = new SplitFlowMerger(await Engine.create());
+  const hold = 2n * 300_000_000_000n + 1_000_000_000n; // two idle timeouts and a second, as runner.ts holds
+  const records: FlowRecord[] = [];
+  let most = 0;
+  for (let k = 0; k < 300; k += 10) {
+    const now: bigint[] = [];
+    for (const c of [0, 1]) {
+      // Core 1 lags core 0 by 5 uses: halves come before their partners and wait for them.
+      const from = c === 0 ? k : Math.max(0, k - 5), to = c === 0 ? k + 10 : k + 5;
+      const mine = uses.slice(from, to).flat().filter((p) => coreOf.get(p) === c);
+      if (mine.length) engines[c]!.process(loadPackets(engines[c]!.engine, mine));
+      records.push(...engines[c]!.takeRecords());
+      merger.add(engines[c]!.takeHalves());
+      now.push(engines[c]!.stats().now);
+    }
+    const time = now[0]! < now[1]! ? now[0]! : now[1]!;
+    records.push(...merger.merge(time - hold).records);
+    most = Math.max(most, merger.pending);
+  }
+  engines[1]!.process(loadPackets(engines[1]!.engine, uses.slice(295).flat().filter((p) => coreOf.get(p) === 1)));
+  for (const c of [0, 1]) {
+    engines[c]!.finish(t);
+    records.push(...engines[c]!.takeRecords());
+    merger.add(engines[c]!.takeHalves());
+  }
+  records.push(...merger.merge().records);
+  expect(sorted(records)).toEqual(sorted(expected));
+  // Held at most: core 0's halves of the 5 uses core 1 has not reached, and of those within the
+  // hold (two idle timeouts and a second: 601 s, a use and a half), not of the 300.
+  expect(most).toBeGreaterThanOrEqual(5);
+  expect(most).toBeLessThanOrEqual(8);
+  merger.release();
 });

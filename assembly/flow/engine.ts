@@ -40,6 +40,7 @@ import * as table from "./table";
 import * as syn from "./syn";
 import { writeHeader } from "./syn";
 import * as tcp from "./tcp";
+import * as ipfix from "./ipfix";
 
 let options: u32 = 0;
 let idleTimeout: u64 = 0;
@@ -78,6 +79,7 @@ export function configureFlows(flows: u32, idleMs: u32, closedMs: u32, flowOptio
   const reassembly = (flowOptions & FlowOption.REASSEMBLY) != 0;
   if (!configureReassembly(reassembly ? streams : 0, window)) return Status.BAD_SIZE;
   options = flowOptions;
+  ipfix.stopExport();
   idleTimeout = <u64>idleMs * 1000000;
   closedTimeout = <u64>min(closedMs, idleMs) * 1000000;
   // Per packet at most two records (the flow it closes, the flow evicted for it), plus the sweep.
@@ -293,9 +295,10 @@ export function processBatch(descriptors: usize, n: u32): u32 {
     if (!given) hash = hashTuple(FLOW_TUPLE, fields);
     count(STAT_FLOWS_CREATED);
     // A SYN alone (no ACK, FIN, RST or payload) waits in one cache line for its second packet.
-    // Not with reassembly, whose events name a flow by its entry for the flow's whole life.
+    // Not with reassembly, whose events name a flow by its entry for the flow's whole life, nor
+    // while exporting IPFIX, whose records need the packet's IP octets and TCP flags (ipfix.ts).
     if (isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK | tcpHeader.FIN | tcpHeader.RST)) == tcpHeader.SYN
-      && packet.payloadLength == 0 && !reassembling()) {
+      && packet.payloadLength == 0 && !reassembling() && !ipfix.exporting) {
       if (table.synRingFull()) moveOldestSyn();
       const h = table.insertSyn(key);
       const options = (tcpHeader.optionSackPermitted ? DirFlag.SACK_PERMITTED : 0) | (tcpHeader.optionTimestamps ? DirFlag.TIMESTAMPS : 0);
@@ -319,6 +322,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   store<u32>(b + DIR_PACKETS, load<u32>(b + DIR_PACKETS) + 1);
   store<u64>(b + DIR_BYTES, load<u64>(b + DIR_BYTES) + <u64>load<u32>(d + PKT_CAPLEN));
   store<u64>(b + DIR_PAYLOAD, load<u64>(b + DIR_PAYLOAD) + <u64>payload);
+  if (ipfix.exporting) ipfix.countPacket(e, <u32>direction, b, packet.network, family, tcpFlags);
   const f = <u32>load<u16>(b + DIR_FLAGS);
   if (!(f & DirFlag.SEEN)) {
     store<u64>(b + DIR_FIRST_TS, ts);
@@ -491,7 +495,8 @@ function resetSweep(): void {
 function sweep(budget: u32): void {
   if (now == 0) return;
   const used = table.entriesUsed();
-  if (used != 0 && now > flowBound && now - flowBound > closedTimeout) {
+  // (An active timeout visits every flow: the longest-lived ones are the busiest.)
+  if (used != 0 && ((now > flowBound && now - flowBound > closedTimeout) || ipfix.activeTimeouts)) {
     const n = min(budget, used);
     for (let k: u32 = 0; k < n && recordRoom() > 2; k++) {
       if (sweepCursor >= used) flowCycle();
@@ -502,6 +507,7 @@ function sweep(budget: u32): void {
         } else {
           const last = load<u64>(e + REC_LAST_TS);
           if (last < flowSeenMin) flowSeenMin = last;
+          if (ipfix.activeTimeouts) ipfix.exportIfActive(e, now, (options & FlowOption.SPLIT_HALVES) != 0);
         }
       }
       sweepCursor++;

@@ -10,7 +10,7 @@
  */
 import {
   CloseReason, DIR_FIRST_TS, DIR_FLAGS, DirFlag, FLOW_DIR, FLOW_RECORD, FlowFlag, REC_CLIENT_ADDR,
-  REC_CLIENT_PORT, REC_CLOSE, REC_DIR, REC_FAMILY, REC_FLAGS, REC_LAST_TS, REC_PROTO, REC_SERVER_ADDR, REC_SERVER_PORT,
+  REC_CLIENT_PORT, REC_CLOSE, REC_IP_OCTETS, REC_DIR, REC_FAMILY, REC_FLAGS, REC_LAST_TS, REC_PROTO, REC_SERVER_ADDR, REC_SERVER_PORT,
 } from "../shared/abi";
 import { countFlow } from "./tally";
 import { tcpClose, updateStates } from "./tcp";
@@ -69,6 +69,8 @@ export function mergeRecords(a: usize, b: usize, out: usize): i32 {
   const dOther = base == a ? db : da;
   const otherInBase = sameClient(base, other) ? dOther : 1 - dOther;
   memory.copy(out + REC_DIR + <usize>otherInBase * FLOW_DIR, other + REC_DIR + <usize>dOther * FLOW_DIR, FLOW_DIR);
+  // So do its IP octets (the export block keeps them per direction, outside the block).
+  store<u64>(out + REC_IP_OCTETS + (<usize>otherInBase << 3), load<u64>(other + REC_IP_OCTETS + (<usize>dOther << 3)));
   if (otherInBase == dBase) return -1;
 
   store<u8>(out + REC_FLAGS, load<u8>(a + REC_FLAGS) | load<u8>(b + REC_FLAGS));
@@ -213,6 +215,21 @@ export function mergeWorkspaceBytes(count: u32): usize {
 
 let output: usize = 0;
 let written: u32 = 0;
+/** Halves without a partner whose last packet is at or after this time are held, not emitted (0: none). */
+let holdFrom: u64 = 0;
+/** Where held halves are copied (FLOW_RECORD bytes each), and how many were. */
+let keepAt: usize = 0;
+let held: u32 = 0;
+
+/** A half without a partner: a record as it is, unless it is young enough to be held for one. */
+function unpaired(half: usize): void {
+  if (holdFrom && load<u64>(half + REC_LAST_TS) >= holdFrom) {
+    memory.copy(keepAt + <usize>held * FLOW_RECORD, half, FLOW_RECORD);
+    held++;
+    return;
+  }
+  emitMerged(half);
+}
 
 /** One record leaves the merge: counted, and written to the output when the host wants records. */
 function emitMerged(r: usize): void {
@@ -254,7 +271,7 @@ function pairConnection(halves: usize, list: usize, n: u32): void {
     }
     if (kind == 0) next1 = p; else next0 = p;
     if (!y) {
-      emitMerged(half);
+      unpaired(half);
       continue;
     }
     store<i32>(y + E_KIND, load<i32>(y + E_KIND) | USED);
@@ -271,8 +288,22 @@ function pairConnection(halves: usize, list: usize, n: u32): void {
  * without a partner are records as they are. `work`: mergeWorkspaceBytes(count) bytes.
  */
 export function mergeHalves(halves: usize, count: u32, work: usize, out: usize): u32 {
+  return mergeHalvesHolding(halves, count, work, out, 0, 0);
+}
+
+/**
+ * mergeHalves for a run that is still going: a half whose partner has not come yet and whose last
+ * packet is at or after `holdFrom` (ns) may still meet it, so it is copied to `keep` (room for
+ * `count` records) instead of being emitted; mergeHeld() says how many were. The host merges the
+ * held halves again with the next ones, so a live run holds only the halves of recent flows.
+ * `holdFrom` 0 holds nothing (the run's end).
+ */
+export function mergeHalvesHolding(halves: usize, count: u32, work: usize, out: usize, keep: usize, from: u64): u32 {
   output = out;
   written = 0;
+  held = 0;
+  keepAt = keep;
+  holdFrom = keep ? from : 0;
   if (count == 0) return 0;
   const entries = work, spare = work + <usize>count * ENTRY, list = spare + <usize>count * ENTRY;
   for (let i: u32 = 0; i < count; i++) {
@@ -308,4 +339,9 @@ export function mergeHalves(halves: usize, count: u32, work: usize, out: usize):
     start = end;
   }
   return written;
+}
+
+/** How many halves the last mergeHalvesHolding held back. */
+export function mergeHeld(): u32 {
+  return held;
 }

@@ -11,6 +11,7 @@ import {
   OUT_RECORD_CAPACITY, OUT_RECORD_COUNT, OUT_RECORDS, REC_CLOSE,
 } from "../shared/abi";
 import { reserve, unreserve } from "../shared/reserve";
+import { ipfixRoom } from "./ipfix";
 
 // @ts-ignore: decorator
 @inline function out32(field: i32): u32 { return load<u32>(<usize>FLOW_STATE + <usize>field); }
@@ -46,7 +47,8 @@ export function configureOutput(records: u32, events: u32, data: u32): bool {
   return true;
 }
 
-export function recordRoom(): u32 { return out32(OUT_RECORD_CAPACITY) - out32(OUT_RECORD_COUNT); }
+/** Records that fit: in the record buffer, and as IPFIX records when exporting (ipfix.ts). */
+export function recordRoom(): u32 { return min(out32(OUT_RECORD_CAPACITY) - out32(OUT_RECORD_COUNT), ipfixRoom()); }
 export function eventRoom(): u32 { return out32(OUT_EVENT_CAPACITY) - out32(OUT_EVENT_COUNT); }
 export function dataRoom(): u32 { return out32(OUT_DATA_CAPACITY) - out32(OUT_DATA_USED); }
 

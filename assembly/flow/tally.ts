@@ -13,6 +13,7 @@ import {
   REC_PROTO, TALLY_CLOSE, TALLY_COUNTERS, TALLY_SPLIT, TALLY_STATES, TALLY_TCP, TALLY_UDP, TCP_STATES,
 } from "../shared/abi";
 import { reserve } from "../shared/reserve";
+import { exportFlow } from "./ipfix";
 import { emitRecord } from "./output";
 
 const PROTOCOL_TCP: u8 = 6;
@@ -50,6 +51,7 @@ export function flowLeaves(e: usize, close: u32): void {
   }
   countFlow(e, close);
   if (records) emitRecord(e, close);
+  exportFlow(e, close);
 }
 
 // @ts-ignore: decorator

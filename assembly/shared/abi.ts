@@ -32,7 +32,8 @@
  *   0x13000   0x13fff   TCP_STATE      TCP endpoints: configuration (CFG_*), counters (TcpStat), the
  *                                      host's cursors (TX_*, FWD_*); TCBs, buffers and timers live in
  *                                      the heap (see "TCP endpoints" below)
- *   0x14000   0x14fff   reserved for later fixed regions
+ *   0x14000   0x14fff   IPFIX_STATE    IPFIX export: output cursors (IPX_*), one message being filled
+ *                                      per template (assembly/flow/ipfix.ts)
  *   0x15000   0x15fff   LINK_STATE     link layer (ARP, neighbour discovery, ICMP echo): our addresses,
  *                                      timers, resolve in/out, counters (layout: LINK_* below); the
  *                                      neighbour cache lives in the heap
@@ -424,7 +425,8 @@ export const REC_CORE_REVERSE = 62;
 /** the direction blocks: client to server, then server to client */
 export const REC_DIR = 64;
 export const FLOW_DIR = 128;
-export const FLOW_RECORD = 320;
+/** the export block (REC_EXPORT, after the direction blocks): IPFIX counts, see below */
+export const FLOW_RECORD = 384;
 
 export const enum FlowFlag {
   /** the two directions land on different cores */
@@ -462,9 +464,11 @@ export const DIR_ISN = 88;
 export const DIR_SND_MAX = 92;
 export const DIR_ACK_MAX = 96;
 export const DIR_FIN_SEQ = 100;
-/** u16 MSS option (0: none), u8 TcpState of this side, u8 reserved */
+/** u16 MSS option (0: none), u8 TcpState of this side, u8 the union of the TCP flags this side
+ *  sent (IPFIX tcpControlBits; kept only while exporting IPFIX) */
 export const DIR_MSS = 104;
 export const DIR_STATE = 106;
+export const DIR_TCP_FLAGS = 107;
 /** u32 reassembly buffer + 1 (0: none) */
 export const DIR_REASSEMBLY = 108;
 /** two holes [start, end) below DIR_SND_MAX not yet covered: u32 pairs */
@@ -982,6 +986,70 @@ export const GEN_FRAME = 1616;
 // the consumer takes the chunks in the file's order.
 export const SLOT_CHUNK_END = 8;
 
+// ---- IPFIX export (RFC 7011, biflows RFC 5103; assembly/flow/ipfix.ts, host/core/ipfix.ts) ----
+//
+// While exporting (configureIpfix), each flow that leaves the table (and each long-lived flow
+// every active timeout) becomes one IPFIX data record, encoded here in WASM into whole IPFIX
+// messages: the host only stamps each message's export time and sequence number and writes the
+// bytes to files and sockets. Templates are the host's (host/core/ipfix.ts builds them from the
+// element lists there); their IDs and record lengths are fixed here.
+//
+// The record's export block (REC_EXPORT, 64 bytes after the direction blocks), kept only while
+// exporting: per direction the IP octets (IP header and payload, IPFIX's octetDeltaCount: not the
+// frame); what earlier records of a long-lived flow already reported; where its next record starts.
+export const REC_EXPORT = 320;
+/** u64 IP octets, client to server and back */
+export const REC_IP_OCTETS = 320;
+export const REC_IP_OCTETS_REVERSE = 328;
+/** u64 octets and u32 packets earlier records (active timeout) reported, each direction */
+export const REC_SENT_OCTETS = 336;
+export const REC_SENT_OCTETS_REVERSE = 344;
+export const REC_SENT_PACKETS = 352;
+export const REC_SENT_PACKETS_REVERSE = 356;
+/** u64 ns: the end of the last record exported (0: none yet); the next record starts after it */
+export const REC_SENT_UNTIL = 360;
+
+export const IPFIX_STATE = 0x14000;
+/** u32: the output buffer: whole messages back to back, IPX_USED bytes of them */
+export const IPX_OUT = 0x00;
+export const IPX_USED = 0x04;
+export const IPX_CAPACITY = 0x08;
+/** u32: records encoded since configureIpfix (the host reads them as a counter) */
+export const IPX_RECORDS = 0x0c;
+/** u32: the observation domain written in every message header */
+export const IPX_DOMAIN = 0x10;
+/** u32: bytes of the message being filled for template IPFIX_TEMPLATE_V4 / _V6 (0: none) */
+export const IPX_FILL_V4 = 0x14;
+export const IPX_FILL_V6 = 0x18;
+/** the messages being filled, IPFIX_MESSAGE_MAX bytes each */
+export const IPX_MESSAGE_V4 = 0x100;
+export const IPX_MESSAGE_V6 = 0x700;
+/** Largest message: fits a UDP datagram on a 1500-byte MTU with IPv6 and UDP headers. */
+export const IPFIX_MESSAGE_MAX = 1400;
+export const IPFIX_HEADER = 16;
+export const IPFIX_SET_HEADER = 4;
+export const IPFIX_VERSION = 10;
+/** Template IDs (data set IDs) and the record length of each. */
+export const IPFIX_TEMPLATE_V4 = 256;
+export const IPFIX_TEMPLATE_V6 = 257;
+export const IPFIX_RECORD_V4 = 74;
+export const IPFIX_RECORD_V6 = 98;
+/** The output buffer: room for this many messages (the engine stops a batch before it fills). */
+export const IPFIX_OUT_MESSAGES = 512;
+
+/** flowEndReason (IANA): why a record was exported. */
+export const enum FlowEndReason {
+  IDLE_TIMEOUT = 1, ACTIVE_TIMEOUT = 2, END_OF_FLOW = 3, FORCED_END = 4, LACK_OF_RESOURCES = 5,
+}
+
+// u64 counters at FLOW_STATE (STAT_*, indices 80-89 are the export's)
+/** IPFIX records encoded (each ends up in a message the host hands to every exporter) */
+export const STAT_IPFIX_RECORDS = 80;
+/** IPFIX messages completed */
+export const STAT_IPFIX_MESSAGES = 81;
+/** active-timeout records (long-lived flows' counts so far) */
+export const STAT_IPFIX_ACTIVE = 82;
+
 // ---- TCP endpoints (assembly/tcp, assembly/app) ----
 //
 // One endpoint engine per core opens (client) and accepts (server) TCP connections: it takes the
@@ -1081,6 +1149,13 @@ export const CFG_FORWARD_MAX = 0xc0;
 export const CFG_MTU = 0xc4;
 /** queues the indirection table at RETA names (QUEUE_CORE maps each to a core) */
 export const CFG_QUEUES = 0xc8;
+/**
+ * the link layer's transmit slot (assembly/link, issue 12), or 0. When set, every frame's next
+ * hop comes from the link's neighbour cache (ARP, ND: resolveNextHop, with the gateway when the
+ * peer is off-link), on the TCP clock, and a first solicitation goes into that slot; the
+ * neighbour table (tcpSetNeighbor, CFG_NEXT_HOP_MAC) is then unused.
+ */
+export const CFG_LINK_TX = 0xcc;
 // The application (AppKind) and its settings.
 export const CFG_APP = 0xd0;
 /** client: the peer (16 bytes, IPv4 in the first 4), its family (4 or 6) and port */

@@ -8,8 +8,9 @@
  */
 import {
   CFG_MAC, CFG_NEXT_HOP_MAC, CFG_NEXT_HOP_VALID, NEIGH_ADDR, NEIGH_BYTES, NEIGH_FAMILY, NEIGH_MAC, NEIGH_VALID,
-  NEIGHBORS_MAX,
+  NEIGHBORS_MAX, LINK_STATE, LINK_RESOLVED_MAC, LinkResolve,
 } from "../shared/abi";
+import { resolveNextHop } from "../link/link";
 import { cfgAt } from "./state";
 
 let table: usize = 0;
@@ -69,4 +70,14 @@ export function tcpSetNeighbor(family: u32, address: usize, mac: usize): i32 {
   if (mac != 0) memory.copy(e + NEIGH_MAC, mac, 6);
   store<u8>(e + NEIGH_VALID, mac != 0 ? 1 : 0);
   return <i32>i;
+}
+
+/**
+ * On a link (CFG_LINK_TX set): the MAC of the next hop towards `remote` from the link layer's
+ * neighbour cache, or 0 while it is not resolved (the first call sends a solicitation into the
+ * link's transmit slot `linkTx`; the retransmission timer tries the segment again). A STALE
+ * entry starts RFC 4861's wait for confirmation, as any use of it does.
+ */
+export function linkNextHopMac(family: u32, remote: usize, linkTx: usize, now: u64): usize {
+  return resolveNextHop(family, remote, linkTx, <i64>now) == LinkResolve.RESOLVED ? <usize>(LINK_STATE + LINK_RESOLVED_MAC) : 0;
 }

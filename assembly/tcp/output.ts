@@ -11,7 +11,7 @@
  * keep the tuple, next hop and peer hash at the same offsets.
  */
 import {
-  CFG_SLOT_BYTES, CFG_SLOT_PACKETS, CFG_TX_SLOT, LinkType, PacketFlag, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR,
+  CFG_LINK_TX, CFG_SLOT_BYTES, CFG_SLOT_PACKETS, CFG_TX_SLOT, LinkType, PacketFlag, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR,
   PKT_FLAGS, PKT_HASH, PKT_IFACE, PKT_LINKTYPE, PKT_QUEUE, PKT_TIMESTAMP, PKT_WIRELEN, SLOT_BYTES, SLOT_COUNT,
   SLOT_DESCRIPTORS, TCB_DELACK_AT, TCB_FAMILY, TCB_ISS, TCB_LOCAL_ADDR, TCB_LOCAL_PORT, TCB_MSS,
   TCB_NEIGHBOR, TCB_OOO, TCB_OOO_COUNT, TCB_PEER_HASH, TCB_RCV_ADV, TCB_RCV_NXT, TCB_REMOTE_ADDR,
@@ -26,7 +26,7 @@ import * as ipv6 from "../wire/ipv6";
 import * as tcp from "../wire/tcp";
 import { appPump } from "./app";
 import { receiveWindow, sendCopy } from "./buffer";
-import { neighborMac, ourMac } from "./neighbor";
+import { linkNextHopMac, neighborMac, ourMac } from "./neighbor";
 import { cfg32, count, mtu, nowMs, nowNs, nowUs, options, ourWscale } from "./state";
 import { tcbGive } from "./table";
 import {
@@ -71,13 +71,14 @@ export function configureOutput(): void {
  * next hop is not resolved (the segment is not sent; counted).
  */
 function frameBegin(e: usize, tcpLength: u32): usize {
-  const mac = neighborMac(<u32>load<u16>(e + TCB_NEIGHBOR));
+  const family = <u32>load<u8>(e + TCB_FAMILY);
+  const linkTx = <usize>cfg32(CFG_LINK_TX);
+  const mac = linkTx ? linkNextHopMac(family, e + TCB_REMOTE_ADDR, linkTx, nowNs) : neighborMac(<u32>load<u16>(e + TCB_NEIGHBOR));
   if (mac == 0) {
     count(TcpStat.NO_NEIGHBOR);
     return 0;
   }
   const frame = dataStart + <usize>load<u32>(slot + SLOT_BYTES);
-  const family = <u32>load<u8>(e + TCB_FAMILY);
   if (family == 4) {
     ethernet.emit(frame, mac, ourMac(), ethernet.ETHERTYPE_IPV4);
     ipv4.emit(frame + ethernet.HEADER_LENGTH, e + TCB_LOCAL_ADDR, e + TCB_REMOTE_ADDR, 6, tcpLength, ipId++, 64);

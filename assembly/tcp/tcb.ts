@@ -15,7 +15,7 @@ import { releaseAll } from "./buffer";
 import { tupleSecret } from "./isn";
 import { neighborFor } from "./neighbor";
 import { portGive } from "./ports";
-import { cfg32, count, initCwnd, nowNs, rtoInitial, rtoMax, rtoMin, tcbAt, tcbIndex } from "./state";
+import { cfg32, count, epochNs, initCwnd, nowNs, rtoInitial, rtoMax, rtoMin, tcbAt, tcbIndex } from "./state";
 import { hashOf, indexInsert, indexRemove, tcbGive, tcbTake, tupleHash } from "./table";
 import { timerCancel } from "./timer";
 
@@ -76,7 +76,10 @@ export function tcbCreate(family: u32, local: usize, remote: usize, lport: u32, 
   // M: a clock ticking every 4 us (RFC 6528 section 3), so a later incarnation of the tuple
   // starts above where an earlier one left off.
   store<u32>(t + TCB_ISS, <u32>secret + <u32>(nowNs / 4000));
-  store<u32>(t + TCB_TS_OFFSET, <u32>(secret >> 32));
+  // TSval: the tuple's offset and a ms clock from the Unix epoch (RFC 7323 5.4: monotonic for
+  // the tuple), not from the engine's start: a later run's SYN must not look older than the last
+  // one's to a peer still holding the tuple in TIME-WAIT (Linux's PAWS check would refuse it).
+  store<u32>(t + TCB_TS_OFFSET, <u32>(secret >> 32) + <u32>(epochNs / 1000000));
   store<u16>(t + TCB_NEIGHBOR, <u16>neighborFor(family, remote));
   store<u32>(t + TCB_RTO, rtoInitial);
   if (active) setFlags(t, TcbFlag.ACTIVE);

@@ -25,7 +25,7 @@ import {
   CFG_APP_RAW_LISTEN, CFG_APP_REMOTE, CFG_APP_REQUEST, CFG_APP_REQUEST_LENGTH, CFG_APP_REQUESTS,
   CFG_APP_RESPONSE_BYTES, CFG_APP_TIMEOUT, CFG_CHALLENGE_LIMIT, CFG_CHUNK_SHIFT, CFG_CHUNKS, CFG_CORE, CFG_CORES,
   CFG_DATA_RETRIES, CFG_DELACK, CFG_DESTINATIONS, CFG_EPOCH, CFG_FIELDS4, CFG_FIELDS6, CFG_FORWARD,
-  CFG_FORWARD_CORES, CFG_FORWARD_MAX, CFG_INIT_CWND, CFG_LOCAL4, CFG_LOCAL4_COUNT, CFG_LOCAL6, CFG_LOCAL6_COUNT,
+  CFG_FORWARD_CORES, CFG_FORWARD_MAX, CFG_INIT_CWND, CFG_LINK_TX, CFG_LOCAL4, CFG_LOCAL4_COUNT, CFG_LOCAL6, CFG_LOCAL6_COUNT,
   CFG_MAC, CFG_MTU, CFG_NEXT_HOP_MAC, CFG_NEXT_HOP_VALID, CFG_OPTIONS, CFG_PORT_HI, CFG_PORT_LO,
   CFG_PORT_MODE, CFG_QUEUES, CFG_RCVBUF, CFG_RTO_INITIAL, CFG_RTO_MAX, CFG_RTO_MIN, CFG_SECRET, CFG_SLOT_BYTES,
   CFG_SLOT_PACKETS, CFG_SNDBUF, CFG_SYN_RETRIES, CFG_TCBS, CFG_TIME_WAIT, CFG_TIME_WAITS, CFG_TX_SLOT, CFG_WSCALE,
@@ -151,6 +151,12 @@ export interface EndpointOptions {
   epochNs?: bigint;
   /** transmit slot: frames per slot (default 512) */
   slotPackets?: number;
+  /**
+   * On a link (assembly/link configured in the same engine): the link layer's transmit slot. Each
+   * frame's next hop then comes from the link's neighbour cache (ARP, ND, the gateway), on this
+   * endpoint's clock; nextHopMac and setNeighbor are not used.
+   */
+  linkTx?: number;
   app: HttpClientApp | HttpServerApp | RawApp;
 }
 
@@ -403,6 +409,7 @@ export class TcpEndpoint {
     u32(CFG_FORWARD_MAX, slotPackets);
     u32(CFG_MTU, mtu);
     u32(CFG_QUEUES, reta.queues);
+    u32(CFG_LINK_TX, options.linkTx ?? 0);
 
     const app = options.app;
     if (app.kind === 'http-client') {

@@ -42,6 +42,8 @@ export interface EngineExports {
   steerWorkspaceBytes(max: number): number;
   mergeRecords(a: number, b: number, out: number): number;
   mergeHalves(halves: number, count: number, work: number, out: number): number;
+  mergeHalvesHolding(halves: number, count: number, work: number, out: number, keep: number, from: bigint): number;
+  mergeHeld(): number;
   mergeWorkspaceBytes(count: number): number;
   configureTally(): number;
   // link layer (assembly/link): ARP, neighbour discovery, echo; `now` in ns
@@ -57,6 +59,11 @@ export interface EngineExports {
   flushFlows(): number;
   activeFlows(): number;
   resetCounters(): void;
+  // IPFIX export (assembly/flow/ipfix.ts)
+  configureIpfix(domain: number, activeMs: number): number;
+  ipfixFlush(): void;
+  ipfixRoom(): number;
+  ipfixExportRecords(records: number, count: number): number;
   configureBuckets(portsHashed: number): number;
   clearBuckets(): void;
   // capture files (assembly/capture/walk.ts)

@@ -22,7 +22,7 @@ import {
   STAT_FLOWS_EVICTED, STAT_FLOWS_REUSED, STAT_FLOWS_TIMED_OUT, STAT_FRAGMENTS, STAT_HOLE_OVERFLOW, STAT_IPV4,
   STAT_IPV6, STAT_NOW, STAT_OTHER_L4, STAT_PROCESSED, STAT_REASSEMBLY_NO_BUFFER, STAT_REASSEMBLY_OVERFLOW,
   STAT_RECEIVED, STAT_TCP, STAT_UDP, STAT_UNHASHED, STAT_UNVERIFIED_CHECKSUM, Status, TcpState,
-  CLOSE_REASONS, OUT_TALLY, TALLY_CLOSE, TALLY_SPLIT, TALLY_STATES, TALLY_TCP, TALLY_UDP, TCP_STATES,
+  STAT_IPFIX_ACTIVE, STAT_IPFIX_MESSAGES, STAT_IPFIX_RECORDS, CLOSE_REASONS, OUT_TALLY, TALLY_CLOSE, TALLY_SPLIT, TALLY_STATES, TALLY_TCP, TALLY_UDP, TCP_STATES,
 } from '../../assembly/shared/abi.js';
 import { formatEndpointAt } from './addr.js';
 import { readBucketDetail, readBuckets, type BucketDetail, type BucketLoad } from './buckets.js';
@@ -33,10 +33,11 @@ import { FIELD_SETS } from './fields.js';
 import { DEFAULT_RETA_SIZE, Reta } from './reta.js';
 import { programEngine, RssConfig } from './rss.js';
 import { grouped } from './format.js';
+import { configureIpfix, takeIpfixBytes } from './ipfix.js';
 
 /** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
 export interface FlowEngineOptions {
-  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 320 bytes each, SYN_ENTRY = 64, 16 of index, 4 of hash). */
+  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 384 bytes each, SYN_ENTRY = 64, 16 of index, 4 of hash). */
   flows?: number;
   /** Seconds without a packet before a flow times out (by packet timestamps), default 300. */
   idleTimeout?: number;
@@ -65,6 +66,12 @@ export interface FlowEngineOptions {
    * Without it flows are only counted, in WASM (`tally()`): nothing per flow reaches JavaScript.
    */
   records?: boolean;
+  /**
+   * Export IPFIX (assembly/flow/ipfix.ts): each flow that leaves the table, and each long-lived
+   * flow every `activeTimeout` seconds (0: never), becomes a record in whole IPFIX messages for
+   * `takeIpfix()`, naming observation domain `domain`.
+   */
+  ipfix?: { domain: number; activeTimeout: number };
 }
 
 /**
@@ -220,6 +227,9 @@ export interface FlowStats {
   unverifiedChecksums: number;
   badTcpOptions: number;
   flows: { created: number; active: number; timedOut: number; evicted: number; reused: number };
+  /** IPFIX export (option `ipfix`), counted in WASM: records encoded (active-timeout ones
+   *  included) and messages completed; what each target sent or dropped is the host's (run's ipfix) */
+  ipfix: { records: number; messages: number; active: number };
   holeOverflow: number;
   reassembly: { overflow: number; noBuffer: number };
   /** latest packet timestamp, ns */
@@ -243,6 +253,9 @@ export class FlowEngine {
   private pendingRecords: FlowRecord[] = [];
   private pendingEvents: FlowEventRecord[] = [];
   private pendingHalves: Uint8Array[] = [];
+  private pendingIpfix: Uint8Array[] = [];
+  /** IPFIX messages are encoded (option `ipfix`) */
+  exporting = false;
   /** finish() ran and nothing came after it: the per-bucket flow detail is complete. */
   private finished = false;
 
@@ -317,7 +330,9 @@ export class FlowEngine {
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
     if (engine.exports.configureBuckets(FIELD_SETS[fields].ports ? 1 : 0) !== Status.OK) throw new RssplaneError('EFAULT', 'engine refused to count buckets: no table');
-    return new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
+    const made = new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
+    if (options.ipfix) made.exporting = configureIpfix(engine, options.ipfix);
+    return made;
   }
 
   private get dv(): DataView {
@@ -356,8 +371,24 @@ export class FlowEngine {
       if (now >= left) throw new RssplaneError('EFAULT', `the flow table counts ${now} flow${now > 1 ? 's' : ''} it cannot reach at the end (an engine bug)`);
       left = now;
     }
+    if (this.exporting) this.engine.exports.ipfixFlush();
     this.drain();
     this.finished = true;
+  }
+
+  /**
+   * IPFIX messages completed since the last call (option `ipfix`): whole messages back to back,
+   * each with its record count where the sequence number goes (host/core/ipfix.ts stamps them).
+   * With `flush`, the messages still being filled are completed first (a live run's quiet while).
+   */
+  takeIpfix(flush = false): Uint8Array[] {
+    if (flush && this.exporting) {
+      this.engine.exports.ipfixFlush();
+      this.drain();
+    }
+    const m = this.pendingIpfix;
+    this.pendingIpfix = [];
+    return m;
   }
 
   /** Records of the flows that left the table since the last call. */
@@ -411,6 +442,7 @@ export class FlowEngine {
       }
     }
     dv.setUint32(FLOW_STATE + OUT_RECORD_COUNT, 0, true);
+    if (this.exporting) this.pendingIpfix.push(...takeIpfixBytes(this.engine));
     if (this.reassembly) {
       const events = this.out32(OUT_EVENT_COUNT);
       const at = this.out32(OUT_EVENTS);
@@ -457,6 +489,7 @@ export class FlowEngine {
         evicted: s(STAT_FLOWS_EVICTED), reused: s(STAT_FLOWS_REUSED),
       },
       holeOverflow: s(STAT_HOLE_OVERFLOW),
+      ipfix: { records: s(STAT_IPFIX_RECORDS), messages: s(STAT_IPFIX_MESSAGES), active: s(STAT_IPFIX_ACTIVE) },
       reassembly: { overflow: s(STAT_REASSEMBLY_OVERFLOW), noBuffer: s(STAT_REASSEMBLY_NO_BUFFER) },
       now: dv.getBigUint64(FLOW_STATE + STAT_NOW * 8, true),
       buckets: b.buckets,
@@ -561,6 +594,8 @@ export function flowJson(r: FlowRecord): Record<string, unknown> {
 export interface MergedFlows {
   records: FlowRecord[];
   tally: FlowTally;
+  /** IPFIX messages of the merged flows (option `ipfix`), as FlowEngine.takeIpfix gives them */
+  ipfix: Uint8Array[];
 }
 
 /**
@@ -571,37 +606,133 @@ export interface MergedFlows {
  * WASM, in `engine` (any engine: its tally is reset); records are decoded only with `records`
  * (default true). Throws ENOMEM when the halves do not fit in the engine's memory.
  */
-export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], options: { records?: boolean } = {}): MergedFlows {
-  const wanted = options.records ?? true;
-  const bytes = halves.reduce((n, h) => n + h.length, 0);
-  const count = bytes / FLOW_RECORD;
-  if (!Number.isInteger(count)) invalid('halves', bytes, `a multiple of ${FLOW_RECORD} bytes`);
-  if (!engine.exports.configureTally()) throw new RssplaneError('ENOMEM', 'engine memory is full: cannot count merged flows');
-  const room = (what: string, size: number) => {
-    const p = engine.exports.allocate(size + 64) >>> 0;
-    if (!p) throw new RssplaneError('ENOMEM', `${grouped(count)} split-flow halves do not fit in one engine's memory (${what}: ${grouped(size)} bytes); a symmetric key (--key symmetric) splits no flow`);
-    return p;
-  };
-  const at = room('halves', Math.max(bytes, 1));
-  const work = room('workspace', engine.exports.mergeWorkspaceBytes(count) >>> 0);
-  const out = wanted ? room('records', Math.max(bytes, 1)) : 0;
+export function mergeSplitFlows(engine: Engine, halves: readonly Uint8Array[], options: SplitFlowOptions = {}): MergedFlows {
+  const merger = new SplitFlowMerger(engine, options);
   try {
-    let o = at;
+    merger.add(halves);
+    const { records, ipfix } = merger.merge();
+    return { records, tally: merger.tally(), ipfix };
+  } finally {
+    merger.release();
+  }
+}
+
+export interface SplitFlowOptions {
+  /** decode the merged records (default true) */
+  records?: boolean;
+  /** encode the merged records as IPFIX messages, as FlowEngine.takeIpfix gives them */
+  ipfix?: { domain: number };
+}
+
+/**
+ * Split flows' halves merged while a run goes (and once more at its end): halves are added as the
+ * cores hand them over, and each merge pairs what has come, writes out the records it can, and
+ * holds back only the halves whose partner may still come (their last packet recent). A live run
+ * then keeps the halves of its recent flows, not of every flow since it began. The halves live
+ * in `engine`'s memory, in one buffer that grows to the most a merge has held and is reused.
+ */
+export class SplitFlowMerger {
+  private readonly engine: Engine;
+  private readonly wanted: boolean;
+  private readonly ipfix?: { domain: number };
+  /** halves added since the last merge, not yet in engine memory */
+  private incoming: Uint8Array[] = [];
+  private incomingBytes = 0;
+  /** halves held by the last merge, at the start of `area` */
+  private held = 0;
+  /** the merges' area in engine memory, and its size in bytes */
+  private area = 0;
+  private capacity = 0;
+
+  constructor(engine: Engine, options: SplitFlowOptions = {}) {
+    this.engine = engine;
+    this.wanted = options.records ?? true;
+    if (options.ipfix) this.ipfix = options.ipfix;
+    if (!engine.exports.configureTally()) throw new RssplaneError('ENOMEM', 'engine memory is full: cannot count merged flows');
+    if (options.ipfix) configureIpfix(engine, { domain: options.ipfix.domain, activeTimeout: 0 });
+  }
+
+  /** Halves as the cores copied them out (pieces of FLOW_RECORD-byte records). */
+  add(halves: readonly Uint8Array[]): void {
     for (const h of halves) {
+      if (h.length % FLOW_RECORD) invalid('halves', h.length, `a multiple of ${FLOW_RECORD} bytes`);
+      if (!h.length) continue;
+      this.incoming.push(h);
+      this.incomingBytes += h.length;
+    }
+  }
+
+  /** Halves waiting: held by the last merge, or added since. */
+  get pending(): number {
+    return this.held + this.incomingBytes / FLOW_RECORD;
+  }
+
+  /**
+   * Pairs the halves added so far with those held, counts and writes out the records, and holds
+   * back the unpaired halves whose last packet is at or after `holdFrom` (ns; 0n: hold none, as at
+   * the end of a run).
+   */
+  merge(holdFrom = 0n): { records: FlowRecord[]; ipfix: Uint8Array[] } {
+    const engine = this.engine;
+    const count = this.pending;
+    if (count === 0) return { records: [], ipfix: [] };
+    const hold = holdFrom > 0n;
+    const bytes = count * FLOW_RECORD;
+    // Halves, then (when holding) their held copies, the records out and the workspace.
+    this.reserve(count, bytes * (hold ? 3 : 2) + (engine.exports.mergeWorkspaceBytes(count) >>> 0));
+    const halves = this.area, keep = hold ? halves + bytes : 0, out = halves + bytes * (hold ? 2 : 1), work = out + bytes;
+    let o = halves + this.held * FLOW_RECORD;
+    for (const h of this.incoming) {
       engine.bytes.set(h, o);
       o += h.length;
     }
-    const written = engine.exports.mergeHalves(at, count, work, out);
+    this.incoming = [];
+    this.incomingBytes = 0;
+    const written = engine.exports.mergeHalvesHolding(halves, count, work, this.wanted || this.ipfix ? out : 0, keep, holdFrom);
+    this.held = hold ? engine.exports.mergeHeld() : 0;
+    // What was held goes first in the area: the next merge adds after it.
+    if (this.held) engine.bytes.copyWithin(halves, keep, keep + this.held * FLOW_RECORD);
     const records: FlowRecord[] = [];
-    if (wanted) {
+    if (this.wanted) {
       const dv = new DataView(engine.memory.buffer);
       for (let i = 0; i < written; i++) records.push(decodeRecord(dv, out + i * FLOW_RECORD, engine.bytes));
     }
-    return { records, tally: readTally(engine) };
-  } finally {
-    engine.release(at);
-    engine.release(work);
-    if (out) engine.release(out);
+    // The merged flows as IPFIX records, encoded in WASM a buffer at a time.
+    const ipfix: Uint8Array[] = [];
+    if (this.ipfix && written) {
+      for (let done = 0; done < written;) {
+        done += engine.exports.ipfixExportRecords(out + done * FLOW_RECORD, written - done);
+        if (done === written) engine.exports.ipfixFlush();
+        ipfix.push(...takeIpfixBytes(engine));
+      }
+    }
+    return { records, ipfix };
+  }
+
+  /** What the merges so far counted. */
+  tally(): FlowTally {
+    return readTally(this.engine);
+  }
+
+  /** Gives the area back to the engine. */
+  release(): void {
+    if (this.area) this.engine.release(this.area);
+    this.area = 0;
+    this.capacity = 0;
+  }
+
+  /** An area of at least `size` bytes for `count` halves, the held ones kept at its start. */
+  private reserve(count: number, size: number): void {
+    if (size <= this.capacity) return;
+    const engine = this.engine;
+    // Grow by half again, so that a live run's merges settle on one area.
+    const grown = this.area ? Math.max(size, Math.ceil(this.capacity * 1.5)) : size;
+    const at = engine.exports.allocate(grown + 64) >>> 0;
+    if (!at) throw new RssplaneError('ENOMEM', `${grouped(count)} split-flow halves do not fit in one engine's memory (${grouped(size)} bytes); a symmetric key (--key symmetric) splits no flow`);
+    if (this.held) engine.bytes.copyWithin(at, this.area, this.area + this.held * FLOW_RECORD);
+    if (this.area) engine.release(this.area);
+    this.area = at;
+    this.capacity = grown;
   }
 }
 

@@ -24,7 +24,7 @@ export { analyze, gf2Rank, mirroredBits, reachableEntries, type KeyAnalysis } fr
 export { IPV4_VECTORS, IPV6_VECTORS, type VerificationVector } from './vectors.js';
 export { SyntheticSource, type SyntheticOptions } from './synthetic.js';
 export {
-  FlowEngine, FlowTally, decodeRecord, flowJson, mergeHalves, mergeSplitFlows, DROP_REASON_NAMES,
+  FlowEngine, FlowTally, decodeRecord, flowJson, mergeHalves, mergeSplitFlows, SplitFlowMerger, DROP_REASON_NAMES,
   type FlowEngineOptions, type MergedFlows, type FlowRecord, type FlowDirection, type FlowStats, type FlowEventRecord,
   type TcpStateName, type CloseReasonName,
 } from './flows.js';
@@ -51,3 +51,7 @@ export {
   type Advice, type AdviceInput, type Metric, type Diagnosis, type WeightFix, type TableFix, type QueueLoad, type MovedEntry,
 } from './advise.js';
 export { sumBuckets, topFlows, byTuple, type BucketLoad, type BucketDetail, type TopFlow } from './buckets.js';
+export {
+  readIpfix, stampMessages, templateMessage, templateSet, TEMPLATES, REVERSE_PEN, END_REASONS,
+  type IpfixMessage, type Element as IpfixElement,
+} from './ipfix.js';

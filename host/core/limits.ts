@@ -10,7 +10,7 @@
  * flow entry, say) moves the maxima with it.
  */
 import {
-  ALLOCATOR_START, FLOW_EVENT, FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, GEN_CONVERSATION, GEN_STATE_HEADER,
+  ALLOCATOR_START, IPFIX_MESSAGE_MAX, IPFIX_OUT_MESSAGES, FLOW_EVENT, FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, GEN_CONVERSATION, GEN_STATE_HEADER,
   MEMORY_BASE, MEMORY_MAX_PAGES, PAGE_BYTES, QUEUES_MAX, RESERVE_REGION, TALLY_COUNTERS, SYN_ENTRY,
   BUCKET_ROW, PORTS_DELTAS, RETA_MAX, TOP_ENTRY, TOP_FLOWS,
 } from '../../assembly/shared/abi.js';
@@ -77,7 +77,8 @@ export function flowBufferBytes(o: FlowBuffers): number {
   const data = r ? Math.max(batch * 2048, 4 * r.window + (1 << 17)) : 16;
   const streams = r ? r.streams * (32 + r.window + r.window / 8) : 0;
   return reservedBytes(records * FLOW_RECORD) + reservedBytes(events * FLOW_EVENT) + reservedBytes(data)
-    + (streams ? reservedBytes(streams) : 0) + reservedBytes(QUEUES_MAX * 8) + reservedBytes(TALLY_COUNTERS * 8) + bucketBytes;
+    + (streams ? reservedBytes(streams) : 0) + reservedBytes(QUEUES_MAX * 8) + reservedBytes(TALLY_COUNTERS * 8) + bucketBytes
+    + reservedBytes(IPFIX_OUT_MESSAGES * IPFIX_MESSAGE_MAX); // IPFIX export's output, counted whether used or not
 }
 
 /**

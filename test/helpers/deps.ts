@@ -31,3 +31,6 @@ export const haveDpdk = () => commandWorks('pkg-config', ['--exists', 'libdpdk']
 export const haveTshark = () => commandWorks('tshark', ['--version']);
 
 export const haveLibpcap = () => commandWorks('cc', ['--version']) && commandWorks('sh', ['-c', 'test -f /usr/include/pcap/pcap.h']);
+
+/** Debian's prometheus package: promtool and the server. */
+export const havePrometheus = () => commandWorks('promtool', ['--version']) && commandWorks('prometheus', ['--version']);

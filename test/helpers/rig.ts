@@ -99,6 +99,14 @@ export class Rig {
     return child;
   }
 
+  /** Starts a command in the kernel's namespace (killed by close()). */
+  spawnKernel(args: string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.kernelNs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.processes.add(child);
+    child.on('exit', () => this.processes.delete(child));
+    return child;
+  }
+
   /** EAL arguments for our end: net_af_packet on our veth end (`qpairs` queue pairs), or net_tap. */
   eal(options: { qpairs?: number } = {}): string {
     const vdev = this.driver === 'tap'
@@ -133,6 +141,10 @@ export class Rig {
       sh('ip', ['-n', this.kernelNs, 'addr', 'add', KERNEL.cidr4, 'dev', this.kernelIf]);
       sh('ip', ['-n', this.kernelNs, 'addr', 'add', KERNEL.cidr6, 'dev', this.kernelIf, 'nodad']);
       sh('ip', ['-n', this.kernelNs, 'link', 'set', this.kernelIf, 'up']);
+      // The kernel's end sends whole, checksummed frames, as a NIC puts them on a wire: without
+      // this a veth hands over TCP with the checksum left to "hardware" (net_af_packet gets it
+      // unfilled) and segments of 64 KiB (TSO, GSO).
+      sh('ip', ['netns', 'exec', this.kernelNs, 'ethtool', '-K', this.kernelIf, 'tx', 'off', 'tso', 'off', 'gso', 'off']);
     }
     if (options.capture) await this.startCapture();
     if (options.loss) this.setLoss(options.loss);
@@ -282,7 +294,7 @@ export async function createRig(options: RigOptions = {}): Promise<Rig> {
 /** What the rig needs of the machine: root (namespaces), iproute2, and the tools a test names. */
 export function haveRig(...tools: string[]): boolean {
   if (process.getuid?.() !== 0) return false;
-  return ['ip', ...tools].every((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status === 0);
+  return ['ip', 'ethtool', ...tools].every((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status === 0);
 }
 
 /**

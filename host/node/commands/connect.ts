@@ -22,6 +22,7 @@ import { runConnect, type ConnectProgress, type ConnectResult } from '../runner/
 import { rssValues } from '../runner/plan.js';
 import { RunFailure } from '../runner/runner.js';
 import { linkOptions, parseLinkFlags, type LinkFlags } from '../link/options.js';
+import { connectOnLink, linkTarget } from './link-run.js';
 
 /** The in-memory wire's addresses (198.18.0.0/15, 2001:db8::/32: benchmarking and documentation ranges). */
 export const MEMORY_CLIENT = { 4: '198.18.0.1', 6: '2001:db8::1' } as const;
@@ -50,9 +51,9 @@ export function linkGiven(flags: LinkFlags, explicit: (name: string) => boolean)
   return `--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-/** One line saying a real wire is not here yet, naming what was asked. */
+/** One line saying what a URL needs (a link), or what link options need (a URL). */
 export function refuseLink(what: string): never {
-  throw new RssplaneError('ENOTSUP', `${what} needs a link to a real network (--eal, --ip, --gateway ...: DPDK with ARP and ND), which this build does not have yet; without it, rssplane runs the built-in in-memory wire`, 'link');
+  throw new RssplaneError('EINVAL', `${what} needs a link to a real network: --eal (DPDK: the port) and --ip ADDR/LEN or --ip6 ADDR/LEN; without a URL and link options, rssplane runs the built-in in-memory wire`, 'link');
 }
 
 /** A number of seconds (decimal allowed) within (0, max]. */
@@ -247,15 +248,16 @@ export function connectCommand(): Command {
       '\n' +
       'Without a URL it runs against the built-in server over an in-memory wire:\n' +
       'client cores and server cores, software RSS both ways (the server side hashes\n' +
-      'with the same key over its own table). A URL needs a link to a real network,\n' +
-      'which this build does not have yet.\n' +
+      'with the same key over its own table). A URL runs on a real link: a DPDK\n' +
+      'port (--eal), our address (--ip, --ip6), ARP and ND for the next hop (the\n' +
+      'server, or --gateway), every reply on the core that opened its connection.\n' +
       '\n' +
       'Each connection sends --requests-per-connection GETs one after another (the\n' +
       'last with `Connection: close`, so the server closes first and holds the\n' +
       'TIME-WAIT; --close rst aborts instead) and reads each response to its end. The\n' +
       'summary reads like wrk\'s.',
     )
-    .argument('[url]', 'http://HOST[:PORT]/PATH (needs a link; without it: the in-memory wire)');
+    .argument('[url]', 'http://ADDRESS[:PORT]/PATH on the link (without it: the in-memory wire)');
   rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
     .option('--cores <n>', `client cores, one thread and engine each (default: half of the ${availableParallelism()}, at least 1)`)
     .option('--server-cores <n>', 'in-memory wire: server cores (default: as many as client cores)')
@@ -284,7 +286,9 @@ export function connectCommand(): Command {
       '  rssplane connect                                     # the in-memory wire\n' +
       '  rssplane connect --cores 2 --ports random --json     # what random ports cost\n' +
       '  rssplane connect --duration 5 --concurrency 256 --requests-per-connection 100\n' +
-      '  rssplane connect --loss 0.01 --reorder 0.01 --pcap /tmp/wire.pcap');
+      '  rssplane connect --loss 0.01 --reorder 0.01 --pcap /tmp/wire.pcap\n' +
+      '  rssplane connect http://198.18.0.1/ --ip 198.18.0.2/24 \\\n' +
+      '    --eal "--no-huge -m 512 --no-pci --vdev net_af_packet0,iface=veth1"');
   cmd.action(async (url: string | undefined, flags: ConnectFlags) => {
     const explicit = explicitIn(cmd);
     if (url !== undefined) {
@@ -296,10 +300,20 @@ export function connectCommand(): Command {
       }
       if (u.protocol !== 'http:') invalid('URL', url, 'only http:// URLs (HTTP/1.1 over TCP)');
       if (u.port !== '' && (Number(u.port) < 1 || Number(u.port) > 65535)) invalid('URL', url, 'the port must be from 1 to 65535');
-      refuseLink(`connect ${url}`);
+      if (!linkGiven(flags, explicit)) refuseLink(`connect ${url}`);
+      const target = linkTarget(u, flags);
+      if (flags.connections !== undefined && flags.duration !== undefined) invalid('--duration', flags.duration, 'give --connections or --duration, not both');
+      for (const memoryOnly of ['serverCores', 'responseBytes', 'ipv6', 'loss', 'duplicate', 'reorder', 'pcap'] as const) {
+        if (explicit(memoryOnly)) invalid(`--${memoryOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(flags[memoryOnly]), 'only for the in-memory wire (the server and the link set these)');
+      }
+      const cores = bounded(flags.cores, '--cores', Math.max(1, Math.floor(availableParallelism() / 2)), 1, 64);
+      const setup = await setUpWire({ ...flags, ipv6: target.family === 6 }, cores, 1, explicit, target.port);
+      const durationMs = flags.duration !== undefined ? seconds(flags.duration, '--duration', LIMITS.durationS) * 1000 : undefined;
+      await connectOnLink(u, flags, setup, durationMs);
+      return;
     }
     const link = linkGiven(flags, explicit);
-    if (link) refuseLink(link);
+    if (link) invalid(link, String(flags[link.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof ConnectFlags] ?? ''), 'needs a URL: on a link, connect opens connections to http://ADDRESS[:PORT]/PATH');
     if (flags.connections !== undefined && flags.duration !== undefined) invalid('--duration', flags.duration, 'give --connections or --duration, not both');
     const clientCores = bounded(flags.cores, '--cores', Math.max(1, Math.floor(availableParallelism() / 2)), 1, LIMITS.cores);
     const serverCores = bounded(flags.serverCores, '--server-cores', clientCores, 1, LIMITS.cores);

@@ -21,8 +21,10 @@ import { FlowLines } from '../sinks/flows.js';
 import { closePort, loadDpdk, native, openPort, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
 import { statSync } from 'node:fs';
 import { grouped } from '../../core/format.js';
+import { ipfixOptions, ipfixSettings, startIpfix, type IpfixFlags } from '../export/ipfix-options.js';
+import { liveOptions, LiveSession, type LiveFlags } from '../live/session.js';
 
-interface RunFlags extends RssFlags, DpdkFlags {
+interface RunFlags extends RssFlags, DpdkFlags, IpfixFlags, LiveFlags {
   input: string;
   cores?: string;
   conversations: string;
@@ -77,15 +79,18 @@ export function runCommand(): Command {
     .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + SYN_ENTRY + FLOW_REVERSE_HASH + FLOW_INDEX_LOAD * FLOW_INDEX_SLOT} bytes a flow; at most ${grouped(defaultMaxFlowTable())}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
     .option('--idle-timeout <seconds>', `a flow with no packet for this long (packet time) ends (${IDLE_MIN} to ${IDLE_MAX})`, '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
-    .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
-    .option('--json', 'print the summary as JSON')
+    .option('--no-progress', 'no progress bar or live line (there is none when stderr is not a terminal)')
+    .option('--json', 'print the summary as JSON');
+  liveOptions(cmd)
     .addHelpText('after', '\nExamples:\n' +
       '  rssplane run                                          # synthetic traffic, all cores\n' +
       '  rssplane run --key symmetric --cores 2 --json\n' +
       '  rssplane run --input trace.pcap --reta equal:8 --flows-out flows.jsonl\n' +
       '  rssplane run --input trace.pcapng --reta-file ethtool-x.txt --cores 4\n' +
+      '  rssplane run --input trace.pcap --ipfix flows.ipfix --ipfix udp://127.0.0.1:4739\n' +
       '  rssplane run --input dpdk --eal "--no-huge -m 512 --no-pci --vdev net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap"\n' +
-      '  rssplane run --input dpdk --eal "-a 0000:3b:00.0" --key symmetric --cores 8')
+      '  rssplane run --input dpdk --eal "-a 0000:3b:00.0" --key symmetric --cores 8\n' +
+      '  rssplane run --duration 600 --metrics 0.0.0.0:9464 --json-stats stats.jsonl')
     .action(async (flags: RunFlags) => {
       const cores = wholeNumber(flags.cores, '--cores', availableParallelism());
       if (cores > CORES_MAX) invalid('--cores', flags.cores, `at most ${CORES_MAX}`);
@@ -111,9 +116,11 @@ export function runCommand(): Command {
         const dpdkOnly: Array<[keyof RunFlags, string]> = [['eal', '--eal'], ['port', '--port'], ['rxQueues', '--rx-queues'], ['dpdkIdle', '--dpdk-idle']];
         for (const [o, name] of dpdkOnly) if (explicit(o)) invalid(name, flags[o], 'only with --input dpdk');
       }
+      if (flags.duration !== undefined && flags.input !== 'synthetic' && flags.input !== 'dpdk') invalid('--duration', flags.duration, 'only with --input synthetic or dpdk');
       if (flags.input === 'synthetic') {
         source = {
-          kind: 'synthetic', conversations: wholeNumber(flags.conversations, '--conversations', 20000),
+          // A run for --duration has no set number of conversations (0: no end) unless given one.
+          kind: 'synthetic', conversations: flags.duration !== undefined && !explicit('conversations') ? 0 : wholeNumber(flags.conversations, '--conversations', 20000),
           concurrent: wholeNumber(flags.concurrent, '--concurrent', 10000, 1, CONCURRENT_LIMIT), seed: wholeNumber(flags.seed, '--seed', 1, 0),
           ipv6: share(flags.ipv6, '--ipv6'), retransmit: share(flags.retransmit, '--retransmit'),
         };
@@ -151,18 +158,47 @@ export function runCommand(): Command {
         flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums },
         source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
       };
+      const ipfix = ipfixSettings(flags, explicit);
+      if (ipfix) plan.ipfix = { domain: ipfix.domain, activeTimeout: ipfix.activeTimeout };
       checkMemory(plan, flags, explicit);
       // A capture file cannot hold more flows than packets, nor more packets than its size
       // allows: a table that large already never evicts, and a smaller reservation starts faster.
       if (inputBytes !== undefined) plan.flows.capacity = Math.max(1, Math.min(plan.flows.capacity, Math.ceil(inputBytes / SMALLEST_FLOW_RECORD)));
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
-      const bar = flags.progress && process.stderr.isTTY ? await progressBar(source) : undefined;
+      const exporter = ipfix ? startIpfix(ipfix) : undefined;
+      // A live run (a port, or synthetic traffic for --duration) shows a line a second on a terminal
+      // instead of a progress bar; Ctrl-C ends its input (a synthetic run's or a port's) and the run
+      // reports what it saw; a second one quits.
+      const liveInput = source.kind === 'dpdk' || flags.duration !== undefined;
+      const live = await LiveSession.open(flags, {
+        terminal: flags.progress && Boolean(process.stderr.isTTY) && liveInput, interruptible: source.kind !== 'capture',
+      });
+      // Each --ipfix target's records sent and dropped, for the metrics and the live view.
+      for (const t of exporter?.targets ?? []) live.addExporter({ exporter: t.stats.target, sent: () => t.stats.records_sent, dropped: () => t.stats.records_dropped });
+      // The session takes Ctrl-C over from the one caught while EAL set up (a port's run).
+      process.off('SIGINT', onInterrupt);
+      if (ending.signal.aborted) live.ending.abort();
+      const bar = flags.progress && process.stderr.isTTY && !liveInput ? await progressBar(source) : undefined;
       for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
+      // Without a bar, a live port that only Ctrl-C ends says so once its packets flow (scripts
+      // wait for this line before they send the signal).
+      let told = false;
+      const tell = port && !bar && source.kind === 'dpdk' && source.idleMs === 0
+        ? (p: Progress) => {
+          if (told || p.packets === 0) return;
+          told = true;
+          process.stderr.write(`rssplane: reading DPDK port ${port!.port} (${port!.info.driver}): Ctrl-C ends the input\n`);
+        }
+        : undefined;
       let result;
       try {
-        result = await runPlan(plan, { onProgress: bar?.update, endInput: ending.signal });
+        result = await runPlan(plan, {
+          onProgress: bar?.update ?? tell, endInput: live.ending.signal, onCores: live.onCores,
+          ...(exporter ? { onIpfix: (m: Uint8Array) => exporter.write(m) } : {}),
+        });
       } catch (e) {
         bar?.stop();
+        await live.close();
         if (e instanceof RunFailure && !e.user) {
           process.stderr.write(`rssplane: ${e.message}\n`);
           if (process.env.RSSPLANE_DEBUG && e.detail) process.stderr.write(`${e.detail}\n`);
@@ -171,14 +207,16 @@ export function runCommand(): Command {
         throw e;
       }
       bar?.stop();
-      process.off('SIGINT', onInterrupt);
+      await live.close();
       const device = port && dpdk ? finishPort(dpdk, port) : undefined;
       for (const w of result.warnings) process.stderr.write(`rssplane: warning: ${w}\n`);
       if (sink) {
         sink.write(result.records);
         sink.close();
       }
-      const what = source.kind === 'synthetic' ? `synthetic (${grouped(source.conversations)} conversations, seed ${source.seed})`
+      await exporter?.close();
+      const exported = exporter?.stats();
+      const what = source.kind === 'synthetic' ? `synthetic (${source.conversations ? `${grouped(source.conversations)} conversations` : `for ${flags.duration} s`}, seed ${source.seed})`
         : source.kind === 'dpdk' ? `DPDK port ${port!.port} (${port!.info.driver}, ${port!.rxQueues} receive queue${port!.rxQueues > 1 ? 's' : ''}, ${port!.rss} RSS)`
         : source.path;
       // What the run held: the process's peak resident memory, and what its flow tables reserve
@@ -187,11 +225,15 @@ export function runCommand(): Command {
       if (flags.json) {
         json({
           ...result.report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm,
-          reta_size: reta.size, kernel: plan.kernel, memory, ...(device ? { dpdk: device } : {}),
+          reta_size: reta.size, kernel: plan.kernel, memory, ...(device ? { dpdk: device } : {}), ...(exported ? { ipfix: exported } : {}),
         });
       } else {
         const symmetric = presetName(config.key) === 'symmetric' || presetName(config.key) === 'mtcp' || config.xfrm !== 'none';
         printReport(result.report, what, { symmetric, wroteFlows: sink !== undefined && flags.flowsOut !== '-' });
+        if (exported) {
+          const each = exported.targets.map((t) => `${t.target}: ${grouped(t.records_sent)} sent${t.records_dropped ? `, ${grouped(t.records_dropped)} dropped` : ''}`);
+          out(`IPFIX: ${grouped(exported.records_encoded)} records (${each.join('; ')})`);
+        }
         out(`memory: resident at most ${(memory.resident_peak / 1e6).toFixed(0)} MB; flow tables reserve ${(memory.flow_tables / 1e6).toFixed(0)} MB (touched as flows arrive)`);
         if (device) {
           const n = (x: number) => grouped(x);
@@ -199,6 +241,7 @@ export function runCommand(): Command {
         }
       }
     });
+  ipfixOptions(cmd);
   return cmd;
 }
 

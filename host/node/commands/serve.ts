@@ -14,6 +14,7 @@ import { linkOptions } from '../link/options.js';
 import {
   bounded, connectSummary, LIMITS, linkGiven, refuseLink, runWithProgress, seconds, setUpWire, type ConnectFlags,
 } from './connect.js';
+import { serveOnLink } from './link-run.js';
 
 interface ServeFlags extends ConnectFlags {
   listen: string;
@@ -28,14 +29,14 @@ export function serveCommand(): Command {
         'gets 200 OK and --response-bytes of a deterministic body (word k of it is\n' +
         'k * 0x9e3779b1, little-endian), keep-alive honoured, `Connection: close`\n' +
         'answered and then closed (the server holds the TIME-WAIT, compactly).\n\n' +
-        'A real wire needs the link options (DPDK with ARP and ND), which this build\n' +
-        'does not have yet: until then it serves over the in-memory wire, its load\n' +
-        'from the built-in client (--client-cores, --concurrency), for --duration\n' +
-        'seconds.');
+        'With --eal and --ip (or --ip6) it serves on a real link (DPDK, ARP, ND,\n' +
+        'ping answered) until Ctrl-C, --duration or --dpdk-idle. Without them it\n' +
+        'serves over the in-memory wire, its load from the built-in client\n' +
+        '(--client-cores, --concurrency), for --duration seconds.');
   rssOptions(cmd, { key: 'microsoft', fields: 'ipv4-l4' })
     .option('--listen <port>', 'the port to listen on', '80')
     .option('--response-bytes <n>', 'body bytes of every response', '1024')
-    .option('--duration <s>', 'serve this long', '5')
+    .option('--duration <s>', 'serve this long (in-memory wire: default 5; on a link: until Ctrl-C)', '5')
     .option('--cores <n>', `server cores (default: half of the ${availableParallelism()}, at least 1)`)
     .option('--client-cores <n>', 'in-memory wire: cores of the built-in client (default: as many)')
     .option('--concurrency <n>', 'in-memory wire: the built-in client\'s connections at once', '64')
@@ -45,11 +46,31 @@ export function serveCommand(): Command {
   linkOptions(cmd)
     .option('--no-progress', 'no progress bar (there is none when stderr is not a terminal)')
     .option('--json', 'print the summary as JSON')
-    .addHelpText('after', '\nExamples:\n  rssplane serve --duration 2 --json\n  rssplane serve --response-bytes 1048576 --concurrency 8');
+    .addHelpText('after', '\nExamples:\n  rssplane serve --duration 2 --json\n  rssplane serve --response-bytes 1048576 --concurrency 8\n' +
+      '  rssplane serve --ip 198.18.0.2/24 --eal "--no-huge -m 512 --no-pci --vdev net_af_packet0,iface=veth1"');
   cmd.action(async (flags: ServeFlags) => {
-    const link = linkGiven(flags, explicitIn(cmd));
-    if (link) refuseLink(link);
+    const explicit = explicitIn(cmd);
+    const link = linkGiven(flags, explicit);
+    if (link && !explicit('eal')) refuseLink(link);
     const listen = parsePort(flags.listen, '--listen');
+    if (link) {
+      if (listen === 0) invalid('--listen', flags.listen, 'a port from 1 to 65535');
+      for (const memoryOnly of ['clientCores', 'concurrency', 'requestsPerConnection', 'ipv6'] as const) {
+        if (explicit(memoryOnly)) invalid(`--${memoryOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(flags[memoryOnly]), 'only for the in-memory wire (on a link the clients are real)');
+      }
+      const cores = bounded(flags.cores, '--cores', Math.max(1, Math.floor(availableParallelism() / 2)), 1, 64);
+      const setup = await setUpWire({
+        ...flags, ports: 'pool', portRange: '1025-65535', close: 'fin', srcCount: '1', timeout: '2', loss: '0', duplicate: '0', reorder: '0',
+        seed: '1', digest: false, concurrency: String(cores),
+      }, cores, cores, explicit, listen);
+      const timeWaitMs = Math.round(Number(flags.timeWait) * 1000);
+      await serveOnLink(flags, {
+        cores, listen, setup, timeWaitMs,
+        responseBytes: bounded(flags.responseBytes, '--response-bytes', 1024, 0, LIMITS.responseBytes),
+        durationMs: explicit('duration') ? seconds(flags.duration!, '--duration', LIMITS.durationS) * 1000 : undefined,
+      });
+      return;
+    }
     if (listen === 0) invalid('--listen', flags.listen, 'a port from 1 to 65535');
     const serverCores = bounded(flags.cores, '--cores', Math.max(1, Math.floor(availableParallelism() / 2)), 1, LIMITS.cores);
     const clientCores = bounded(flags.clientCores, '--client-cores', serverCores, 1, LIMITS.cores);

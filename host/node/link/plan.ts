@@ -2,6 +2,7 @@
  * A link run's plan: what the controller (session.ts) tells each core's thread (worker.ts), as
  * plain values that cross postMessage.
  */
+import type { EndpointOptions, HttpClientApp, HttpServerApp } from '../../core/endpoint.js';
 import type { Kernel } from '../../core/engine.js';
 import type { LinkAddresses, LinkStats, LinkTimers, Neighbour, ResolveResult } from '../../core/link.js';
 import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
@@ -36,6 +37,37 @@ export interface LinkPlan {
   timers?: Partial<LinkTimers>;
   /** end the run when every core has been idle this long, ms (0: only when told to stop) */
   idleMs: number;
+  /** the TCP endpoints above the link (connect, serve): one per core, in the core's engine */
+  endpoint?: LinkEndpointPlan;
+}
+
+/**
+ * The endpoints' settings: each core's TcpEndpoint gets these, the run's RSS (plan.rss, the
+ * device's when it does RSS: the pools are built from what the port really does), our MAC, and
+ * its own application (a client core's share of the connections). The link and the endpoint
+ * share one clock, ns since the epoch: clockBase + process.hrtime.bigint().
+ */
+export interface LinkEndpointPlan {
+  options: Omit<EndpointOptions, 'rss' | 'core' | 'cores' | 'queueCores' | 'mac' | 'nextHopMac' | 'slotPackets' | 'linkTx' | 'epochNs' | 'seed' | 'app'>;
+  apps: Array<HttpClientApp | HttpServerApp>;
+  epochNs: bigint;
+  clockBase: bigint;
+  seed: number;
+}
+
+/** What a core's endpoint reports at the end. */
+export interface LinkEndpointResult {
+  stats: Record<string, number>;
+  status?: Record<string, number>;
+  latency?: Float64Array;
+  latencyMax?: number;
+  connectTime?: Float64Array;
+  connectMax?: number;
+  digests?: Record<string, number>;
+  ports?: { available: number; size: number };
+  /** ms (performance time origin + now): when the client started opening, and was done */
+  startedAt?: number;
+  doneAt?: number;
 }
 
 /** The ring names in a core's memory: one per producing core, plus transmit rings on core 0. */
@@ -43,7 +75,12 @@ export const steerRing = (core: number) => `core ${core}`;
 export const txRing = (core: number) => `tx core ${core}`;
 
 /** A request to a core (through its MessagePort) and the answer. */
-export type LinkRequest = { type: 'resolve'; id: number; address: Uint8Array };
+export type LinkRequest =
+  | { type: 'resolve'; id: number; address: Uint8Array }
+  /** the endpoint starts (a client opens its connections: its next hop is resolved) */
+  | { type: 'go' }
+  /** a client opens no more connections; the open ones finish */
+  | { type: 'stop-opening' };
 export type LinkAnswer = { type: 'resolved'; id: number; result: ResolveResult };
 
 /** What a core reports when it ends. */
@@ -58,4 +95,7 @@ export interface LinkCoreResult {
   polled: number;
   /** frames it steered to other cores */
   shipped: number;
+  /** segments its endpoint forwarded to the core that owns their connection */
+  forwarded: number;
+  endpoint?: LinkEndpointResult;
 }

@@ -9,8 +9,8 @@
  *   await session.resolve('198.18.0.1');                        // { status: 'resolved', mac, ... }
  *   const report = await session.stop();                        // counters, neighbours, port stats
  *
- * connect and serve (issue 11) take the same options (options.ts) and will run their endpoints
- * on these threads (worker.ts, UpperLayer).
+ * connect and serve take the same options (options.ts) and run their endpoints on these threads
+ * (LinkOpenOptions.endpoint; worker.ts, UpperLayer; commands/link-run.ts drives them).
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import '../shared-builds.js';
@@ -26,7 +26,7 @@ import { StopFlag } from '../runner/ring.js';
 import type { CoreInputs } from '../runner/shipper.js';
 import { closePort, loadDpdk, native, openPort, type DpdkAddon, type DpdkPort } from '../sources/dpdk.js';
 import { parseLinkFlags, type LinkFlags, type LinkSettings } from './options.js';
-import { LINK_RING, type LinkAnswer, type LinkCoreResult, type LinkPlan, type LinkRequest } from './plan.js';
+import { LINK_RING, type LinkAnswer, type LinkCoreResult, type LinkEndpointPlan, type LinkPlan, type LinkRequest } from './plan.js';
 import type { LinkWorkerInput } from './worker.js';
 
 export interface OpenedLink {
@@ -44,6 +44,8 @@ export interface LinkOpenOptions {
   config: RssConfig;
   neighbours?: number;
   timers?: Partial<LinkTimers>;
+  /** the TCP endpoints above the link (connect, serve); their local addresses are the link's */
+  endpoint?: LinkEndpointPlan;
 }
 
 /**
@@ -75,6 +77,7 @@ export function openLink(flags: LinkFlags, options: LinkOpenOptions): OpenedLink
     neighbours: options.neighbours ?? DEFAULT_NEIGHBOURS,
     ...(options.timers ? { timers: options.timers } : {}),
     idleMs: dpdkIdleMs(flags, port.deviceTimestamps),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   };
   return { dpdk, port, plan, settings, mac: formatMac(mac) };
 }
@@ -117,6 +120,7 @@ export class LinkSession {
     private readonly results: Array<Promise<LinkCoreResult>>,
     private readonly stopFlag: StopFlag,
     idle: Int32Array,
+    private readonly doneFlags: Int32Array,
   ) {
     this.ended = new Promise((resolve) => (this.endedBy = resolve));
     if (opened.plan.idleMs > 0) {
@@ -141,6 +145,7 @@ export class LinkSession {
     const stop = new StopFlag();
     const abort = new StopFlag();
     const idle = new SharedArrayBuffer(4 * plan.cores);
+    const done = new SharedArrayBuffer(4 * plan.cores);
     const workers: Worker[] = [];
     const exited: Array<Promise<unknown>> = [];
     const requests: MessagePort[] = [];
@@ -151,7 +156,7 @@ export class LinkSession {
     failure.catch(() => {});
     for (let core = 0; core < plan.cores; core++) {
       const channel = new MessageChannel();
-      const data: LinkWorkerInput = { core, plan, module, kernel, stop: stop.buffer, abort: abort.buffer, idle, requests: channel.port2 };
+      const data: LinkWorkerInput = { core, plan, module, kernel, stop: stop.buffer, abort: abort.buffer, idle, done, requests: channel.port2 };
       const worker = new Worker(url, { workerData: data, transferList: [channel.port2] });
       let onReady: (i: CoreInputs) => void;
       let onDone: (r: LinkCoreResult) => void;
@@ -184,7 +189,7 @@ export class LinkSession {
     }
     const peers = Object.fromEntries(inputs.map((i, c) => [c, i]));
     for (const w of workers) w.postMessage({ type: 'start', peers });
-    const session = new LinkSession(opened, workers, exited, requests, results.map((r) => Promise.race([r, failure])), stop, new Int32Array(idle));
+    const session = new LinkSession(opened, workers, exited, requests, results.map((r) => Promise.race([r, failure])), stop, new Int32Array(idle), new Int32Array(done));
     failure.catch((e: LinkFailure) => {
       session.failure = e;
       session.endedBy?.();
@@ -192,6 +197,21 @@ export class LinkSession {
       session.waiting.clear();
     });
     return session;
+  }
+
+  /** The endpoints start: client cores open their connections (resolve their next hop first). */
+  go(): void {
+    for (const p of this.requests) p.postMessage({ type: 'go' } satisfies LinkRequest);
+  }
+
+  /** Client cores open no more connections; the open ones finish. */
+  stopOpening(): void {
+    for (const p of this.requests) p.postMessage({ type: 'stop-opening' } satisfies LinkRequest);
+  }
+
+  /** Every core's client endpoint is done (each connection it opened has ended). */
+  get clientsDone(): boolean {
+    return this.doneFlags.every((x) => x === 1);
   }
 
   /** Our link-local IPv6 address (fe80:: and the MAC's modified EUI-64). */
@@ -203,14 +223,17 @@ export class LinkSession {
     return formatAddress(b);
   }
 
-  /** The next hop of `address`: core 0 resolves it (every core's cache learns the answer). */
-  resolve(address: string): Promise<ResolveResult> {
+  /**
+   * The next hop of `address`: core `core` (default 0) resolves it (the other cores' caches learn
+   * the answer from its copies, or resolve it themselves when asked).
+   */
+  resolve(address: string, core = 0): Promise<ResolveResult> {
     if (this.failure) return Promise.reject(this.failure);
     const bytes = parseAddress(address).bytes;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.requests[0]!.postMessage({ type: 'resolve', id, address: bytes } satisfies LinkRequest);
+      this.requests[core]!.postMessage({ type: 'resolve', id, address: bytes } satisfies LinkRequest);
     });
   }
 

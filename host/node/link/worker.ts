@@ -15,13 +15,17 @@
  *   worker -> controller  { type: 'done', result } | { type: 'failed', ... }   (after the stop flag)
  * Requests (resolve an address) come on the request port, polled between batches.
  *
- * Where the endpoints of issue 11 plug in: `pass` (the link layer's pass list, TCP segments to our
- * addresses) after each link batch, and their timers beside linkPoll, writing into the same
- * transmit slot. See UpperLayer.
+ * Above the link, when the plan has endpoints (connect, serve): each core's TcpEndpoint in the
+ * same engine takes the link's pass list (TCP segments to our addresses) after each batch, runs
+ * its timers beside linkPoll, and sends its own transmit slot (the link's shape) the same way;
+ * segments of another core's connection go to that core's ring. See UpperLayer. Requests also
+ * carry `go` (a client starts opening) and `stop-opening`; a client core that is done sets its
+ * word in `done`.
  */
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import '../shared-builds.js';
-import { PKT_DESCRIPTOR, QUEUE_CORE, SLOT_COUNT, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
+import { PKT_DESCRIPTOR, QUEUE_CORE, SLOT_COUNT, SLOT_DESCRIPTORS, TcpStat } from '../../../assembly/shared/abi.js';
+import { TcpEndpoint } from '../../core/endpoint.js';
 import { Engine, engineMemory, type Kernel, type PacketBatch } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
 import { FIELD_SETS } from '../../core/fields.js';
@@ -31,7 +35,7 @@ import { rssConfigOf } from '../runner/plan.js';
 import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from '../runner/ring.js';
 import { Shipper, Stopped, type CoreInputs } from '../runner/shipper.js';
 import { DpdkReceiver, loadDpdk, native, type NativeTxQueue } from '../sources/dpdk.js';
-import { steerRing, txRing, type LinkAnswer, type LinkCoreResult, type LinkPlan, type LinkRequest } from './plan.js';
+import { steerRing, txRing, type LinkAnswer, type LinkCoreResult, type LinkEndpointResult, type LinkPlan, type LinkRequest } from './plan.js';
 
 export interface LinkWorkerInput {
   core: number;
@@ -43,28 +47,117 @@ export interface LinkWorkerInput {
   abort: SharedArrayBuffer;
   /** Int32 per core: 1 while the core has been idle for plan.idleMs */
   idle: SharedArrayBuffer;
+  /** Int32 per core: 1 once its client endpoint is done (every connection opened and ended) */
+  done: SharedArrayBuffer;
   requests: MessagePort;
 }
 
 /**
  * What runs above the link layer on a core (issue 11's endpoints): takes the pass list after each
- * link batch, runs its timers, writes frames into the same transmit slot. None yet: TCP segments
- * to our addresses are counted and dropped (LinkDrop.TCP).
+ * link batch, runs its timers, and sends what it writes through `send` (its own transmit slot,
+ * the shape of the link's, so the same queue or ring takes it).
  */
 export interface UpperLayer {
   /** the descriptor array linkBatch appends to (room for a slot's worth) */
   readonly pass: number;
   /** the segments in `pass` (LINK_PASS_COUNT of them): process, then the caller clears the list */
-  process(count: number, tx: number, now: bigint): void;
-  poll(tx: number, now: bigint): void;
+  process(count: number, now: bigint): void;
+  /** runs the endpoint's timers and sends what it owes; true when it sent anything */
+  poll(now: bigint): boolean;
+  /** a request from the controller: go (start opening), stop-opening */
+  command(type: 'go' | 'stop-opening'): void;
+  result(): LinkEndpointResult;
+  forwarded(): number;
 }
 
-/** The layer above the link on this core: none until the endpoints are wired in (issue 12, phase 2). */
-function upperLayer(engine: Engine, plan: LinkPlan, core: number): UpperLayer | undefined {
-  void engine;
-  void plan;
-  void core;
-  return undefined;
+interface Outlets {
+  /** sends a transmit slot of the link's shape (on this core's queue, or to the owner) */
+  send(slot: number): void;
+  /** ships an endpoint's forward list to the owners' rings (several cores only) */
+  forward?: (descriptors: number, count: number, cores: number) => void;
+  /** a client core has opened its last connection and each has ended */
+  done(): void;
+}
+
+/**
+ * The TCP endpoint above the link on this core (connect, serve): in the same engine, so the pass
+ * list's descriptors are its input as they are; its frames take their next hop's MAC from the
+ * link's neighbour cache (CFG_LINK_TX). Segments of connections another core opened (random
+ * ports) go to that core through the rings, where its link hands them on again.
+ */
+function upperLayer(engine: Engine, plan: LinkPlan, core: number, linkTx: number, out: Outlets): UpperLayer | undefined {
+  const p = plan.endpoint;
+  if (!p) return undefined;
+  const shape = plan.ring;
+  const app = p.apps[core]!;
+  const ep = TcpEndpoint.create(engine, {
+    ...p.options, rss: rssConfigOf(plan.rss), core, cores: plan.cores, queueCores: plan.queueCores,
+    mac: plan.addresses.mac, nextHopMac: null, slotPackets: shape.slotPackets, linkTx, epochNs: p.epochNs,
+    seed: BigInt(p.seed) * 1000n + BigInt(core), app,
+  });
+  const pass = engine.allocate(shape.slotPackets * PKT_DESCRIPTOR);
+  const client = app.kind === 'http-client';
+  let started = !client;
+  let startedAt: number | undefined;
+  let doneAt: number | undefined;
+  const ship = () => {
+    if (ep.txCount > 0) out.send(ep.txSlot);
+    if (ep.forwardCount > 0) {
+      out.forward?.(ep.forwardDescriptors, ep.forwardCount, ep.forwardCores);
+      ep.clearForwards();
+    }
+  };
+  return {
+    pass,
+    process(count, now) {
+      ep.poll(now);
+      for (let done = 0; done < count;) {
+        done += ep.input({ descriptors: pass + done * PKT_DESCRIPTOR, count: count - done });
+        if (done < count) ship(); // the slot or the forward list filled: make room, go on
+      }
+      // Forwards point into the received slot: they go before it is given back. What the
+      // segments made waits in the transmit slot for poll's output, one send for both.
+      if (ep.forwardCount > 0) {
+        out.forward?.(ep.forwardDescriptors, ep.forwardCount, ep.forwardCores);
+        ep.clearForwards();
+      }
+    },
+    poll(now) {
+      if (!started) return false;
+      ep.poll(now);
+      let sent = false;
+      while (!ep.output()) {
+        sent = true;
+        ship();
+      }
+      if (ep.txCount > 0) sent = true;
+      ship();
+      if (client && doneAt === undefined && ep.done) {
+        doneAt = performance.timeOrigin + performance.now();
+        out.done();
+      }
+      return sent;
+    },
+    command(type) {
+      if (type === 'go' && !started) {
+        started = true;
+        startedAt = performance.timeOrigin + performance.now();
+      } else if (type === 'stop-opening' && client) {
+        ep.stopOpening();
+      }
+    },
+    result() {
+      const r = client ? ep.results() : undefined;
+      return {
+        stats: ep.stats(), startedAt, doneAt,
+        ...(r ? {
+          status: r.status, latency: r.latency.counts, latencyMax: r.latency.max, connectTime: r.connectTime.counts,
+          connectMax: r.connectTime.max, digests: r.digests, ports: ep.ports()[0] ?? { available: 0, size: 0 },
+        } : {}),
+      };
+    },
+    forwarded: () => ep.counter(TcpStat.FORWARDED),
+  };
 }
 
 type Message = { type: 'start'; peers: Record<number, CoreInputs> };
@@ -73,6 +166,7 @@ const input = workerData as LinkWorkerInput;
 const stop = new StopFlag(input.stop);
 const abort = new StopFlag(input.abort);
 const idleFlags = new Int32Array(input.idle);
+const doneFlags = new Int32Array(input.done);
 let wake: ((m: Message) => void) | undefined;
 const inbox: Message[] = [];
 parentPort!.on('message', (m: Message) => (wake ? wake(m) : inbox.push(m)));
@@ -88,10 +182,19 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   programEngine(engine, config);
   engine.u16(QUEUE_CORE, plan.queueCores.length).set(plan.queueCores);
   const shape = plan.ring;
+  // One clock for the link's timers and the endpoint's: ns since the epoch when there is an
+  // endpoint (its timers count from plan.endpoint.epochNs), the monotonic clock's own else.
+  const base = plan.endpoint?.clockBase ?? 0n;
+  const clock = () => base + process.hrtime.bigint();
   const link = Link.configure(engine, plan.addresses, { shape, neighbours: plan.neighbours, timers: plan.timers });
   const tx = allocateSlot(engine, shape);
   const copies = plan.cores > 1 ? allocateSlot(engine, shape) : 0;
-  const upper = upperLayer(engine, plan, core);
+  // The endpoint allocates now, before the memory is shared; it sends through what is set up below.
+  const upper = upperLayer(engine, plan, core, tx, {
+    send: (slot) => send(slot),
+    forward: plan.cores > 1 ? (descriptors, count, cores) => shipper!.forward(descriptors, count, cores, idle) : undefined,
+    done: () => Atomics.store(doneFlags, core, 1),
+  });
 
   // Rings into this core: frames steered here (and copies) from every other core; on core 0 in
   // `owner` mode, the other cores' transmit slots too.
@@ -133,21 +236,22 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   let txSent = 0, txDropped = 0;
   const pending: Array<{ id: number; address: Uint8Array }> = [];
 
-  /** Sends what the transmit slot holds: on our queue, or to the owner's ring. */
-  const transmit = () => {
-    const count = engine.u32(tx + SLOT_COUNT, 1)[0]!;
+  /** Sends what a transmit slot (the link's, or the endpoint's) holds: on our queue, or to the owner's ring. */
+  const send = (slot: number) => {
+    const count = engine.u32(slot + SLOT_COUNT, 1)[0]!;
     if (count === 0) return;
     if (txQueue) {
-      const sent = txQueue.send(tx);
+      const sent = txQueue.send(slot);
       txSent += sent;
       txDropped += count - sent;
-      clearSlot(engine, tx);
+      clearSlot(engine, slot);
       return;
     }
     const { ring, bell: ownerBell } = toOwner!;
     for (let w = ring.waitForRoom(abort); w !== 'ready'; w = ring.waitForRoom(abort)) if (w === 'stopped') throw new Stopped();
-    ring.publish(engine.memory.buffer, tx, ownerBell);
+    ring.publish(engine.memory.buffer, slot, ownerBell);
   };
+  const transmit = () => send(tx);
 
   /** Core 0 in `owner` mode: sends the transmit slots the other cores shipped. */
   const sendForOthers = (): boolean => {
@@ -167,7 +271,16 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   };
 
   /** One batch through the link layer (and, later, the endpoints above it). */
+  let handling = false;
   const handle = (batch: PacketBatch, now: bigint) => {
+    handling = true;
+    try {
+      handleBatch(batch, now);
+    } finally {
+      handling = false;
+    }
+  };
+  const handleBatch = (batch: PacketBatch, now: bigint) => {
     let done = 0;
     for (;;) {
       done += link.batch({ descriptors: batch.descriptors + done * PKT_DESCRIPTOR, count: batch.count - done }, tx, copies, upper?.pass ?? 0, now);
@@ -175,8 +288,9 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
       transmit(); // the transmit slot is full: send it, go on
     }
     if (upper && link.passCount) {
-      upper.process(link.passCount, tx, now);
+      const passed = link.passCount;
       link.clearPass();
+      upper.process(passed, now);
     }
   };
 
@@ -194,16 +308,20 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
     }
     return any;
   };
-  const idle = () => {
-    const now = process.hrtime.bigint();
-    drainRings(now);
+  // Waiting for room in a peer's ring: take what the others send us meanwhile (frames, and on
+  // core 0 their transmit slots), so that two cores feeding each other do not wait on each other.
+  // A wait inside a batch's handling (the endpoint sending, or forwarding) only sends for the
+  // others: the batch's frames and the endpoint's slot are in use until it returns.
+  function idle(): void {
     if (txRings.length) sendForOthers();
-  };
+    if (!handling) drainRings(clock());
+  }
 
   const answer = (now: bigint) => {
     for (let m = receiveMessageOnPort(input.requests); m; m = receiveMessageOnPort(input.requests)) {
       const r = m.message as LinkRequest;
-      pending.push({ id: r.id, address: r.address });
+      if (r.type === 'resolve') pending.push({ id: r.id, address: r.address });
+      else upper?.command(r.type);
     }
     for (let i = 0; i < pending.length;) {
       const p = pending[i]!;
@@ -218,11 +336,11 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   };
 
   let spins = 0;
-  let lastWork = process.hrtime.bigint();
+  let lastWork = clock();
   const idleNs = BigInt(plan.idleMs) * 1_000_000n;
   try {
     while (!stop.stopped) {
-      const now = process.hrtime.bigint();
+      const now = clock();
       let work = false;
       if (receiver) {
         const batch = receiver.next();
@@ -234,7 +352,14 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
       if (drainRings(now)) work = true;
       answer(now);
       link.poll(tx, now);
-      upper?.poll(tx, now);
+      if (upper) {
+        handling = true;
+        try {
+          if (upper.poll(now)) work = true;
+        } finally {
+          handling = false;
+        }
+      }
       if (shipper) {
         shipper.flush(idle);
         if (copies) shipper.broadcast(copies, idle);
@@ -261,7 +386,7 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   // The end, in order: what this core holds goes out (its steered frames, its copies, its
   // transmit slot), it tells its peers it is done, and it takes what they still send it until
   // each of them has said the same, so no copy or transmit slot is left in a ring.
-  const last = process.hrtime.bigint();
+  const last = clock();
   const quiet = () => {};
   try {
     if (shipper) {
@@ -288,7 +413,8 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   txQueue?.close();
   return {
     core, stats: link.stats(), neighbours: link.neighbours(), txSent, txDropped,
-    polled: receiver?.packets ?? 0, shipped: shipper?.sent ?? 0,
+    polled: receiver?.packets ?? 0, shipped: shipper?.sent ?? 0, forwarded: upper?.forwarded() ?? 0,
+    ...(upper ? { endpoint: upper.result() } : {}),
   };
 }
 

@@ -39,6 +39,10 @@ export interface CoreResult {
   warnings: string[];
 }
 
+/** A core hands its IPFIX messages on when it holds this many bytes of them, or after this long. */
+const IPFIX_HANDOFF = 256 << 10;
+const IPFIX_HANDOFF_MS = 500;
+const HALVES_HANDOFF_MS = 250;
 
 /**
  * Fault injection for tests of the runner's failure handling: RSSPLANE_FAULT="core 1 throw 5000"
@@ -81,6 +85,14 @@ export interface CoreContext {
   stop: StopFlag;
   /** a capture file walked in turns (more than one core) */
   turns?: TurnTable;
+  /** IPFIX messages this core's engine encoded (plan.ipfix), a few hundred KB or a moment's worth at a time */
+  onIpfix?: (messages: Uint8Array[]) => void;
+  /**
+   * Split flows' halves handed on while the run goes (a live run: the controller merges them as
+   * they come, so none waits in this thread until the end), with this core's latest packet time;
+   * called every HALVES_HANDOFF_MS, with no halves too, so that the controller knows the time.
+   */
+  onHalves?: (halves: Uint8Array[], now: bigint) => void;
 }
 
 /**
@@ -118,7 +130,7 @@ export class CoreRun {
   private receiver: DpdkReceiver | undefined;
   private doorbell: Doorbell | undefined;
   private readonly records: FlowRecord[] = [];
-  private readonly halves: Uint8Array[] = [];
+  private halves: Uint8Array[] = [];
   private batches = 0;
 
   /** Sets the core up: engine, flow table, rings, input. Everything is allocated here. */
@@ -130,6 +142,7 @@ export class CoreRun {
     this.flows = FlowEngine.create(engine, rssConfigOf(plan.rss), {
       cores: plan.cores, core, queueCores: plan.queueCores, flows: plan.flows.capacity,
       idleTimeout: plan.flows.idleTimeout, checksums: plan.flows.checksums, splitHalves: plan.cores > 1, records: plan.records,
+      ...(plan.ipfix ? { ipfix: plan.ipfix } : {}),
     });
     for (const p of producersOf(plan, core)) {
       this.rings[p] = engine.allocate(ringBytes(plan.ring));
@@ -190,6 +203,33 @@ export class CoreRun {
     }
     const h = flows.takeHalves();
     for (let i = 0; i < h.length; i++) this.halves.push(h[i]!);
+    if (this.ctx.onHalves && clock() - this.halvesAt >= HALVES_HANDOFF_MS) {
+      this.halvesAt = clock();
+      this.ctx.onHalves(this.halves.splice(0), this.now);
+    }
+    if (this.plan.ipfix) this.takeIpfix(false);
+  }
+
+  private halvesAt = clock();
+  private ipfix: Uint8Array[] = [];
+  private ipfixBytes = 0;
+  private ipfixAt = clock();
+  /**
+   * IPFIX messages out of the engine, handed on in pieces of IPFIX_HANDOFF bytes, or after
+   * IPFIX_HANDOFF_MS (the messages being filled completed first, so a quiet live run still
+   * exports within that time), or at the end (`all`).
+   */
+  private takeIpfix(all: boolean): void {
+    const due = all || clock() - this.ipfixAt >= IPFIX_HANDOFF_MS;
+    for (const m of this.flows.takeIpfix(due)) {
+      this.ipfix.push(m);
+      this.ipfixBytes += m.length;
+    }
+    if (!due && this.ipfixBytes < IPFIX_HANDOFF) return;
+    this.ipfixAt = clock();
+    if (this.ipfix.length) this.ctx.onIpfix?.(this.ipfix);
+    this.ipfix = [];
+    this.ipfixBytes = 0;
   }
 
   /** This core's counters into its control-block row (for progress, and for a failure's report). */
@@ -261,6 +301,7 @@ export class CoreRun {
     } else if (this.synthetic) {
       for (let batch = this.synthetic.next(); batch.count; batch = this.synthetic.next()) {
         if (stop.stopped) throw new Stopped();
+        if (stop.inputEnded) break;
         this.process(this.shipper ? this.shipper.steer(batch, drain) : batch);
         drain();
         await pause();
@@ -414,6 +455,7 @@ export class CoreRun {
   finish(now: bigint): CoreResult {
     this.flows.finish(now);
     this.take();
+    if (this.plan.ipfix) this.takeIpfix(true);
     this.publish();
     // A capture walked in turns: the core that walked the last chunk holds the whole walk's summary.
     const warnings = this.turns ? this.turns.summary?.warnings ?? [] : this.capture?.summary?.warnings ?? [];

@@ -69,6 +69,17 @@ export interface RunPlan {
   ring: RingShape;
   /** collect flow records (for --flows-out); split halves are always collected, to merge them */
   records: boolean;
+  /** IPFIX export (--ipfix): each core's engine encodes its flows' records (assembly/flow/ipfix.ts) */
+  ipfix?: { domain: number; activeTimeout: number };
+}
+
+/**
+ * Whether split flows' halves are merged while the run goes (runner.ts LiveMerge): a live input
+ * on several cores, which may run for days. A capture's halves are merged once, at its end, all
+ * together (the records are the same; a capture ends, and its run is as fast as it can be).
+ */
+export function mergesWhileRunning(plan: RunPlan): boolean {
+  return plan.cores > 1 && plan.source.kind !== 'capture';
 }
 
 /** A worker thread's role: core `core`, with its flow engine. */

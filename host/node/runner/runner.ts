@@ -8,13 +8,14 @@
 import type { Worker } from 'node:worker_threads';
 import { compileEngine, Engine } from '../../core/engine.js';
 import { RssplaneError, type ErrorCode } from '../../core/errors.js';
-import { FlowTally, mergeSplitFlows, type FlowRecord, type FlowStats } from '../../core/flows.js';
+import { FlowTally, SplitFlowMerger, type FlowRecord, type FlowStats } from '../../core/flows.js';
 import { CoreRun, Stopped, type CoreInputs, type CoreResult } from './core.js';
-import { ControlBlock, Counter, type Role, type RunPlan } from './plan.js';
+import { ControlBlock, Counter, mergesWhileRunning, type Role, type RunPlan } from './plan.js';
 import { summarize, type RunReport } from './report.js';
 import { clock, StopFlag, TurnTable } from './ring.js';
 import type { WorkerInput } from './worker.js';
 import { grouped } from '../../core/format.js';
+import type { RunProbe } from '../metrics/probe.js';
 
 export interface Progress {
   packets: number;
@@ -29,8 +30,12 @@ export interface RunOptions {
   /** called every `progressMs` while the run goes */
   onProgress?: (p: Progress) => void;
   progressMs?: number;
-  /** aborted: live sources (DPDK) take no more input, and the run ends as if they had run dry */
+  /** aborted: live sources (DPDK, synthetic) take no more input, and the run ends as if they had run dry */
   endInput?: AbortSignal;
+  /** IPFIX messages the engines encoded (plan.ipfix), unstamped: host/node/export/ipfix-targets.ts */
+  onIpfix?: (messages: Uint8Array) => void;
+  /** called once the cores are set up, with where their counters are (live metrics read them there) */
+  onCores?: (probe: RunProbe) => void;
 }
 
 export interface RunResult {
@@ -60,6 +65,8 @@ type FromWorker =
   | { type: 'drained'; now: bigint }
   | { type: 'done'; result: CoreResult | { warnings: string[] } }
   | { type: 'stopped' }
+  | { type: 'ipfix'; messages: Uint8Array[] }
+  | { type: 'halves'; core: number; halves: Uint8Array[]; now: bigint }
   | Failed;
 
 /** A worker thread and its messages, in order; failures reported once through `onFailure`. */
@@ -74,6 +81,7 @@ export class Thread<M extends { type: string } = FromWorker> {
     onFailure: (t: Thread<M>, m: Failed) => void) {
     this.worker = new Worker(url, { workerData: data });
     this.worker.on('message', (m: M | Failed) => {
+      if (m.type === 'ipfix' || m.type === 'halves') return; // runPlan's own listener takes them
       if (m.type === 'failed') onFailure(this, m as Failed);
       this.push(m);
     });
@@ -136,6 +144,13 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     new Thread(Worker, name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, turns: turns.buffer, row }, onFailure);
   const cores = Array.from({ length: plan.cores }, (_, c) => spawn(`core ${c}`, { kind: 'core', core: c }, c));
   const threads = cores;
+  const merging = mergesWhileRunning(plan) ? await LiveMerge.create(plan, options) : undefined;
+  for (const t of threads) {
+    t.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ipfix') for (const x of m.messages) options.onIpfix?.(x);
+      else if (m.type === 'halves') merging?.take(m.core, m.halves, m.now);
+    });
+  }
 
   const ticker = options.onProgress ? setInterval(() => options.onProgress!({
     packets: control.total(Counter.RECEIVED), inputBytes: control.total(Counter.INPUT_BYTES), conversations: control.total(Counter.CONVERSATIONS),
@@ -169,6 +184,10 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
       const r = ready[c]!;
       peers[c] = { memory: r.memory, rings: r.rings, doorbell: r.doorbell };
     });
+    options.onCores?.({
+      queues: plan.queueCores.length, flowCapacity: plan.flows.capacity, reta: plan.rss.table,
+      cores: cores.map((_, c) => ({ core: c, memory: () => ready[c]!.memory, rings: Object.values(ready[c]!.rings) })),
+    });
     const t0 = clock();
     for (const t of threads) t.send({ type: 'start', peers });
     const drained = await Promise.all(cores.map((t) => expect(t, 'drained')));
@@ -178,14 +197,66 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     const seconds = (clock() - t0) / 1000;
     await Promise.all(threads.map((t) => t.worker.terminate()));
 
-    return await gather(plan, results as CoreResult[], seconds);
+    return await gather(plan, results as CoreResult[], seconds, options, merging);
   } finally {
+    merging?.merger.release();
     if (ticker) clearInterval(ticker);
   }
 }
 
+/**
+ * Split flows' halves merged while a live run goes: the cores hand their halves over every
+ * moment with their packet time, and about once a second the halves that came are paired, their
+ * records written out and counted; only a half whose partner may still come is held. Its partner
+ * has left the other core's table by the time that core's clock is an idle timeout past the
+ * partner's last packet; a half is held until every core's clock is two idle timeouts (and a
+ * second) past its own last packet, so a partner whose last packet came up to an idle timeout
+ * after it still finds it. A live run then holds the halves of its last moments, not of its life.
+ */
+class LiveMerge {
+  private readonly nows: bigint[];
+  private readonly hold: bigint;
+  private mergedAt = clock();
+  /** records merged so far (plan.records) */
+  readonly records: FlowRecord[] = [];
+
+  private constructor(private readonly plan: RunPlan, private readonly options: RunOptions, readonly merger: SplitFlowMerger) {
+    this.nows = new Array<bigint>(plan.cores).fill(-1n);
+    this.hold = BigInt(Math.ceil(plan.flows.idleTimeout * 2e9)) + 1_000_000_000n;
+  }
+
+  static async create(plan: RunPlan, options: RunOptions): Promise<LiveMerge> {
+    const merger = new SplitFlowMerger(await Engine.create({ kernel: plan.kernel }), { records: plan.records, ...(plan.ipfix ? { ipfix: plan.ipfix } : {}) });
+    return new LiveMerge(plan, options, merger);
+  }
+
+  take(core: number, halves: Uint8Array[], now: bigint): void {
+    this.merger.add(halves);
+    if (now > this.nows[core]!) this.nows[core] = now;
+    if (clock() - this.mergedAt < LIVE_MERGE_MS || this.merger.pending === 0) return;
+    this.mergedAt = clock();
+    const time = this.nows.reduce((m, t) => (t < m ? t : m));
+    const from = time - this.hold;
+    if (from <= 0n) return;
+    this.written(this.merger.merge(from));
+  }
+
+  /** The run's end: every half left, paired where it can be. */
+  finish(halves: Uint8Array[]): void {
+    this.merger.add(halves);
+    this.written(this.merger.merge());
+  }
+
+  private written(merged: { records: FlowRecord[]; ipfix: Uint8Array[] }): void {
+    if (this.plan.records) for (const r of merged.records) this.records.push(r);
+    for (const x of merged.ipfix) this.options.onIpfix?.(x);
+  }
+}
+
+const LIVE_MERGE_MS = 1000;
+
 /** The run's report from its cores' results: tallies added, split flows' halves merged (in WASM). */
-async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: number): Promise<RunResult> {
+async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: number, options: RunOptions = {}, live?: LiveMerge): Promise<RunResult> {
   const tally = FlowTally.create();
   const records: FlowRecord[] = [];
   for (const r of results) {
@@ -194,15 +265,19 @@ async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: nu
   }
   // Core order, as mergeSplitFlows pairs them.
   const halves = [...results].sort((a, b) => a.core - b.core).flatMap((r) => r.halves);
-  if (halves.length) {
-    let merged;
+  if (halves.length || live) {
     try {
-      merged = mergeSplitFlows(await Engine.create({ kernel: plan.kernel }), halves, { records: plan.records });
+      const merging = live ?? await LiveMerge.create(plan, options);
+      try {
+        merging.finish(halves);
+        FlowTally.merge(tally, merging.merger.tally());
+        for (const x of merging.records) records.push(x);
+      } finally {
+        if (!live) merging.merger.release();
+      }
     } catch (e) {
       throw e instanceof RssplaneError ? new RunFailure(e.code, e.message, true) : e;
     }
-    FlowTally.merge(tally, merged.tally);
-    for (const x of merged.records) records.push(x);
   }
   const report = summarize(results.map((r) => ({ core: r.core, stats: r.stats })), tally, seconds);
   return { report, records, warnings: results.flatMap((r) => r.warnings), stats: [...results].sort((a, b) => a.core - b.core).map((r) => r.stats) };
@@ -215,6 +290,8 @@ async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: nu
 async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const control = ControlBlock.create(1);
   const stop = new StopFlag();
+  options.endInput?.addEventListener('abort', () => stop.endInput(), { once: true });
+  if (options.endInput?.aborted) stop.endInput();
   const ticker = options.onProgress ? setInterval(() => options.onProgress!({
     packets: control.total(Counter.RECEIVED), inputBytes: control.total(Counter.INPUT_BYTES), conversations: control.total(Counter.CONVERSATIONS),
   }), options.progressMs ?? 200) : undefined;
@@ -223,9 +300,12 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
     let result: CoreResult;
     try {
       const engine = await Engine.create({ kernel: plan.kernel });
-      const core = new CoreRun({ plan, core: 0, engine, control, row: 0, stop });
+      const core = new CoreRun({ plan, core: 0, engine, control, row: 0, stop, onIpfix: (m) => m.forEach((x) => options.onIpfix?.(x)) });
       core.connect({});
-      await core.input(ticker ? Math.min(options.progressMs ?? 200, 100) : undefined);
+      options.onCores?.({ queues: plan.queueCores.length, flowCapacity: plan.flows.capacity, reta: plan.rss.table, cores: [{ core: 0, memory: () => engine.memory.buffer, rings: [] }] });
+      // Timers (progress, live view, --duration), Ctrl-C, scrapes and IPFIX sockets run between batches.
+      const turns = ticker || options.onCores || options.endInput;
+      await core.input(turns ? Math.min(options.progressMs ?? 200, 100) : plan.ipfix ? 20 : undefined);
       result = core.finish(core.now);
     } catch (e) {
       if (e instanceof RssplaneError) throw new RunFailure(e.code, e.message, true);
@@ -234,7 +314,7 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
         `${grouped(control.get(0, Counter.PROCESSED))}, dropped ${grouped(control.get(0, Counter.DROPPED))})`;
       throw new RunFailure('EFAULT', `core 0 failed: ${(e as Error).message}; ${done}`, false, (e as Error).stack);
     }
-    return await gather(plan, [result], (clock() - t0) / 1000);
+    return await gather(plan, [result], (clock() - t0) / 1000, options);
   } finally {
     if (ticker) clearInterval(ticker);
   }

@@ -104,6 +104,25 @@ export class Shipper {
     ring.publish(this.engine.memory.buffer, this.images[c]!, this.bells[c]!);
   }
 
+  /**
+   * Ships `count` frames (descriptors at `descriptors`, bytes where they point) each to the core
+   * named beside it (a u16 each at `cores`, never this core): a TCP endpoint's forward list, the
+   * segments of connections another core owns. Staged in WASM as `steer` stages; shipped at once.
+   */
+  forward(descriptors: number, count: number, cores: number, idle: () => void): void {
+    const e = this.engine.exports;
+    const { slotPackets, slotBytes } = this.shape.ring;
+    let done = 0;
+    for (;;) {
+      this.engine.u32(this.localCount, 1)[0] = 0;
+      done += e.stageSlots(descriptors + done * PKT_DESCRIPTOR, count - done, cores + 2 * done,
+        this.self, this.local, this.localCount, this.imageTable, slotPackets, slotBytes);
+      if (done === count) break;
+      this.ship(this.engine.u16(cores + 2 * done, 1)[0]!, idle);
+    }
+    this.flush(idle);
+  }
+
   /** Ships every image that holds packets now, without waiting for it to fill (live traffic). */
   flush(idle: () => void): void {
     for (let c = 0; c < this.shape.cores; c++) if (this.count(c) > 0) this.ship(c, idle);

@@ -6,6 +6,7 @@
  *   controller -> worker  workerData: role, plan, compiled module, control block, stop flag
  *   worker -> controller  { type: 'ready', memory, rings, doorbell }   (setup done: no more allocation)
  *   controller -> worker  { type: 'start', peers }                     (every thread's rings)
+ *   worker -> controller  { type: 'halves', core, halves, now }        (a live run's split halves, as they come)
  *   worker -> controller  { type: 'drained', now }                     (input exhausted)
  *   controller -> worker  { type: 'finish', now }                      (the run's last timestamp)
  *   worker -> controller  { type: 'done', result } | { type: 'failed', ... }
@@ -14,7 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Engine, engineMemory, type Kernel } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
 import { CoreRun, Stopped, type CoreInputs } from './core.js';
-import { ControlBlock, Counter, ThreadState, type Role, type RunPlan } from './plan.js';
+import { ControlBlock, Counter, mergesWhileRunning, ThreadState, type Role, type RunPlan } from './plan.js';
 import { StopFlag, TurnTable } from './ring.js';
 
 export type { CoreInputs, CoreResult } from './core.js';
@@ -58,7 +59,15 @@ function nextMessage(): Promise<Message> {
 
 async function runCore(core: number) {
   const engine = await Engine.instantiate(input.module, input.kernel, engineMemory(true));
-  const run = new CoreRun({ plan: input.plan, core, engine, control, row, stop, turns: new TurnTable(input.turns, input.plan.cores) });
+  const run = new CoreRun({
+    plan: input.plan, core, engine, control, row, stop, turns: new TurnTable(input.turns, input.plan.cores),
+    // IPFIX messages go to the controller, which owns the files and sockets (bytes moved, not copied).
+    onIpfix: (messages) => parentPort!.postMessage({ type: 'ipfix', messages }, messages.map((m) => m.buffer as ArrayBuffer)),
+    // A live run's split halves go to the controller as they come (runner.ts LiveMerge).
+    ...(mergesWhileRunning(input.plan) ? {
+      onHalves: (halves: Uint8Array[], now: bigint) => parentPort!.postMessage({ type: 'halves', core, halves, now }, halves.map((h) => h.buffer as ArrayBuffer)),
+    } : {}),
+  });
   // Setup is over: other threads may now hold this memory's buffer.
   parentPort!.postMessage({ type: 'ready', memory: engine.sharedBuffer, rings: run.rings, doorbell: run.doorbellAt });
   const start = await nextMessage();

@@ -1,0 +1,346 @@
+/**
+ * Where `run --ipfix` sends its IPFIX messages: a file, a UDP collector or a TCP collector.
+ *
+ *   FILE              templates first, then every data message (RFC 7011's file format: messages
+ *                     back to back)
+ *   udp://HOST:PORT   one message a datagram; templates at the start and every
+ *                     --ipfix-template-refresh seconds (a collector that restarts learns them again)
+ *   tcp://HOST:PORT   one stream; templates at the start of each connection; reconnects when the
+ *                     collector goes away
+ *
+ * The engines encode the records (assembly/flow/ipfix.ts); each target stamps its own copy of each
+ * message with the export time and its own sequence number (records sent before it in this
+ * transport session, RFC 7011 section 3.1) and writes it. A collector that is down or slow never
+ * holds the data plane up: what a socket has not taken waits in a bounded queue, and messages that
+ * find the queue full are dropped and their records counted (records_dropped).
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { invalid, RssplaneError } from '../../core/errors.js';
+import { stampMessages, templateMessage } from '../../core/ipfix.js';
+
+/** IANA's IPFIX port (RFC 7011 section 10.3.3). */
+export const IPFIX_PORT = 4739;
+/** Bytes a socket target holds for a collector that has not taken them yet; more are dropped. */
+export const QUEUE_BYTES = 8 << 20;
+/** A TCP target waits this long before it tries a collector that went away again. */
+const RECONNECT_MS = 1000;
+/** At the end of the run, a socket target waits at most this long for its queue to drain. */
+const CLOSE_MS = 3000;
+
+export interface TargetSpec {
+  kind: 'file' | 'udp' | 'tcp';
+  /** file path, or host */
+  where: string;
+  port: number;
+  /** as given */
+  text: string;
+}
+
+/** What one target did: records and messages sent (handed to the file or socket), records dropped. */
+export interface TargetStats {
+  target: string;
+  records_sent: number;
+  records_dropped: number;
+  messages_sent: number;
+  bytes_sent: number;
+  template_messages: number;
+  /** TCP: connections made */
+  connections?: number;
+}
+
+/** Parses one --ipfix value: udp://HOST[:PORT], tcp://HOST[:PORT] (IPv6 in brackets), else a file. */
+export function parseTarget(text: string): TargetSpec {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
+  if (!m) {
+    if (!text) invalid('--ipfix', text, 'give a file, udp://HOST:PORT or tcp://HOST:PORT');
+    return { kind: 'file', where: text, port: 0, text };
+  }
+  const scheme = m[1]!.toLowerCase();
+  if (scheme !== 'udp' && scheme !== 'tcp') invalid('--ipfix', text, 'expected udp://HOST:PORT, tcp://HOST:PORT or a file name');
+  const rest = m[2]!.replace(/\/$/, '');
+  const hp = /^(?:\[([^\]]+)\]|([^:\[\]/]+))(?::(\d*))?$/.exec(rest);
+  if (!hp) invalid('--ipfix', text, `expected ${scheme}://HOST:PORT (IPv6 in brackets: ${scheme}://[::1]:${IPFIX_PORT})`);
+  const host = hp![1] ?? hp![2]!;
+  if (hp![1] !== undefined && !isIPv6(host)) invalid('--ipfix', text, 'not an IPv6 address in the brackets');
+  const portText = hp![3];
+  const port = portText === undefined ? IPFIX_PORT : Number(portText);
+  if (portText === '' || !Number.isInteger(port) || port < 1 || port > 65535) invalid('--ipfix', text, 'port from 1 to 65535');
+  return { kind: scheme, where: host, port, text };
+}
+
+export interface TargetOptions {
+  domain: number;
+  /** seconds between template messages on UDP */
+  templateRefresh: number;
+  /** the queue bound (tests make it small) */
+  queueBytes?: number;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+abstract class Target {
+  /** records sent in this transport session: the next message's sequence number */
+  protected sequence = 0;
+  readonly stats: TargetStats;
+  constructor(readonly spec: TargetSpec, protected readonly options: TargetOptions) {
+    this.stats = { target: spec.text, records_sent: 0, records_dropped: 0, messages_sent: 0, bytes_sent: 0, template_messages: 0 };
+  }
+  /** Data messages as the engine wrote them (not yet stamped), `records` records in them. */
+  abstract write(messages: Uint8Array, records: number): void;
+  abstract close(): Promise<void>;
+  /** A stamped copy of `messages` (this target's sequence numbers), the sequence moved on. */
+  protected stamp(messages: Uint8Array): Uint8Array {
+    const copy = messages.slice();
+    this.sequence = (this.sequence + stampMessages(copy, now(), this.sequence)) >>> 0;
+    return copy;
+  }
+  protected templates(): Uint8Array {
+    this.stats.template_messages++;
+    return templateMessage(this.options.domain, now(), this.sequence);
+  }
+}
+
+/** A file: written as it comes (templates first), in large writes. */
+class FileTarget extends Target {
+  private fd: number;
+  private pending: Uint8Array[] = [];
+  private size = 0;
+  constructor(spec: TargetSpec, options: TargetOptions) {
+    super(spec, options);
+    try {
+      this.fd = openSync(spec.where, 'w');
+    } catch (e) {
+      throw new RssplaneError('ENOENT', `cannot write --ipfix "${spec.where}": ${(e as Error).message}`, '--ipfix');
+    }
+    this.push(this.templates());
+  }
+  private push(b: Uint8Array): void {
+    this.pending.push(b);
+    this.size += b.length;
+    this.stats.bytes_sent += b.length;
+    if (this.size >= 1 << 20) this.flush();
+  }
+  write(messages: Uint8Array, records: number): void {
+    this.push(this.stamp(messages));
+    this.stats.records_sent += records;
+    this.stats.messages_sent += countMessages(messages);
+  }
+  private flush(): void {
+    if (!this.pending.length) return;
+    writeSync(this.fd, Buffer.concat(this.pending));
+    this.pending = [];
+    this.size = 0;
+  }
+  async close(): Promise<void> {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+function countMessages(messages: Uint8Array): number {
+  const dv = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
+  let n = 0;
+  for (let at = 0; at + 4 <= messages.length; at += dv.getUint16(at + 2)) n++;
+  return n;
+}
+
+/** Splits a run of messages into single messages (views, no copy), with each one's record count. */
+function* eachMessage(stamped: Uint8Array, unstamped: Uint8Array): Generator<[Uint8Array, number]> {
+  const dv = new DataView(unstamped.buffer, unstamped.byteOffset, unstamped.byteLength);
+  for (let at = 0; at + 16 <= stamped.length;) {
+    const length = dv.getUint16(at + 2);
+    yield [stamped.subarray(at, at + length), dv.getUint32(at + 8)];
+    at += length;
+  }
+}
+
+/** UDP: a datagram a message; what the socket has not sent yet is bounded. */
+class UdpTarget extends Target {
+  private socket: UdpSocket;
+  private queued = 0;
+  private lastTemplates = 0;
+  private timer: NodeJS.Timeout;
+  private waiting: Array<() => void> = [];
+  constructor(spec: TargetSpec, options: TargetOptions) {
+    super(spec, options);
+    this.socket = createSocket(isIPv6(spec.where) ? 'udp6' : 'udp4');
+    // ICMP port unreachable comes back as an error on a later send: those records are dropped
+    // (counted in the send's callback); the socket itself stays up.
+    this.socket.on('error', () => {});
+    this.sendTemplates();
+    this.timer = setInterval(() => this.sendTemplates(), options.templateRefresh * 1000);
+    this.timer.unref();
+  }
+  private sendTemplates(): void {
+    this.lastTemplates = Date.now();
+    this.send(this.templates(), 0);
+  }
+  /** Sends one message (stamped here when it holds records: only messages sent are counted in the sequence). */
+  private send(message: Uint8Array, records: number): void {
+    const limit = this.options.queueBytes ?? QUEUE_BYTES;
+    if (this.queued + message.length > limit) {
+      this.stats.records_dropped += records;
+      return;
+    }
+    const datagram = records ? this.stamp(message) : message;
+    this.queued += datagram.length;
+    this.socket.send(datagram, this.spec.port, this.spec.where, (err) => {
+      this.queued -= datagram.length;
+      if (err) this.stats.records_dropped += records;
+      else {
+        this.stats.records_sent += records;
+        this.stats.bytes_sent += datagram.length;
+        if (records) this.stats.messages_sent++;
+      }
+      if (this.queued === 0) for (const w of this.waiting.splice(0)) w();
+    });
+  }
+  write(messages: Uint8Array, records: number): void {
+    void records;
+    if (Date.now() - this.lastTemplates >= this.options.templateRefresh * 1000) this.sendTemplates();
+    for (const [m, n] of eachMessage(messages, messages)) this.send(m, n);
+  }
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.queued > 0) await Promise.race([new Promise<void>((r) => this.waiting.push(r)), sleep(CLOSE_MS)]);
+    this.socket.close();
+  }
+}
+
+/** TCP: one stream, templates at the start of each connection, reconnects; a bounded queue. */
+class TcpTarget extends Target {
+  private socket: Socket | undefined;
+  private connected = false;
+  private closing = false;
+  private retry: NodeJS.Timeout | undefined;
+  /** messages not yet handed to a connected socket, with their record counts */
+  private queue: Array<[Uint8Array, number]> = [];
+  private queued = 0;
+  private drained: Array<() => void> = [];
+  constructor(spec: TargetSpec, options: TargetOptions) {
+    super(spec, options);
+    this.stats.connections = 0;
+    this.open();
+  }
+  private open(): void {
+    if (this.closing) return;
+    const s = connect({ host: this.spec.where, port: this.spec.port });
+    this.socket = s;
+    s.setNoDelay(true);
+    s.on('connect', () => {
+      this.connected = true;
+      this.stats.connections!++;
+      // A new transport session: sequence numbers start over, templates first.
+      this.sequence = 0;
+      this.put(this.templates(), 0);
+      this.pump();
+    });
+    s.on('drain', () => this.pump());
+    s.on('error', () => {});
+    s.on('close', () => {
+      this.connected = false;
+      this.socket = undefined;
+      if (this.closing) {
+        for (const w of this.drained.splice(0)) w();
+        return;
+      }
+      this.retry = setTimeout(() => this.open(), RECONNECT_MS);
+      this.retry.unref();
+    });
+  }
+  /** Writes one message to the connected socket. */
+  private put(m: Uint8Array, records: number): void {
+    this.socket!.write(m);
+    this.stats.bytes_sent += m.length;
+    this.stats.records_sent += records;
+    if (records) this.stats.messages_sent++;
+  }
+  /** Moves queued messages (stamped as they go: this session's sequence) to the socket while it takes them. */
+  private pump(): void {
+    while (this.connected && this.queue.length && this.socket!.writableLength < (1 << 20)) {
+      const [m, n] = this.queue.shift()!;
+      this.queued -= m.length;
+      this.put(this.stamp(m), n);
+    }
+    if (!this.queue.length && this.socket && this.socket.writableLength === 0) for (const w of this.drained.splice(0)) w();
+  }
+  write(messages: Uint8Array, records: number): void {
+    void records;
+    const limit = this.options.queueBytes ?? QUEUE_BYTES;
+    for (const [m, n] of eachMessage(messages, messages)) {
+      if (this.queued + m.length > limit) {
+        this.stats.records_dropped += n;
+        continue;
+      }
+      this.queue.push([m.slice(), n]);
+      this.queued += m.length;
+    }
+    this.pump();
+  }
+  async close(): Promise<void> {
+    // Give a connected collector the queue; one that is down gets CLOSE_MS to come back.
+    const deadline = sleep(CLOSE_MS);
+    if (this.queue.length || (this.socket && this.socket.writableLength)) {
+      await Promise.race([new Promise<void>((r) => this.drained.push(r)), deadline]);
+    }
+    this.closing = true;
+    if (this.retry) clearTimeout(this.retry);
+    for (const [, n] of this.queue) this.stats.records_dropped += n;
+    this.queue = [];
+    const s = this.socket;
+    if (s) {
+      const closed = new Promise<void>((r) => this.drained.push(r));
+      s.end();
+      await Promise.race([closed, sleep(CLOSE_MS)]);
+      s.destroy();
+    }
+  }
+}
+
+/** A wait that keeps the process alive (the run's end waits on it). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Every --ipfix target of a run. `write` takes the messages of one engine (unstamped, in the
+ * engine's byte layout), each target stamps and sends its own copy.
+ */
+export class IpfixExport {
+  readonly targets: Target[];
+  /** records the engines encoded (handed to every target) */
+  records = 0;
+  constructor(specs: readonly TargetSpec[], options: TargetOptions) {
+    this.targets = [];
+    try {
+      for (const s of specs) this.targets.push(s.kind === 'file' ? new FileTarget(s, options) : s.kind === 'udp' ? new UdpTarget(s, options) : new TcpTarget(s, options));
+    } catch (e) {
+      for (const t of this.targets) void t.close();
+      throw e;
+    }
+  }
+  write(messages: Uint8Array): void {
+    if (!messages.length) return;
+    const dv = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
+    let records = 0;
+    for (let at = 0; at + 16 <= messages.length; at += dv.getUint16(at + 2)) records += dv.getUint32(at + 8);
+    this.records += records;
+    for (const t of this.targets) t.write(messages, records);
+  }
+  /** Sent and dropped, over all targets and per target: what the metrics read. */
+  stats(): { records_encoded: number; records_sent: number; records_dropped: number; targets: TargetStats[] } {
+    const targets = this.targets.map((t) => ({ ...t.stats }));
+    return {
+      records_encoded: this.records,
+      records_sent: targets.reduce((n, t) => n + t.records_sent, 0),
+      records_dropped: targets.reduce((n, t) => n + t.records_dropped, 0),
+      targets,
+    };
+  }
+  async close(): Promise<void> {
+    await Promise.all(this.targets.map((t) => t.close()));
+  }
+}

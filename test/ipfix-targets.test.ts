@@ -1,0 +1,104 @@
+/**
+ * IPFIX targets on their own (host/node/export/ipfix-targets.ts), on loopback: a TCP collector
+ * that goes away and comes back gets a new session (templates first, sequence numbers from 0);
+ * UDP templates are sent again every refresh interval; a UDP queue that is full drops messages
+ * and counts their records; sequence numbers count the records sent before each message.
+ */
+import { createSocket } from 'node:dgram';
+import { createServer, type Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { IPFIX_RECORD_V4, IPFIX_TEMPLATE_V4 } from '../assembly/shared/abi.js';
+import { readIpfix } from '../host/core/ipfix.js';
+import { IpfixExport, parseTarget } from '../host/node/export/ipfix-targets.js';
+
+/** A data message as the engine leaves it: `n` IPv4 records (source port = i), the count where the sequence number goes. */
+function message(n: number, firstPort = 1): Uint8Array {
+  const length = 16 + 4 + n * IPFIX_RECORD_V4;
+  const m = new Uint8Array(length);
+  const dv = new DataView(m.buffer);
+  dv.setUint16(0, 10);
+  dv.setUint16(2, length);
+  dv.setUint32(8, n);
+  dv.setUint32(12, 5);
+  dv.setUint16(16, IPFIX_TEMPLATE_V4);
+  dv.setUint16(18, length - 16);
+  for (let i = 0; i < n; i++) dv.setUint16(20 + i * IPFIX_RECORD_V4 + 8, firstPort + i);
+  return m;
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+async function until(what: () => boolean): Promise<void> {
+  while (!what()) await new Promise((r) => setTimeout(r, 5));
+}
+
+let cleanup: Array<() => void> = [];
+afterEach(() => {
+  vi.useRealTimers();
+  for (const c of cleanup.splice(0)) c();
+});
+
+describe('IPFIX targets', () => {
+  it('TCP: a collector that drops the connection gets a new session when the target reconnects', async () => {
+    const sessions: Array<{ socket: Socket; data: Buffer[] }> = [];
+    const server = createServer((socket) => {
+      const s = { socket, data: [] as Buffer[] };
+      sessions.push(s);
+      socket.on('data', (d) => s.data.push(d));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.push(() => server.close());
+    const port = (server.address() as { port: number }).port;
+    const exp = new IpfixExport([parseTarget(`tcp://127.0.0.1:${port}`)], { domain: 5, templateRefresh: 60 });
+    const records = (i: number) => readIpfix(Buffer.concat(sessions[i]!.data)).flatMap((m) => m.records).length;
+    exp.write(message(2));
+    exp.write(message(3, 10));
+    await until(() => sessions.length === 1 && records(0) === 5);
+    // The collector goes away; the target reconnects on its own, and what comes next goes there.
+    sessions[0]!.socket.destroy();
+    await until(() => sessions.length === 2);
+    await until(() => Buffer.concat(sessions[1]!.data).length > 0); // the templates
+    exp.write(message(4, 20));
+    await until(() => records(1) === 4);
+    const second = readIpfix(Buffer.concat(sessions[1]!.data));
+    expect(second[0]!.templates).toEqual([256, 257]);
+    expect(second[1]!.sequence).toBe(0);
+    expect(second[1]!.records.map((r) => r.sourceTransportPort)).toEqual([20, 21, 22, 23]);
+    const first = readIpfix(Buffer.concat(sessions[0]!.data));
+    expect(first.map((m) => m.sequence)).toEqual([0, 0, 2]);
+    await exp.close();
+    expect(exp.stats().targets[0]).toMatchObject({ records_sent: 9, records_dropped: 0, connections: 2, template_messages: 2 });
+  });
+
+  it('UDP: templates again every refresh interval; a full queue drops whole messages, counted', async () => {
+    const socket = createSocket('udp4');
+    const got: Buffer[] = [];
+    socket.on('message', (m) => got.push(m));
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    cleanup.push(() => socket.close());
+    vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
+    const exp = new IpfixExport([parseTarget(`udp://127.0.0.1:${socket.address().port}`)], { domain: 5, templateRefresh: 60, queueBytes: 1500 });
+    // The templates (188 bytes) are queued; three 18-record messages do not fit beside them.
+    exp.write(Buffer.concat([message(18), message(18), message(18)]));
+    expect(exp.stats()).toMatchObject({ records_sent: 0, records_dropped: 54 });
+    await until(() => got.length === 1);
+    exp.write(message(18));
+    await until(() => got.length === 2);
+    vi.advanceTimersByTime(60_000);
+    await until(() => got.length === 3);
+    exp.write(message(1, 100));
+    await until(() => got.length === 4);
+    await exp.close();
+    const messages = got.map((d) => readIpfix(d, templatesOf(got[0]!))[0]!);
+    expect(messages.map((m) => (m.templates.length ? 'templates' : m.records.length))).toEqual(['templates', 18, 'templates', 1]);
+    // Sequence numbers count the records sent (the dropped ones were never sent).
+    expect(messages.map((m) => m.sequence)).toEqual([0, 0, 18, 18]);
+    expect(exp.stats()).toMatchObject({ records_encoded: 73, records_sent: 19, records_dropped: 54 });
+    await tick();
+  });
+});
+
+function templatesOf(first: Buffer) {
+  const t = new Map();
+  readIpfix(first, t);
+  return t;
+}
