@@ -278,7 +278,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
       leave(<u32>n, CloseReason.TIMEOUT);
       n = -1;
     } else if ((tcpFlags & (tcpHeader.SYN | tcpHeader.RST)) == tcpHeader.SYN
-      && tcp.opensNewConnection(e, <u32>direction, tcpHeader.sequence(packet.transport))) {
+      && tcp.opensNewConnection(e, <u32>direction, tcpHeader.sequence(packet.transport), (tcpFlags & tcpHeader.ACK) != 0)) {
       // A SYN, or a SYN-ACK: the server's side of a new connection is all a core sees of it when
       // the key splits the flow (the client's SYN went to the other core).
       if (promoted) tcp.updateStates(e);

@@ -286,14 +286,15 @@ export function tcpClose(e: usize): u32 {
  * is over, when the sender had sent its FIN (a side that has closed does not open the same
  * connection again: seen alone, as one core sees its half of a split flow, its FIN is all there
  * is of the close; a replayed capture repeats even the ISNs), when the sender's earlier SYN had
- * another ISN, or when the sender had spoken without a SYN (the old connection predates the
- * capture).
+ * another ISN, or (a SYN without ACK) when the sender had spoken without a SYN (the old
+ * connection predates the capture).
  */
-export function opensNewConnection(e: usize, d: u32, seq: u32): bool {
+export function opensNewConnection(e: usize, d: u32, seq: u32, synAck: bool): bool {
   if (isClosed(e)) return true;
   const b = dir(e, d);
   const f = <u32>load<u16>(b + DIR_FLAGS);
   if (f & (DirFlag.FIN | DirFlag.RST)) return true;
   if (f & DirFlag.SYN) return load<u32>(b + DIR_ISN) != seq;
-  return (f & DirFlag.SEEN) != 0;
+  // A SYN-ACK behind the server's first packets is the capture's order, not a new connection.
+  return !synAck && (f & DirFlag.SEEN) != 0;
 }
