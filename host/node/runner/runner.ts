@@ -148,7 +148,15 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
   for (const t of threads) {
     t.worker.on('message', (m: FromWorker) => {
       if (m.type === 'ipfix') for (const x of m.messages) options.onIpfix?.(x);
-      else if (m.type === 'halves') merging?.take(m.core, m.halves, m.now);
+      else if (m.type === 'halves') {
+        try {
+          merging?.take(m.core, m.halves, m.now);
+        } catch (e) {
+          // (Halves that do not fit the merging engine's memory: the run ends with that message.)
+          const user = e instanceof RssplaneError;
+          onFailure(t, { type: 'failed', user, code: user ? e.code : undefined, message: (e as Error).message, stack: (e as Error).stack });
+        }
+      }
     });
   }
 
@@ -209,9 +217,11 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
  * moment with their packet time, and about once a second the halves that came are paired, their
  * records written out and counted; only a half whose partner may still come is held. Its partner
  * has left the other core's table by the time that core's clock is an idle timeout past the
- * partner's last packet; a half is held until every core's clock is two idle timeouts (and a
- * second) past its own last packet, so a partner whose last packet came up to an idle timeout
- * after it still finds it. A live run then holds the halves of its last moments, not of its life.
+ * partner's last packet (the sweep visits a table's flows within a few hundred batches); a half is
+ * held until every core's clock is an idle timeout and a half past its own last packet, so a
+ * partner whose last packet came up to half an idle timeout after it still finds it (the two
+ * directions of a connection end together: a FIN answers a FIN, and an idle flow is idle both
+ * ways). A live run then holds the halves of its last moments, not of its life.
  */
 class LiveMerge {
   private readonly nows: bigint[];
@@ -222,7 +232,7 @@ class LiveMerge {
 
   private constructor(private readonly plan: RunPlan, private readonly options: RunOptions, readonly merger: SplitFlowMerger) {
     this.nows = new Array<bigint>(plan.cores).fill(-1n);
-    this.hold = BigInt(Math.ceil(plan.flows.idleTimeout * 2e9)) + 1_000_000_000n;
+    this.hold = BigInt(Math.ceil(plan.flows.idleTimeout * 1.5e9));
   }
 
   static async create(plan: RunPlan, options: RunOptions): Promise<LiveMerge> {
