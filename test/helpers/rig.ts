@@ -266,7 +266,19 @@ http {
       }
     }
     for (const p of this.processes) p.kill('SIGKILL');
-    for (const ns of new Set([this.kernelNs, this.ourNs])) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    for (const ns of new Set([this.kernelNs, this.ourNs])) {
+      // Whatever still runs in the namespace goes with it: nginx's workers outlive a master killed
+      // before it could stop them, and would otherwise be left behind (by pid, never by name).
+      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+      for (const pid of pids.split('\n').map(Number).filter((n) => n > 0)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
