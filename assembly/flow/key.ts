@@ -15,7 +15,7 @@ import {
 
 /** The finalizer of MurmurHash3 (fmix64): every input bit flips each output bit with p ~ 1/2. */
 // @ts-ignore: decorator
-@inline function mix(x: u64): u64 {
+@inline export function mix(x: u64): u64 {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccd;
   x ^= x >> 33;
@@ -25,7 +25,7 @@ import {
 }
 
 /** 2^64 / golden ratio, odd: multiplying by it spreads the smaller endpoint over all 64 bits. */
-const SPREAD: u64 = 0x9e3779b97f4a7c15;
+export const SPREAD: u64 = 0x9e3779b97f4a7c15;
 
 // @ts-ignore: decorator
 @inline export function endpoint6(address: usize, port: u32): u64 {

@@ -12,6 +12,7 @@ import {
   CloseReason, DIR_FIRST_TS, DIR_FLAGS, DirFlag, FLOW_DIR, FLOW_RECORD, FlowFlag, REC_CLIENT_ADDR,
   REC_CLIENT_PORT, REC_CLOSE, REC_IP_OCTETS, REC_DIR, REC_FAMILY, REC_FLAGS, REC_LAST_TS, REC_PROTO, REC_SERVER_ADDR, REC_SERVER_PORT,
 } from "../shared/abi";
+import { endpoint6, mix, SPREAD } from "./key";
 import { countFlow } from "./tally";
 import { tcpClose, updateStates } from "./tcp";
 
@@ -103,30 +104,14 @@ const E_FIRST = 8;
 const E_HALF = 16;
 const E_KIND = 20;
 const USED: i32 = 0x100;
-const SPREAD: u64 = 0x9e3779b97f4a7c15;
 
 /** Where the record of a merged or lone half goes when the host wants no records. */
 const scratch = memory.data(FLOW_RECORD, 16);
 
-// @ts-ignore: decorator
-@inline function mix(x: u64): u64 {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccd;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53;
-  x ^= x >> 33;
-  return x;
-}
-
-// @ts-ignore: decorator
-@inline function endpointWord(address: usize, port: u32): u64 {
-  return mix(load<u64>(address) ^ mix(load<u64>(address, 8) ^ <u64>port));
-}
-
 /** A hash of the connection a half belongs to: protocol, family, endpoints in either order. */
 function groupHash(r: usize): u64 {
-  const c = endpointWord(r + REC_CLIENT_ADDR, <u32>load<u16>(r + REC_CLIENT_PORT));
-  const s = endpointWord(r + REC_SERVER_ADDR, <u32>load<u16>(r + REC_SERVER_PORT));
+  const c = endpoint6(r + REC_CLIENT_ADDR, <u32>load<u16>(r + REC_CLIENT_PORT));
+  const s = endpoint6(r + REC_SERVER_ADDR, <u32>load<u16>(r + REC_SERVER_PORT));
   const lo = c < s ? c : s, hi = c < s ? s : c;
   return mix((lo * SPREAD + hi) ^ (<u64>load<u8>(r + REC_PROTO) << 56) ^ (<u64>load<u8>(r + REC_FAMILY) << 48));
 }
