@@ -152,6 +152,27 @@ describe('SYN floods', () => {
     expect(sorted(small.records)).toEqual(sorted(full.records));
   });
 
+  it('a SYN ring of four slots, full with a hole inside, takes the next SYN past the slot its oldest leaves: every flow recorded once', async () => {
+    // A, B and C wait; B's SYN-ACK moves it to a full entry (a hole in the middle of the ring),
+    // B's client resets and opens again (B leaves, B' takes the ring's last slot). The ring is
+    // then full with the table not: E's SYN moves A to a full entry and must take a new slot,
+    // not the one A leaves behind while the ring still counts it. F, G, H then evict the oldest.
+    const c = '198.18.9.1', s = '198.18.0.1';
+    const at = (n: number) => T0 + BigInt(n) * ms;
+    const syn = (port: number, seq: number, t: number) => frame(tcp4(c, s, { sport: port, dport: 80, seq, flags: SYN }), { ts: at(t) });
+    const packets = [
+      syn(1, 100, 0), syn(2, 200, 1), syn(3, 300, 2),
+      frame(tcp4(s, c, { sport: 80, dport: 2, seq: 900, ack: 201, flags: SYN | ACK }), { ts: at(3) }),
+      frame(tcp4(c, s, { sport: 2, dport: 80, seq: 201, flags: RST }), { ts: at(4) }),
+      syn(2, 5000, 5), syn(5, 500, 6), syn(6, 600, 7), syn(7, 700, 8), syn(8, 800, 9),
+    ];
+    const small = await run(packets, { flows: 4 });
+    expect(small.stats.flows).toMatchObject({ created: 8, reused: 1, evicted: 3, active: 0 });
+    expect(small.records.map((r) => r.client).sort()).toEqual([1, 2, 2, 3, 5, 6, 7, 8].map((p) => `${c}:${p}`).sort());
+    const full = await run(packets, { flows: 4, reassembly: { streams: 4, window: 4096 } });
+    expect(sorted(small.records)).toEqual(sorted(full.records));
+  });
+
   it('FIN and RST floods and a reused 4-tuple take full entries and are accounted like any flow', async () => {
     const s = '198.18.0.1';
     const packets = [
