@@ -167,8 +167,17 @@ while (frames < FRAMES) {
   if ((frames / BATCH) % 64 === 0) rssMax = Math.max(rssMax, process.memoryUsage().rss);
 }
 for (const e of engines) {
-  e.flows.finish();
+  try {
+    e.flows.finish();
+  } catch (err) {
+    fail(`${e.name}: ${err.message} at the end`);
+  }
   e.records += e.flows.takeRecords().length;
+  // Every flow the table made leaves it as one record: none lost, none written twice.
+  const { created, active } = e.flows.stats().flows;
+  if (e.options.records !== false && (e.records !== created || active !== 0)) {
+    fail(`${e.name}: ${created} flows created but ${e.records} records written, ${active} still active at the end`);
+  }
 }
 rssMax = Math.max(rssMax, process.memoryUsage().rss);
 const seconds = (performance.now() - t0) / 1000;
