@@ -14,9 +14,15 @@
  * header, ours keep-alive (100 requests a connection), wrk keep-alive. Medians are printed; each
  * side's figure is its own: our `requests_per_s` (from the first SYN to the last close, the
  * port's start not counted) and wrk's `Requests/sec`. Everything is removed at the end.
+ *
+ * What bounds each side is measured in the same runs: nginx's worker's CPU time over each run
+ * (/proc: user + system, which includes the kernel's work in its system calls and the softirqs
+ * that run in them), per request and as a share of the run; the same for wrk; and our link
+ * thread's busy share (the rounds of its loop that found work, from connect's summary). nginx at
+ * about 1.0 of a CPU with our thread well under 1.0 means the server is the bound.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +43,15 @@ const id = `${process.pid}`;
 const K = `rsp-bk-${id}`, U = `rsp-bu-${id}`, KI = `rbk${id}`, UI = `rbu${id}`;
 const dir = mkdtempSync(join(tmpdir(), 'rssplane-bench-link-'));
 const sh = (...a) => execFileSync(a[0], a.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-let nginxPid;
+let nginxPid, workerPid;
+const TICK = Number(sh('getconf', 'CLK_TCK').trim());
+/** CPU seconds (user + system) process `pid` has used. */
+const cpuSeconds = (pid) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (the name may hold spaces)
+  return (Number(f[11]) + Number(f[12])) / TICK; // fields 14 and 15: utime, stime
+};
+const load = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 
 function up() {
   sh('ip', 'netns', 'add', K);
@@ -60,6 +74,7 @@ http { access_log off; client_body_temp_path ${t('b')}; proxy_temp_path ${t('p')
 `);
   sh('ip', 'netns', 'exec', K, 'nginx', '-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log'));
   nginxPid = Number(sh('cat', join(dir, 'nginx.pid')).trim());
+  workerPid = Number(sh('pgrep', '-P', String(nginxPid)).trim().split('\n')[0]);
 }
 
 function down() {
@@ -70,21 +85,38 @@ function down() {
 }
 
 function ours(keepAlive) {
+  const cpu = cpuSeconds(workerPid);
   const r = spawnSync('ip', ['netns', 'exec', U, process.execPath, CLI, 'connect', 'http://198.18.0.1/1k', '--ip', '198.18.0.2/24',
     '--eal', `--no-huge -m 512 --no-pci --vdev net_af_packet0,iface=${UI}`, '--cores', String(cores), '--duration', String(duration),
     '--concurrency', String(concurrency), '--requests-per-connection', keepAlive ? '100' : '1', '--json'], { encoding: 'utf8', timeout: (duration + 60) * 1000 });
   if (r.status !== 0) throw new Error(`connect: ${r.stderr}`);
   const s = JSON.parse(r.stdout);
   const errors = Object.values(s.errors).reduce((a, b) => a + b, 0);
-  return { requests_per_s: s.requests_per_s, connections_per_s: s.connections_per_s, errors, misdelivered: s.misdelivered };
+  const nginx = cpuSeconds(workerPid) - cpu; // nginx is idle outside the measured span
+  const thread = s.wire.threads[0];
+  return {
+    requests_per_s: s.requests_per_s, connections_per_s: s.connections_per_s, errors, misdelivered: s.misdelivered,
+    nginx_us_per_request: round1((nginx / s.requests) * 1e6), nginx_cpu_share: round2(nginx / s.seconds),
+    link_busy_share: round2(thread.busy_share), frames_per_round: round1(thread.frames_per_round), load: load(),
+  };
 }
+const round1 = (x) => Math.round(x * 10) / 10;
+const round2 = (x) => Math.round(x * 100) / 100;
 
 function wrk(keepAlive) {
+  const cpu = cpuSeconds(workerPid);
+  const t0 = performance.now();
   const r = spawnSync('ip', ['netns', 'exec', K, 'wrk', '-t1', `-c${concurrency}`, `-d${duration}s`, ...(keepAlive ? [] : ['-H', 'Connection: close']), 'http://198.18.0.1/1k'],
     { encoding: 'utf8', timeout: (duration + 30) * 1000 });
   if (r.status !== 0) throw new Error(`wrk: ${r.stderr}`);
   const rps = Number(/Requests\/sec:\s+([0-9.]+)/.exec(r.stdout)[1]);
-  return { requests_per_s: Math.round(rps), errors: /Socket errors/.test(r.stdout) ? r.stdout.match(/Socket errors.*/)[0] : 0 };
+  const requests = Number(/([0-9]+) requests in/.exec(r.stdout)[1]);
+  const nginx = cpuSeconds(workerPid) - cpu;
+  const seconds = Math.min((performance.now() - t0) / 1000, duration); // wrk's own start and end are not its duration
+  return {
+    requests_per_s: Math.round(rps), errors: /Socket errors/.test(r.stdout) ? r.stdout.match(/Socket errors.*/)[0] : 0,
+    nginx_us_per_request: round1((nginx / requests) * 1e6), nginx_cpu_share: round2(nginx / seconds), load: load(),
+  };
 }
 
 const median = (xs) => {
@@ -113,6 +145,11 @@ try {
     ours_keepalive_requests_per_s: med('ours_keepalive'), wrk_keepalive_requests_per_s: med('wrk_keepalive'),
     ratio_close: Math.round((med('ours_close') / med('wrk_close')) * 100) / 100,
     ratio_keepalive: Math.round((med('ours_keepalive') / med('wrk_keepalive')) * 100) / 100,
+    // what bounds each side (medians of the rounds): see the header
+    nginx_us_per_request: Object.fromEntries(Object.keys(runs).map((k) => [k, median(runs[k].map((x) => x.nginx_us_per_request))])),
+    nginx_cpu_share: Object.fromEntries(Object.keys(runs).map((k) => [k, median(runs[k].map((x) => x.nginx_cpu_share))])),
+    link_busy_share: { ours_close: median(runs.ours_close.map((x) => x.link_busy_share)), ours_keepalive: median(runs.ours_keepalive.map((x) => x.link_busy_share)) },
+    load: { min: Math.min(...Object.values(runs).flat().map((x) => x.load)), max: Math.max(...Object.values(runs).flat().map((x) => x.load)) },
     errors: { ours: runs.ours_close.concat(runs.ours_keepalive).reduce((a, x) => a + x.errors, 0), wrk: runs.wrk_close.concat(runs.wrk_keepalive).filter((x) => x.errors).length },
     rounds_detail: runs,
   };

@@ -56,6 +56,8 @@ function failed(e: unknown): never {
   throw e;
 }
 
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
 /** The link's part of a summary. */
 function linkSummary(opened: OpenedLink, report: LinkReport) {
   const { port, plan } = opened;
@@ -65,6 +67,13 @@ function linkSummary(opened: OpenedLink, report: LinkReport) {
     link: report.total, neighbours: report.cores[0]?.neighbours ?? [], dpdk: report.dpdk,
     tx_sent: report.cores.reduce((a, c) => a + c.txSent, 0), tx_dropped: report.cores.reduce((a, c) => a + c.txDropped, 0),
     forwarded: report.cores.reduce((a, c) => a + c.forwarded, 0),
+    // Each link thread's loop: the share of its time spent on work (the rest polled empty
+    // queues), and the frames it took a round: what tells whether our side bounds a benchmark.
+    threads: report.cores.map((c) => ({
+      core: c.core, seconds: round3(c.loop.ms / 1000), busy_seconds: round3(c.loop.busyMs / 1000),
+      busy_share: c.loop.ms > 0 ? round3(c.loop.busyMs / c.loop.ms) : 0, busy_rounds: c.loop.busyRounds,
+      frames_per_round: c.loop.busyRounds > 0 ? round3(c.polled / c.loop.busyRounds) : 0,
+    })),
   };
 }
 

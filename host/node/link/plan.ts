@@ -97,5 +97,11 @@ export interface LinkCoreResult {
   shipped: number;
   /** segments its endpoint forwarded to the core that owns their connection */
   forwarded: number;
+  /**
+   * its loop from start to stop (ms), the rounds that found work (frames, timers, requests) and
+   * the time they took: busyMs / ms is the share of the thread the link and endpoint used, the
+   * rest was polling empty queues (a benchmark's way to tell whether this thread is the bound)
+   */
+  loop: { ms: number; busyMs: number; busyRounds: number };
   endpoint?: LinkEndpointResult;
 }

@@ -22,14 +22,17 @@
  * carry `go` (a client starts opening) and `stop-opening`; a client core that is done sets its
  * word in `done`.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import '../shared-builds.js';
-import { PKT_DESCRIPTOR, QUEUE_CORE, SLOT_COUNT, SLOT_DESCRIPTORS, TcpStat } from '../../../assembly/shared/abi.js';
+import {
+  APP_DONE, FWD_COUNT, LINK_PASS_COUNT, LINK_STATE, PKT_DESCRIPTOR, QUEUE_CORE, SLOT_BYTES, SLOT_COUNT, SLOT_DESCRIPTORS, TCP_STATE, TcpStat,
+} from '../../../assembly/shared/abi.js';
 import { TcpEndpoint } from '../../core/endpoint.js';
 import { Engine, engineMemory, type Kernel, type PacketBatch } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
 import { FIELD_SETS } from '../../core/fields.js';
-import { Link, allocateSlot, clearSlot } from '../../core/link.js';
+import { Link, allocateSlot } from '../../core/link.js';
 import { programEngine } from '../../core/rss.js';
 import { rssConfigOf } from '../runner/plan.js';
 import { Doorbell, DOORBELL_BYTES, Ring, ringBytes, StopFlag } from '../runner/ring.js';
@@ -64,6 +67,8 @@ export interface UpperLayer {
   process(count: number, now: bigint): void;
   /** runs the endpoint's timers and sends what it owes; true when it sent anything */
   poll(now: bigint): boolean;
+  /** the memory's words, once setup is over (the loop reads counts through them) */
+  bind(words: Uint32Array): void;
   /** a request from the controller: go (start opening), stop-opening */
   command(type: 'go' | 'stop-opening'): void;
   result(): LinkEndpointResult;
@@ -100,12 +105,20 @@ function upperLayer(engine: Engine, plan: LinkPlan, core: number, linkTx: number
   let started = !client;
   let startedAt: number | undefined;
   let doneAt: number | undefined;
-  const ship = () => {
-    if (ep.txCount > 0) out.send(ep.txSlot);
-    if (ep.forwardCount > 0) {
-      out.forward?.(ep.forwardDescriptors, ep.forwardCount, ep.forwardCores);
-      ep.clearForwards();
+  // Counts are read through one view of the memory made once setup is over: each TcpEndpoint
+  // getter takes the shared memory's buffer (a few hundred ns on a shared memory), several
+  // times a loop.
+  let words: Uint32Array = new Uint32Array(0);
+  const txCountAt = (ep.txSlot + SLOT_COUNT) >>> 2, forwardsAt = (TCP_STATE + FWD_COUNT) >>> 2, doneAt_ = (TCP_STATE + APP_DONE) >>> 2;
+  const forwards = () => {
+    if (words[forwardsAt]! > 0) {
+      out.forward?.(ep.forwardDescriptors, words[forwardsAt]!, ep.forwardCores);
+      words[forwardsAt] = 0;
     }
+  };
+  const ship = () => {
+    if (words[txCountAt]! > 0) out.send(ep.txSlot);
+    forwards();
   };
   return {
     pass,
@@ -117,10 +130,7 @@ function upperLayer(engine: Engine, plan: LinkPlan, core: number, linkTx: number
       }
       // Forwards point into the received slot: they go before it is given back. What the
       // segments made waits in the transmit slot for poll's output, one send for both.
-      if (ep.forwardCount > 0) {
-        out.forward?.(ep.forwardDescriptors, ep.forwardCount, ep.forwardCores);
-        ep.clearForwards();
-      }
+      forwards();
     },
     poll(now) {
       if (!started) return false;
@@ -130,13 +140,16 @@ function upperLayer(engine: Engine, plan: LinkPlan, core: number, linkTx: number
         sent = true;
         ship();
       }
-      if (ep.txCount > 0) sent = true;
+      if (words[txCountAt]! > 0) sent = true;
       ship();
-      if (client && doneAt === undefined && ep.done) {
+      if (client && doneAt === undefined && words[doneAt_] !== 0) {
         doneAt = performance.timeOrigin + performance.now();
         out.done();
       }
       return sent;
+    },
+    bind(view) {
+      words = view;
     },
     command(type) {
       if (type === 'go' && !started) {
@@ -174,6 +187,12 @@ const nextMessage = () => (inbox.length ? Promise.resolve(inbox.shift()!) : new 
 
 /** Empty rounds before the loop naps (a DPDK queue rings no bell: naps are 1 ms at most). */
 const SPINS = 256;
+/**
+ * Rounds between looks at the request port while every round finds work (an idle round always
+ * looks): receiveMessageOnPort takes the port's lock each time, and requests (resolve, go,
+ * stop-opening) can wait a few rounds, well under a millisecond.
+ */
+const REQUEST_ROUNDS = 16;
 
 async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   const dpdk = loadDpdk();
@@ -222,7 +241,11 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
     ? new Shipper(engine, { cores: plan.cores, ring: shape, ports: FIELD_SETS[plan.rss.fields].ports }, core, shape.slotPackets, abort)
     : undefined;
 
-  // Setup is over: other threads may now hold this memory's buffer, so it must not grow.
+  // Setup is over: other threads may now hold this memory's buffer, so it must not grow. The
+  // loop reads slot counts through one view of it, made now.
+  const words = new Uint32Array(engine.sharedBuffer);
+  upper?.bind(words);
+  const passAt = (LINK_STATE + LINK_PASS_COUNT) >>> 2;
   const bell = new Doorbell(engine.sharedBuffer, doorbellAt);
   parentPort!.postMessage({ type: 'ready', inputs: { memory: engine.sharedBuffer, rings, doorbell: doorbellAt } satisfies CoreInputs });
   const start = await nextMessage();
@@ -238,13 +261,14 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
 
   /** Sends what a transmit slot (the link's, or the endpoint's) holds: on our queue, or to the owner's ring. */
   const send = (slot: number) => {
-    const count = engine.u32(slot + SLOT_COUNT, 1)[0]!;
+    const count = words[(slot + SLOT_COUNT) >>> 2]!;
     if (count === 0) return;
     if (txQueue) {
       const sent = txQueue.send(slot);
       txSent += sent;
       txDropped += count - sent;
-      clearSlot(engine, slot);
+      words[(slot + SLOT_COUNT) >>> 2] = 0;
+      words[(slot + SLOT_BYTES) >>> 2] = 0;
       return;
     }
     const { ring, bell: ownerBell } = toOwner!;
@@ -259,7 +283,7 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
     for (const ring of txRings) {
       while (ring.pending > 0) {
         const slot = ring.oldest;
-        const count = engine.u32(slot + SLOT_COUNT, 1)[0]!;
+        const count = words[(slot + SLOT_COUNT) >>> 2]!;
         const sent = txQueue!.send(slot);
         txSent += sent;
         txDropped += count - sent;
@@ -287,10 +311,10 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
       if (done === batch.count) break;
       transmit(); // the transmit slot is full: send it, go on
     }
-    if (upper && link.passCount) {
-      const passed = link.passCount;
-      link.clearPass();
-      upper.process(passed, now);
+    const passed = upper ? words[passAt]! : 0;
+    if (passed) {
+      words[passAt] = 0;
+      upper!.process(passed, now);
     }
   };
 
@@ -317,8 +341,10 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
     if (!handling) drainRings(clock());
   }
 
+  /** The controller's requests; the port is looked at every REQUEST_ROUNDS rounds (see there). */
+  let rounds = 0;
   const answer = (now: bigint) => {
-    for (let m = receiveMessageOnPort(input.requests); m; m = receiveMessageOnPort(input.requests)) {
+    if (++rounds % REQUEST_ROUNDS === 0 || spins > 0) for (let m = receiveMessageOnPort(input.requests); m; m = receiveMessageOnPort(input.requests)) {
       const r = m.message as LinkRequest;
       if (r.type === 'resolve') pending.push({ id: r.id, address: r.address });
       else upper?.command(r.type);
@@ -338,9 +364,14 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   let spins = 0;
   let lastWork = clock();
   const idleNs = BigInt(plan.idleMs) * 1_000_000n;
+  // What the loop did: rounds that found work, and the time they took (the rest is polling
+  // empty queues and napping), so a benchmark can tell whether this thread bounds the rate.
+  let busyRounds = 0, busyMs = 0;
+  const loopStart = performance.now();
   try {
     while (!stop.stopped) {
       const now = clock();
+      const roundStart = performance.now();
       let work = false;
       if (receiver) {
         const batch = receiver.next();
@@ -367,6 +398,8 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
       transmit();
       if (txRings.length && sendForOthers()) work = true;
       if (work) {
+        busyRounds++;
+        busyMs += performance.now() - roundStart;
         spins = 0;
         lastWork = now;
         if (idleFlags[core]) Atomics.store(idleFlags, core, 0);
@@ -386,6 +419,7 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   // The end, in order: what this core holds goes out (its steered frames, its copies, its
   // transmit slot), it tells its peers it is done, and it takes what they still send it until
   // each of them has said the same, so no copy or transmit slot is left in a ring.
+  const loopMs = performance.now() - loopStart;
   const last = clock();
   const quiet = () => {};
   try {
@@ -414,6 +448,7 @@ async function runCore(core: number, plan: LinkPlan): Promise<LinkCoreResult> {
   return {
     core, stats: link.stats(), neighbours: link.neighbours(), txSent, txDropped,
     polled: receiver?.packets ?? 0, shipped: shipper?.sent ?? 0, forwarded: upper?.forwarded() ?? 0,
+    loop: { ms: loopMs, busyMs, busyRounds },
     ...(upper ? { endpoint: upper.result() } : {}),
   };
 }
