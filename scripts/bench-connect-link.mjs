@@ -4,7 +4,7 @@
  * rounds interleaved (issue 12's benchmark). Needs root (namespaces), iproute2, ethtool, nginx,
  * wrk, DPDK (the shim built), and a built dist/.
  *
- *   node scripts/bench-connect-link.mjs [--rounds 3] [--duration 5] [--concurrency 64] [--cores 1] [--json]
+ *   node scripts/bench-connect-link.mjs [--rounds 3] [--duration 5] [--concurrency 64] [--cores 1] [--pin] [--json]
  *
  * The rig is test/helpers/rig.ts's, made here with the same commands: two namespaces with the pid
  * in their names, a veth (the kernel's end without offloads), nginx on 198.18.0.1 serving a 1 KiB
@@ -20,6 +20,11 @@
  * that run in them), per request and as a share of the run; the same for wrk; and our link
  * thread's busy share (the rounds of its loop that found work, from connect's summary). nginx at
  * about 1.0 of a CPU with our thread well under 1.0 means the server is the bound.
+ *
+ * --pin puts nginx's worker on CPU 0 and each client (ours, whole process; wrk) on CPU 1, the same
+ * for both sides: each client then has a vCPU of its own beside the server's, where unpinned the
+ * scheduler may put wrk (which sleeps between answers) on nginx's vCPU for part of a run (with
+ * --cores 2 our two threads share CPU 1).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +42,8 @@ const duration = Number(opt('duration', '5'));
 const concurrency = Number(opt('concurrency', '64'));
 const cores = Number(opt('cores', '1'));
 const asJson = args.includes('--json');
+const pin = args.includes('--pin');
+const pinned = pin ? ['taskset', '-c', '1'] : [];
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 const id = `${process.pid}`;
@@ -75,6 +82,7 @@ http { access_log off; client_body_temp_path ${t('b')}; proxy_temp_path ${t('p')
   sh('ip', 'netns', 'exec', K, 'nginx', '-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log'));
   nginxPid = Number(sh('cat', join(dir, 'nginx.pid')).trim());
   workerPid = Number(sh('pgrep', '-P', String(nginxPid)).trim().split('\n')[0]);
+  if (pin) sh('taskset', '-pc', '0', String(workerPid));
 }
 
 function down() {
@@ -86,7 +94,7 @@ function down() {
 
 function ours(keepAlive) {
   const cpu = cpuSeconds(workerPid);
-  const r = spawnSync('ip', ['netns', 'exec', U, process.execPath, CLI, 'connect', 'http://198.18.0.1/1k', '--ip', '198.18.0.2/24',
+  const r = spawnSync('ip', ['netns', 'exec', U, ...pinned, process.execPath, CLI, 'connect', 'http://198.18.0.1/1k', '--ip', '198.18.0.2/24',
     '--eal', `--no-huge -m 512 --no-pci --vdev net_af_packet0,iface=${UI}`, '--cores', String(cores), '--duration', String(duration),
     '--concurrency', String(concurrency), '--requests-per-connection', keepAlive ? '100' : '1', '--json'], { encoding: 'utf8', timeout: (duration + 60) * 1000 });
   if (r.status !== 0) throw new Error(`connect: ${r.stderr}`);
@@ -106,7 +114,7 @@ const round2 = (x) => Math.round(x * 100) / 100;
 function wrk(keepAlive) {
   const cpu = cpuSeconds(workerPid);
   const t0 = performance.now();
-  const r = spawnSync('ip', ['netns', 'exec', K, 'wrk', '-t1', `-c${concurrency}`, `-d${duration}s`, ...(keepAlive ? [] : ['-H', 'Connection: close']), 'http://198.18.0.1/1k'],
+  const r = spawnSync('ip', ['netns', 'exec', K, ...pinned, 'wrk', '-t1', `-c${concurrency}`, `-d${duration}s`, ...(keepAlive ? [] : ['-H', 'Connection: close']), 'http://198.18.0.1/1k'],
     { encoding: 'utf8', timeout: (duration + 30) * 1000 });
   if (r.status !== 0) throw new Error(`wrk: ${r.stderr}`);
   const rps = Number(/Requests\/sec:\s+([0-9.]+)/.exec(r.stdout)[1]);
@@ -140,7 +148,7 @@ try {
   }
   const med = (k) => median(runs[k].map((x) => x.requests_per_s));
   const result = {
-    bench: 'connect-link', rounds, duration_s: duration, concurrency, cores, file_bytes: 1024,
+    bench: 'connect-link', rounds, duration_s: duration, concurrency, cores, file_bytes: 1024, pinned: pin,
     ours_close_requests_per_s: med('ours_close'), wrk_close_requests_per_s: med('wrk_close'),
     ours_keepalive_requests_per_s: med('ours_keepalive'), wrk_keepalive_requests_per_s: med('wrk_keepalive'),
     ratio_close: Math.round((med('ours_close') / med('wrk_close')) * 100) / 100,
