@@ -165,7 +165,9 @@ export function runCommand(): Command {
       // allows: a table that large already never evicts, and a smaller reservation starts faster.
       if (inputBytes !== undefined) plan.flows.capacity = Math.max(1, Math.min(plan.flows.capacity, Math.ceil(inputBytes / SMALLEST_FLOW_RECORD)));
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
-      const exporter = ipfix ? startIpfix(ipfix) : undefined;
+      const exporter = ipfix ? await startIpfix(ipfix) : undefined;
+      // Core threads send to UDP collectors themselves (the main thread would fall behind).
+      const coreShare = exporter?.coreShare();
       // A live run (a port, or synthetic traffic for --duration) shows a line a second on a terminal
       // instead of a progress bar; Ctrl-C ends its input (a synthetic run's or a port's) and the run
       // reports what it saw; a second one quits.
@@ -195,6 +197,7 @@ export function runCommand(): Command {
         result = await runPlan(plan, {
           onProgress: bar?.update ?? tell, endInput: live.ending.signal, onCores: live.onCores,
           ...(exporter ? { onIpfix: (m: Uint8Array) => exporter.write(m) } : {}),
+          ...(exporter && coreShare ? { coreIpfix: { share: coreShare, onIpfix: (m: Uint8Array) => exporter.writeFromCore(m) } } : {}),
         });
       } catch (e) {
         bar?.stop();

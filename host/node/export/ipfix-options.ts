@@ -63,6 +63,6 @@ export function ipfixSettings(flags: IpfixFlags, explicit: (name: string) => boo
 }
 
 /** Opens every target (files are created, sockets made and templates sent). */
-export function startIpfix(s: IpfixSettings): IpfixExport {
-  return new IpfixExport(s.targets, { domain: s.domain, templateRefresh: s.templateRefresh });
+export function startIpfix(s: IpfixSettings): Promise<IpfixExport> {
+  return IpfixExport.open(s.targets, { domain: s.domain, templateRefresh: s.templateRefresh });
 }
