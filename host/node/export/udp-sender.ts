@@ -16,10 +16,13 @@
  * - they add what they sent and dropped to shared counters, which the main thread reads for the
  *   summary and the metrics.
  *
- * Each socket's queue is bounded: bytes handed to the socket and not yet called back count
- * against `queueBytes`; a message that does not fit is dropped and its records counted, so a slow
- * or absent collector never stalls a core. The thread's event loop completes the sends: a core
- * thread gives it a turn every few milliseconds (core.ts `pause`).
+ * Each socket's queue is bounded: what the kernel has not taken yet (libuv's send queue, which
+ * grows when the socket's buffer is full) counts against `queueBytes`; a message that does not
+ * fit is dropped and its records counted, so a slow or absent collector never stalls a core.
+ * (Bytes merely waiting for their send callback are not counted: the kernel took them. Counting
+ * them would drop part of any burst larger than the bound, such as a second's merged split flows,
+ * while the collector keeps up.) The thread's event loop runs the callbacks, which count what was
+ * sent: a core thread gives it a turn every few milliseconds (core.ts `pause`).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -71,6 +74,7 @@ export interface UdpCounts {
 const now = () => Math.floor(Date.now() / 1000);
 
 export class UdpSender {
+  /** bytes handed to the socket whose send has not called back yet */
   private queued = 0;
   private drained: Array<() => void> = [];
   private readonly counts: BigUint64Array;
@@ -123,7 +127,7 @@ export class UdpSender {
       const records = dv.getUint32(at + 8);
       const end = at;
       at += length;
-      if (this.queued + length > this.session.queueBytes) {
+      if (this.socket.getSendQueueSize() + length > this.session.queueBytes) {
         this.add(Slot.RECORDS_DROPPED, records);
         continue;
       }
@@ -138,7 +142,7 @@ export class UdpSender {
   sendTemplates(): void {
     this.add(Slot.TEMPLATE_MESSAGES, 1);
     const m = templateMessage(this.session.domain, now(), Atomics.load(this.sequence, 0));
-    if (this.queued + m.length <= this.session.queueBytes) this.transmit(m, 0);
+    if (this.socket.getSendQueueSize() + m.length <= this.session.queueBytes) this.transmit(m, 0);
   }
 
   private transmit(datagram: Uint8Array, records: number): void {
@@ -159,7 +163,7 @@ export class UdpSender {
     if (n) Atomics.add(this.counts, slot, BigInt(n));
   }
 
-  /** Resolves once the socket has taken everything queued, or after `ms`. */
+  /** Resolves once every send has called back (sent or failed), or after `ms`. */
   async flushed(ms = CLOSE_MS): Promise<void> {
     if (this.queued === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -167,7 +171,7 @@ export class UdpSender {
     clearTimeout(timer);
   }
 
-  /** Waits (at most CLOSE_MS) for the queue to drain, then closes the socket. */
+  /** Waits (at most CLOSE_MS) for the sends to complete, then closes the socket. */
   async close(): Promise<void> {
     await this.flushed();
     await new Promise<void>((r) => this.socket.close(() => r()));
