@@ -13,9 +13,9 @@
  * The engines encode the records (assembly/flow/ipfix.ts); each target stamps its own copy of each
  * message with the export time and its own sequence number (records sent before it in this
  * transport session, RFC 7011 section 3.1) and writes it. Files and TCP streams have one writer,
- * the main thread; the core threads hand it their messages for them. A collector that is down or slow never
- * holds the data plane up: what a socket has not taken waits in a bounded queue, and messages that
- * find the queue full are dropped and their records counted (records_dropped).
+ * the main thread; the core threads hand it their messages for them. A collector that is down or
+ * slow never holds the data plane up: what a socket has not taken waits in a bounded queue, and
+ * messages that find the queue full are dropped and their records counted (records_dropped).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
@@ -26,7 +26,7 @@ import { CLOSE_MS, UdpSender, type UdpSession } from './udp-sender.js';
 
 /** IANA's IPFIX port (RFC 7011 section 10.3.3). */
 export const IPFIX_PORT = 4739;
-/** Bytes a socket target holds for a collector that has not taken them yet; more are dropped. */
+/** Bytes a socket (TCP: a target; UDP: each thread's socket) holds that it has not sent yet; more are dropped. */
 export const QUEUE_BYTES = 8 << 20;
 /** A TCP target waits this long before it tries a collector that went away again. */
 const RECONNECT_MS = 1000;
