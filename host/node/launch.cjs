@@ -38,7 +38,9 @@ if (process.env.RSSPLANE_CODE_CACHE === 'off') {
     // no cache yet: one is written at exit
   }
   const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-  const write = process.env.RSSPLANE_CODE_CACHE === 'write' || cachedData === undefined || script.cachedDataRejected;
+  // A run with the baseline kernel (other flags) does not replace the cache the usual runs read.
+  const write = process.env.RSSPLANE_CODE_CACHE === 'write'
+    || ((cachedData === undefined || script.cachedDataRejected) && process.env.RSSPLANE_KERNEL !== 'simd');
   if (write) {
     process.on('exit', () => {
       // Best effort: a command installed where its user may not write runs without a new cache.
