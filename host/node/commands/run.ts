@@ -9,7 +9,7 @@ import { availableKernel } from '../../core/engine.js';
 import { invalid } from '../../core/errors.js';
 import { presetName } from '../../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
-import { json, out } from '../io.js';
+import { exitWhenWritten, json, out } from '../io.js';
 import { dpdkIdleMs, dpdkOptions, explicitIn, rssConfig, rssOptions, wholeNumber, type DpdkFlags, type RssFlags } from '../options.js';
 import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, SYN_ENTRY } from '../../../assembly/shared/abi.js';
 import { flowBufferBytes, flowTableBytes, generatorBytes, maxConversations, maxFlowTable } from '../../core/limits.js';
@@ -243,6 +243,8 @@ export function runCommand(): Command {
           out(`DPDK port ${device.port}: received ${n(device.ipackets)}, missed ${n(device.imissed)} (no free descriptor), errors ${n(device.ierrors)}, no mbuf ${n(device.rx_nombuf)}`);
         }
       }
+      // Everything is written, the files closed, the exporters and the metrics server shut.
+      await exitWhenWritten();
     });
   ipfixOptions(cmd);
   return cmd;
