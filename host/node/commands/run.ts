@@ -158,7 +158,7 @@ export function runCommand(): Command {
         flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums },
         source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
       };
-      const ipfix = ipfixSettings(flags, explicit);
+      const ipfix = await ipfixSettings(flags, explicit);
       if (ipfix) plan.ipfix = { domain: ipfix.domain, activeTimeout: ipfix.activeTimeout };
       checkMemory(plan, flags, explicit);
       // A capture file cannot hold more flows than packets, nor more packets than its size

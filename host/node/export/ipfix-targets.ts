@@ -21,11 +21,11 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { invalid, RssplaneError } from '../../core/errors.js';
-import { stampMessages, templateMessage } from '../../core/ipfix.js';
+import { IPFIX_PORT, stampMessages, templateMessage } from '../../core/ipfix.js';
+
+export { IPFIX_PORT };
 import { CLOSE_MS, UdpSender, type UdpSession } from './udp-sender.js';
 
-/** IANA's IPFIX port (RFC 7011 section 10.3.3). */
-export const IPFIX_PORT = 4739;
 /** Bytes a socket (TCP: a target; UDP: each thread's socket) holds that it has not sent yet; more are dropped. */
 export const QUEUE_BYTES = 8 << 20;
 /** A TCP target waits this long before it tries a collector that went away again. */

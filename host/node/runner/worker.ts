@@ -15,7 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Engine, engineMemory, type Kernel } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
-import { CoreExport, type CoreShare } from '../export/ipfix-targets.js';
+import type { CoreShare } from '../export/ipfix-targets.js';
 import { CoreRun, Stopped, type CoreInputs } from './core.js';
 import { ControlBlock, Counter, mergesWhileRunning, ThreadState, type Role, type RunPlan } from './plan.js';
 import { StopFlag, TurnTable } from './ring.js';
@@ -70,7 +70,8 @@ function nextMessage(): Promise<Message> {
 async function runCore(core: number) {
   const engine = await Engine.instantiate(input.module, input.kernel, engineMemory(true));
   // UDP targets: this core stamps and sends its messages itself, on sockets of its own.
-  const exporter = input.ipfix ? await CoreExport.open(input.ipfix) : undefined;
+  // (the export's modules, sockets and all, load only in a thread that exports)
+  const exporter = input.ipfix ? await (await import('../export/ipfix-targets.js')).CoreExport.open(input.ipfix) : undefined;
   const run = new CoreRun({
     plan: input.plan, core, engine, control, row, stop, turns: new TurnTable(input.turns, input.plan.cores),
     // IPFIX messages for files and TCP go to the controller, which owns those (bytes moved, not copied).
