@@ -51,7 +51,7 @@ export function relaxedSimd(): bool {
   return ASC_FEATURE_RELAXED_SIMD;
 }
 
-export { configureFlows, processBatch, flushFlows, activeFlows, resetCounters } from "./flow/engine";
+export { configureFlows, processBatch, flushFlows, activeFlows, indexedFlows, resetCounters } from "./flow/engine";
 export { configureIpfix, ipfixFlush, ipfixRoom, ipfixExportRecords } from "./flow/ipfix";
 export {
   tcpConfigure, tcpMemoryBytes, tcpInput, tcpOutput, tcpPoll, tcpNextTimer, tcpRefreshNextHop, tcpStopOpening,

@@ -1,7 +1,7 @@
 // Bundles the library (isomorphic) and the CLI with esbuild, then emits type declarations.
 import { execFileSync } from 'node:child_process';
 import { basename } from 'node:path';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const common = {
@@ -46,10 +46,24 @@ const lazyChildProcess = {
   },
 };
 
+/**
+ * `await import('node:...')` (a built-in a command needs only sometimes, such as worker_threads)
+ * becomes a require made when the import runs: the command is loaded through vm.Script with its
+ * code cache (host/node/launch.cjs), and Node 20 does not give functions read from a code cache
+ * the loader that import() needs.
+ */
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
 // What earlier builds left that this one does not make (chunks, names since changed).
 mkdirSync('dist', { recursive: true });
 for (const f of readdirSync('dist')) {
-  if (/^chunk-.*\.js(\.map)?$|^(cli|runner-worker)\.cjs(\.map)?$|^(index|bench-dpdk-worker|connect-worker|link-worker)\.js(\.map)?$/.test(f)) rmSync(`dist/${f}`);
+  if (/^chunk-.*\.js(\.map)?$|^cli\.js\.map$|^(cli|runner-worker)\.cjs(\.map)?$|^(index|bench-dpdk-worker|connect-worker|link-worker)\.js(\.map)?$/.test(f)) rmSync(`dist/${f}`);
 }
 
 /**
@@ -60,7 +74,7 @@ for (const f of readdirSync('dist')) {
  * when first asked for.
  */
 const commonjs = {
-  ...common, format: 'cjs', platform: 'node', outdir: 'dist', plugins: [wasmFiles, lazyChildProcess],
+  ...common, format: 'cjs', platform: 'node', outdir: 'dist', plugins: [wasmFiles, lazyChildProcess, lazyBuiltins],
   // Less to read and parse at every start; names stay, so a stack trace still reads.
   minifyWhitespace: true, minifySyntax: true,
   define: { 'import.meta.url': '__rssplaneMeta.url' },
@@ -71,7 +85,7 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: ['host/core/index.ts'], outfile: 'dist/index.mjs', platform: 'neutral' }),
   // The CLI carries its dependencies (commander, cli-progress) in the bundle: resolving and
   // loading packages from node_modules at every start costs more than the run of a small capture.
-  esbuild.build({ ...commonjs, entryPoints: { cli: 'host/node/cli.ts' } }),
+  esbuild.build({ ...commonjs, entryPoints: { 'cli-main': 'host/node/cli.ts' } }),
   esbuild.build({ ...commonjs, entryPoints: { 'runner-worker': 'host/node/runner/worker.ts' } }),
   // The link layer's test harness (run by the test rig: node dist/link-harness.js).
   esbuild.build({ ...commonjs, entryPoints: { 'link-harness': 'host/node/link/harness.ts' } }),
@@ -90,6 +104,15 @@ for (const f of readdirSync('build')) if (f.endsWith('.wasm')) copyFileSync(`bui
 mkdirSync('dist/web', { recursive: true });
 for (const f of ['index.html', 'style.css']) copyFileSync(`host/web/${f}`, `dist/web/${f}`);
 writeFileSync('dist/package.json', `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+// The command's first file loads the bundle with V8's code cache (host/node/launch.cjs says how).
+copyFileSync('host/node/launch.cjs', 'dist/cli.js');
 chmodSync('dist/cli.js', 0o755);
+// Its code cache, from a run on a small capture: the functions a run calls are compiled in it too.
+rmSync('dist/cli-main.js.cache', { force: true });
+if (existsSync('test/fixtures/captures/ipv4.pcap')) {
+  execFileSync(process.execPath, ['dist/cli.js', 'run', '--input', 'test/fixtures/captures/ipv4.pcap', '--cores', '1', '--json', '--no-progress'], {
+    env: { ...process.env, RSSPLANE_CODE_CACHE: 'write' }, stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

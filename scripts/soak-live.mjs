@@ -101,9 +101,10 @@ const result = {
   minutes, cores, args: [...idle, ...extra], exit: code, rows,
   second_minute_resident: second, last_minute_resident: last, growth: growth === undefined ? null : Number(growth.toFixed(4)),
   flat: growth !== undefined && growth <= 0.05,
-  export_dropped: rows.at(-1)?.export_dropped ?? 0,
+  // the run's own count at its end (the scrapes come a little before it)
+  export_dropped: summary?.ipfix?.records_dropped ?? rows.at(-1)?.export_dropped ?? 0,
   json_stats_lines: liveLines,
-  summary: summary && { packets: summary.packets, seconds: summary.seconds, pps: summary.pps, flows: summary.flows, flows_by_close: summary.flows_by_close, memory: summary.memory },
+  summary: summary && { packets: summary.packets, seconds: summary.seconds, pps: summary.pps, flows: summary.flows, flows_by_close: summary.flows_by_close, memory: summary.memory, ...(summary.ipfix ? { ipfix: summary.ipfix } : {}) },
 };
 console.log(JSON.stringify(result));
 process.exit(code === 0 && result.flat && result.export_dropped === 0 ? 0 : 1);

@@ -173,6 +173,31 @@ describe('SYN floods', () => {
     expect(sorted(small.records)).toEqual(sorted(full.records));
   });
 
+  it('a table flushed whole at the end (index cleared at once, not flow by flow) is empty: the same packets again make the same flows anew', async () => {
+    // 1000 lone SYNs and 100 established flows in a 4096-flow table: enough flows that the flush
+    // clears the index in one go; then 10 SYNs in a 65536-flow table, few enough that it takes
+    // each out of the index (both ways must leave a table that finds no flow).
+    const c = '198.18.4.1', s = '198.18.0.1';
+    const established = Array.from({ length: 100 }, (_, i) => frame(tcp4(c, s, { sport: 2000 + i, dport: 80, seq: 10, ack: 1, flags: ACK, payload: new Uint8Array(1) }), { ts: T0 + BigInt(i) }));
+    for (const [packets, flows] of [[[...flood(1000), ...established], 4096], [flood(10), 65536]] as const) {
+      const engine = await Engine.create();
+      const table = FlowEngine.create(engine, RssConfig.from({ key: 'microsoft', reta: 'equal:4' }), { flows, cores: 2 });
+      const all = loadPackets(engine, packets);
+      const rounds: FlowRecord[][] = [];
+      for (let round = 0; round < 2; round++) {
+        for (let at = 0; at < all.count; at += 256) table.process({ descriptors: all.descriptors + at * 32, count: Math.min(256, all.count - at) });
+        expect(engine.exports.indexedFlows()).toBe(engine.exports.activeFlows());
+        table.finish();
+        expect(engine.exports.indexedFlows()).toBe(0);
+        rounds.push(table.takeRecords());
+      }
+      expect(rounds[0]).toHaveLength(packets.length);
+      // found nothing of the first round: every flow made again, none reused, the records the same
+      expect(sorted(rounds[1]!)).toEqual(sorted(rounds[0]!));
+      expect(table.stats().flows).toMatchObject({ created: 2 * packets.length, reused: 0, active: 0 });
+    }
+  });
+
   it('FIN and RST floods and a reused 4-tuple take full entries and are accounted like any flow', async () => {
     const s = '198.18.0.1';
     const packets = [

@@ -9,7 +9,7 @@ import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { IPFIX_RECORD_V4, IPFIX_TEMPLATE_V4 } from '../assembly/shared/abi.js';
 import { readIpfix } from '../host/core/ipfix.js';
-import { IpfixExport, parseTarget } from '../host/node/export/ipfix-targets.js';
+import { CoreExport, IpfixExport, parseTarget } from '../host/node/export/ipfix-targets.js';
 
 /** A data message as the engine leaves it: `n` IPv4 records (source port = i), the count where the sequence number goes. */
 function message(n: number, firstPort = 1): Uint8Array {
@@ -48,7 +48,7 @@ describe('IPFIX targets', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     cleanup.push(() => server.close());
     const port = (server.address() as { port: number }).port;
-    const exp = new IpfixExport([parseTarget(`tcp://127.0.0.1:${port}`)], { domain: 5, templateRefresh: 60 });
+    const exp = await IpfixExport.open([parseTarget(`tcp://127.0.0.1:${port}`)], { domain: 5, templateRefresh: 60 });
     const records = (i: number) => readIpfix(Buffer.concat(sessions[i]!.data)).flatMap((m) => m.records).length;
     exp.write(message(2));
     exp.write(message(3, 10));
@@ -76,24 +76,72 @@ describe('IPFIX targets', () => {
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
     cleanup.push(() => socket.close());
     vi.useFakeTimers({ toFake: ['Date', 'setInterval', 'clearInterval'] });
-    const exp = new IpfixExport([parseTarget(`udp://127.0.0.1:${socket.address().port}`)], { domain: 5, templateRefresh: 60, queueBytes: 1500 });
-    // The templates (188 bytes) are queued; three 18-record messages do not fit beside them.
+    const exp = await IpfixExport.open([parseTarget(`udp://127.0.0.1:${socket.address().port}`)], { domain: 5, templateRefresh: 60, queueBytes: 1000 });
+    // The bound is on what the socket has not taken. On loopback the kernel takes every datagram
+    // as it is sent, so here only a message larger than the bound (18 records: 1352 bytes) finds
+    // the queue full: it is dropped whole, its records counted.
+    await until(() => got.length === 1);
     exp.write(Buffer.concat([message(18), message(18), message(18)]));
     expect(exp.stats()).toMatchObject({ records_sent: 0, records_dropped: 54 });
-    await until(() => got.length === 1);
-    exp.write(message(18));
+    exp.write(message(1, 100));
     await until(() => got.length === 2);
     vi.advanceTimersByTime(60_000);
     await until(() => got.length === 3);
-    exp.write(message(1, 100));
+    exp.write(message(2, 200));
     await until(() => got.length === 4);
     await exp.close();
     const messages = got.map((d) => readIpfix(d, templatesOf(got[0]!))[0]!);
-    expect(messages.map((m) => (m.templates.length ? 'templates' : m.records.length))).toEqual(['templates', 18, 'templates', 1]);
+    expect(messages.map((m) => (m.templates.length ? 'templates' : m.records.length))).toEqual(['templates', 1, 'templates', 2]);
     // Sequence numbers count the records sent (the dropped ones were never sent).
-    expect(messages.map((m) => m.sequence)).toEqual([0, 0, 18, 18]);
-    expect(exp.stats()).toMatchObject({ records_encoded: 73, records_sent: 19, records_dropped: 54 });
+    expect(messages.map((m) => m.sequence)).toEqual([0, 0, 1, 1]);
+    expect(messages[3]!.records.map((r) => r.sourceTransportPort)).toEqual([200, 201]);
+    expect(exp.stats()).toMatchObject({ records_encoded: 57, records_sent: 3, records_dropped: 54 });
+    expect(exp.stats().targets[0]).toMatchObject({ messages_sent: 2, template_messages: 2, bytes_sent: 2 * got[0]!.length + (20 + 74) + (20 + 2 * 74) });
     await tick();
+  });
+
+  it('UDP: a collector that is not there: the kernel refuses sends (ICMP port unreachable), their records counted as dropped', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    const port = socket.address().port;
+    await new Promise<void>((r) => socket.close(() => r()));
+    const exp = await IpfixExport.open([parseTarget(`udp://127.0.0.1:${port}`)], { domain: 5, templateRefresh: 60 });
+    // A connected socket hears the port unreachable of a datagram as the error of a later send.
+    exp.write(Buffer.concat([message(1), message(2), message(3), message(4)]));
+    await exp.close();
+    const s = exp.stats();
+    expect(s.records_encoded).toBe(10);
+    expect(s.records_sent + s.records_dropped).toBe(10);
+    expect(s.records_dropped).toBeGreaterThan(0);
+  });
+
+  it('UDP: the main thread and core senders are one transport session: one source port, one sequence, counts added up', async () => {
+    const socket = createSocket('udp4');
+    const got: Array<{ data: Buffer; port: number }> = [];
+    socket.on('message', (data, from) => got.push({ data, port: from.port }));
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    cleanup.push(() => socket.close());
+    const exp = await IpfixExport.open([parseTarget(`udp://127.0.0.1:${socket.address().port}`)], { domain: 5, templateRefresh: 60 });
+    const share = exp.coreShare()!;
+    // Only a UDP target: the cores hand the main thread nothing.
+    expect(share.post).toBe(false);
+    // Two cores' senders (each its own socket, as in a core thread), and the main thread's.
+    const cores = [await CoreExport.open(share), await CoreExport.open(share)];
+    expect(cores[0]!.write([Buffer.concat([message(3), message(2, 10)])])).toBe(false);
+    cores[1]!.write([message(4, 20)]);
+    exp.write(message(1, 30));
+    cores[0]!.write([message(5, 40)]);
+    await Promise.all(cores.map((c) => c.close()));
+    await until(() => got.length === 6);
+    await exp.close();
+    // One exporter: every datagram from the port the main thread's socket was given.
+    expect(new Set(got.map((g) => g.port))).toEqual(new Set([share.udp[0]!.localPort]));
+    const messages = got.map((g) => readIpfix(g.data, templatesOf(got[0]!.data))[0]!);
+    expect(messages[0]!.templates).toEqual([256, 257]);
+    // Each message's number counts the records of every sender's messages before it.
+    expect(messages.slice(1).map((m) => [m.sequence, m.records.length])).toEqual([[0, 3], [3, 2], [5, 4], [9, 1], [10, 5]]);
+    expect(exp.stats()).toMatchObject({ records_encoded: 15, records_sent: 15, records_dropped: 0 });
+    expect(exp.stats().targets[0]).toMatchObject({ messages_sent: 5, template_messages: 1 });
   });
 });
 

@@ -58,6 +58,8 @@ export interface EngineExports {
   processBatch(descriptors: number, count: number): number;
   flushFlows(): number;
   activeFlows(): number;
+  /** index slots in use (a walk of the index; tests compare it with activeFlows) */
+  indexedFlows(): number;
   resetCounters(): void;
   // IPFIX export (assembly/flow/ipfix.ts)
   configureIpfix(domain: number, activeMs: number): number;

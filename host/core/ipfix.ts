@@ -13,6 +13,9 @@ import { formatAddress } from './addr.js';
 import type { Engine } from './engine.js';
 import { invalid, RssplaneError } from './errors.js';
 
+/** IANA's IPFIX port (RFC 7011 section 10.3.3). */
+export const IPFIX_PORT = 4739;
+
 /** RFC 5103: reverse information elements are the forward ones under this private enterprise number. */
 export const REVERSE_PEN = 29305;
 

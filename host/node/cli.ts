@@ -1,14 +1,11 @@
-#!/usr/bin/env node
 /**
  * The rssplane command.
  */
-import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { failAndExit, USAGE } from './io.js';
 
-// Node 20 keeps relaxed SIMD behind a flag that browsers no longer need; turning it on before any
-// module is compiled lets the engine pick the relaxed kernel. RSSPLANE_KERNEL=simd keeps baseline.
-if (process.env.RSSPLANE_KERNEL !== 'simd') setFlagsFromString('--experimental-wasm-relaxed-simd');
+// Started by dist/cli.js (host/node/launch.cjs), which turns relaxed SIMD on (Node 20 keeps it
+// behind a flag) and loads this bundle with V8's code cache.
 
 // `rssplane ... | head` closes our stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

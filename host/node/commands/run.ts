@@ -9,7 +9,7 @@ import { availableKernel } from '../../core/engine.js';
 import { invalid } from '../../core/errors.js';
 import { presetName } from '../../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
-import { json, out } from '../io.js';
+import { exitWhenWritten, json, out } from '../io.js';
 import { dpdkIdleMs, dpdkOptions, explicitIn, rssConfig, rssOptions, wholeNumber, type DpdkFlags, type RssFlags } from '../options.js';
 import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, SYN_ENTRY } from '../../../assembly/shared/abi.js';
 import { flowBufferBytes, flowTableBytes, generatorBytes, maxConversations, maxFlowTable } from '../../core/limits.js';
@@ -158,14 +158,16 @@ export function runCommand(): Command {
         flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums },
         source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
       };
-      const ipfix = ipfixSettings(flags, explicit);
+      const ipfix = await ipfixSettings(flags, explicit);
       if (ipfix) plan.ipfix = { domain: ipfix.domain, activeTimeout: ipfix.activeTimeout };
       checkMemory(plan, flags, explicit);
       // A capture file cannot hold more flows than packets, nor more packets than its size
       // allows: a table that large already never evicts, and a smaller reservation starts faster.
       if (inputBytes !== undefined) plan.flows.capacity = Math.max(1, Math.min(plan.flows.capacity, Math.ceil(inputBytes / SMALLEST_FLOW_RECORD)));
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
-      const exporter = ipfix ? startIpfix(ipfix) : undefined;
+      const exporter = ipfix ? await startIpfix(ipfix) : undefined;
+      // Core threads send to UDP collectors themselves (the main thread would fall behind).
+      const coreShare = exporter?.coreShare();
       // A live run (a port, or synthetic traffic for --duration) shows a line a second on a terminal
       // instead of a progress bar; Ctrl-C ends its input (a synthetic run's or a port's) and the run
       // reports what it saw; a second one quits.
@@ -195,6 +197,7 @@ export function runCommand(): Command {
         result = await runPlan(plan, {
           onProgress: bar?.update ?? tell, endInput: live.ending.signal, onCores: live.onCores,
           ...(exporter ? { onIpfix: (m: Uint8Array) => exporter.write(m) } : {}),
+          ...(exporter && coreShare ? { coreIpfix: { share: coreShare, onIpfix: (m: Uint8Array) => exporter.writeFromCore(m) } } : {}),
         });
       } catch (e) {
         bar?.stop();
@@ -240,6 +243,8 @@ export function runCommand(): Command {
           out(`DPDK port ${device.port}: received ${n(device.ipackets)}, missed ${n(device.imissed)} (no free descriptor), errors ${n(device.ierrors)}, no mbuf ${n(device.rx_nombuf)}`);
         }
       }
+      // Everything is written, the files closed, the exporters and the metrics server shut.
+      await exitWhenWritten();
     });
   ipfixOptions(cmd);
   return cmd;

@@ -4,8 +4,9 @@
  */
 import type { Command } from 'commander';
 import { invalid } from '../../core/errors.js';
-import { ACTIVE_TIMEOUT_MAX } from '../../core/ipfix.js';
-import { IPFIX_PORT, IpfixExport, parseTarget, type TargetSpec } from './ipfix-targets.js';
+import { ACTIVE_TIMEOUT_MAX, IPFIX_PORT } from '../../core/ipfix.js';
+// The targets (and the sockets' modules under them) load only for a run that exports.
+import type { IpfixExport, TargetSpec } from './ipfix-targets.js';
 
 export interface IpfixFlags {
   ipfix?: string[];
@@ -42,12 +43,13 @@ function seconds(text: string, name: string, min: number, max: number): number {
 }
 
 /** The settings from the flags (undefined without --ipfix; the other options need it). */
-export function ipfixSettings(flags: IpfixFlags, explicit: (name: string) => boolean): IpfixSettings | undefined {
+export async function ipfixSettings(flags: IpfixFlags, explicit: (name: string) => boolean): Promise<IpfixSettings | undefined> {
   if (!flags.ipfix?.length) {
     const alone: Array<[keyof IpfixFlags, string]> = [['ipfixDomain', '--ipfix-domain'], ['ipfixActiveTimeout', '--ipfix-active-timeout'], ['ipfixTemplateRefresh', '--ipfix-template-refresh']];
     for (const [o, name] of alone) if (explicit(o)) invalid(name, String(flags[o]), 'only with --ipfix');
     return undefined;
   }
+  const { parseTarget } = await import('./ipfix-targets.js');
   const targets = flags.ipfix.map(parseTarget);
   const files = targets.filter((t) => t.kind === 'file').map((t) => t.where);
   const twice = files.find((f, i) => files.indexOf(f) !== i);
@@ -63,6 +65,7 @@ export function ipfixSettings(flags: IpfixFlags, explicit: (name: string) => boo
 }
 
 /** Opens every target (files are created, sockets made and templates sent). */
-export function startIpfix(s: IpfixSettings): IpfixExport {
-  return new IpfixExport(s.targets, { domain: s.domain, templateRefresh: s.templateRefresh });
+export async function startIpfix(s: IpfixSettings): Promise<IpfixExport> {
+  const { IpfixExport } = await import('./ipfix-targets.js');
+  return IpfixExport.open(s.targets, { domain: s.domain, templateRefresh: s.templateRefresh });
 }

@@ -4,31 +4,32 @@
  *   FILE              templates first, then every data message (RFC 7011's file format: messages
  *                     back to back)
  *   udp://HOST:PORT   one message a datagram; templates at the start and every
- *                     --ipfix-template-refresh seconds (a collector that restarts learns them again)
+ *                     --ipfix-template-refresh seconds (a collector that restarts learns them again);
+ *                     in a run with core threads each core sends its own engine's messages on a
+ *                     socket of its own, all of one transport session (udp-sender.ts)
  *   tcp://HOST:PORT   one stream; templates at the start of each connection; reconnects when the
  *                     collector goes away
  *
  * The engines encode the records (assembly/flow/ipfix.ts); each target stamps its own copy of each
  * message with the export time and its own sequence number (records sent before it in this
- * transport session, RFC 7011 section 3.1) and writes it. A collector that is down or slow never
- * holds the data plane up: what a socket has not taken waits in a bounded queue, and messages that
- * find the queue full are dropped and their records counted (records_dropped).
+ * transport session, RFC 7011 section 3.1) and writes it. Files and TCP streams have one writer,
+ * the main thread; the core threads hand it their messages for them. A collector that is down or
+ * slow never holds the data plane up: what a socket has not taken waits in a bounded queue, and
+ * messages that find the queue full are dropped and their records counted (records_dropped).
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { invalid, RssplaneError } from '../../core/errors.js';
-import { stampMessages, templateMessage } from '../../core/ipfix.js';
+import { IPFIX_PORT, stampMessages, templateMessage } from '../../core/ipfix.js';
 
-/** IANA's IPFIX port (RFC 7011 section 10.3.3). */
-export const IPFIX_PORT = 4739;
-/** Bytes a socket target holds for a collector that has not taken them yet; more are dropped. */
+export { IPFIX_PORT };
+import { CLOSE_MS, UdpSender, type UdpSession } from './udp-sender.js';
+
+/** Bytes a socket (TCP: a target; UDP: each thread's socket) holds that it has not sent yet; more are dropped. */
 export const QUEUE_BYTES = 8 << 20;
 /** A TCP target waits this long before it tries a collector that went away again. */
 const RECONNECT_MS = 1000;
-/** At the end of the run, a socket target waits at most this long for its queue to drain. */
-const CLOSE_MS = 3000;
 
 export interface TargetSpec {
   kind: 'file' | 'udp' | 'tcp';
@@ -84,10 +85,9 @@ const now = () => Math.floor(Date.now() / 1000);
 abstract class Target {
   /** records sent in this transport session: the next message's sequence number */
   protected sequence = 0;
-  readonly stats: TargetStats;
-  constructor(readonly spec: TargetSpec, protected readonly options: TargetOptions) {
-    this.stats = { target: spec.text, records_sent: 0, records_dropped: 0, messages_sent: 0, bytes_sent: 0, template_messages: 0 };
-  }
+  /** what it did so far (a copy, or a view the target keeps up to date) */
+  abstract readonly stats: TargetStats;
+  constructor(readonly spec: TargetSpec, protected readonly options: TargetOptions) {}
   /** Data messages as the engine wrote them (not yet stamped), `records` records in them. */
   abstract write(messages: Uint8Array, records: number): void;
   abstract close(): Promise<void>;
@@ -105,6 +105,7 @@ abstract class Target {
 
 /** A file: written as it comes (templates first), in large writes. */
 class FileTarget extends Target {
+  readonly stats: TargetStats = newStats(this.spec);
   private fd: number;
   private pending: Uint8Array[] = [];
   private size = 0;
@@ -140,6 +141,10 @@ class FileTarget extends Target {
   }
 }
 
+function newStats(spec: TargetSpec): TargetStats {
+  return { target: spec.text, records_sent: 0, records_dropped: 0, messages_sent: 0, bytes_sent: 0, template_messages: 0 };
+}
+
 function countMessages(messages: Uint8Array): number {
   const dv = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
   let n = 0;
@@ -157,61 +162,46 @@ function* eachMessage(stamped: Uint8Array, unstamped: Uint8Array): Generator<[Ui
   }
 }
 
-/** UDP: a datagram a message; what the socket has not sent yet is bounded. */
+/**
+ * UDP: a datagram a message, sent by a UdpSender (udp-sender.ts) of the target's session. The
+ * main thread's sender sends the templates (at the start and every refresh) and what the main
+ * thread writes; core threads join the session with senders of their own (CoreExport).
+ */
 class UdpTarget extends Target {
-  private socket: UdpSocket;
-  private queued = 0;
   private lastTemplates = 0;
   private timer: NodeJS.Timeout;
-  private waiting: Array<() => void> = [];
-  constructor(spec: TargetSpec, options: TargetOptions) {
+  private constructor(spec: TargetSpec, options: TargetOptions, readonly sender: UdpSender) {
     super(spec, options);
-    this.socket = createSocket(isIPv6(spec.where) ? 'udp6' : 'udp4');
-    // ICMP port unreachable comes back as an error on a later send: those records are dropped
-    // (counted in the send's callback); the socket itself stays up.
-    this.socket.on('error', () => {});
-    this.sendTemplates();
     this.timer = setInterval(() => this.sendTemplates(), options.templateRefresh * 1000);
     this.timer.unref();
   }
+  /** Opens the session and sends the templates; resolves once the socket has taken them. */
+  static async open(spec: TargetSpec, options: TargetOptions): Promise<UdpTarget> {
+    const t = new UdpTarget(spec, options, await UdpSender.start(spec, options.domain, options.queueBytes ?? QUEUE_BYTES));
+    t.sendTemplates();
+    await t.sender.flushed();
+    return t;
+  }
+  get stats(): TargetStats {
+    return { target: this.spec.text, ...UdpSender.counts(this.sender.session) };
+  }
   private sendTemplates(): void {
     this.lastTemplates = Date.now();
-    this.send(this.templates(), 0);
+    this.sender.sendTemplates();
   }
-  /** Sends one message (stamped here when it holds records: only messages sent are counted in the sequence). */
-  private send(message: Uint8Array, records: number): void {
-    const limit = this.options.queueBytes ?? QUEUE_BYTES;
-    if (this.queued + message.length > limit) {
-      this.stats.records_dropped += records;
-      return;
-    }
-    const datagram = records ? this.stamp(message) : message;
-    this.queued += datagram.length;
-    this.socket.send(datagram, this.spec.port, this.spec.where, (err) => {
-      this.queued -= datagram.length;
-      if (err) this.stats.records_dropped += records;
-      else {
-        this.stats.records_sent += records;
-        this.stats.bytes_sent += datagram.length;
-        if (records) this.stats.messages_sent++;
-      }
-      if (this.queued === 0) for (const w of this.waiting.splice(0)) w();
-    });
-  }
-  write(messages: Uint8Array, records: number): void {
-    void records;
+  write(messages: Uint8Array): void {
     if (Date.now() - this.lastTemplates >= this.options.templateRefresh * 1000) this.sendTemplates();
-    for (const [m, n] of eachMessage(messages, messages)) this.send(m, n);
+    this.sender.send(messages);
   }
   async close(): Promise<void> {
     clearInterval(this.timer);
-    if (this.queued > 0) await Promise.race([new Promise<void>((r) => this.waiting.push(r)), sleep(CLOSE_MS)]);
-    this.socket.close();
+    await this.sender.close();
   }
 }
 
 /** TCP: one stream, templates at the start of each connection, reconnects; a bounded queue. */
 class TcpTarget extends Target {
+  readonly stats: TargetStats = newStats(this.spec);
   private socket: Socket | undefined;
   private connected = false;
   private closing = false;
@@ -305,31 +295,75 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** The records in a run of messages (each message's count, where the engine leaves it). */
+function recordsIn(messages: Uint8Array): number {
+  const dv = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
+  let records = 0;
+  for (let at = 0; at + 16 <= messages.length; at += dv.getUint16(at + 2)) records += dv.getUint32(at + 8);
+  return records;
+}
+
+/**
+ * What a core thread needs to export its own engine's messages (plain data: crosses postMessage):
+ * the UDP targets' sessions it sends on itself, the shared count of records encoded, and whether
+ * the main thread must have the messages too (for file and TCP targets).
+ */
+export interface CoreShare {
+  udp: UdpSession[];
+  /** records the engines encoded: one u64 every thread adds to */
+  encoded: SharedArrayBuffer;
+  post: boolean;
+}
+
 /**
  * Every --ipfix target of a run. `write` takes the messages of one engine (unstamped, in the
- * engine's byte layout), each target stamps and sends its own copy.
+ * engine's byte layout), each target stamps and sends its own copy. In a run with core threads,
+ * the cores send to the UDP targets themselves (`coreShare`, CoreExport) and hand the main thread
+ * their messages for the other targets only (`writeFromCore`).
  */
 export class IpfixExport {
-  readonly targets: Target[];
-  /** records the engines encoded (handed to every target) */
-  records = 0;
-  constructor(specs: readonly TargetSpec[], options: TargetOptions) {
-    this.targets = [];
+  private readonly encoded = new SharedArrayBuffer(8);
+  private constructor(readonly targets: Target[]) {}
+
+  /** Opens every target: files created, sockets made (UDP: bound), templates sent. */
+  static async open(specs: readonly TargetSpec[], options: TargetOptions): Promise<IpfixExport> {
+    const targets: Target[] = [];
     try {
-      for (const s of specs) this.targets.push(s.kind === 'file' ? new FileTarget(s, options) : s.kind === 'udp' ? new UdpTarget(s, options) : new TcpTarget(s, options));
+      for (const s of specs) targets.push(s.kind === 'file' ? new FileTarget(s, options) : s.kind === 'udp' ? await UdpTarget.open(s, options) : new TcpTarget(s, options));
     } catch (e) {
-      for (const t of this.targets) void t.close();
+      for (const t of targets) void t.close();
       throw e;
     }
+    return new IpfixExport(targets);
   }
+
+  /** records the engines encoded (handed to every target) */
+  get records(): number {
+    return Number(Atomics.load(new BigUint64Array(this.encoded), 0));
+  }
+
+  /** Messages for every target (the main thread's own: a one-core run's, merged split flows'). */
   write(messages: Uint8Array): void {
     if (!messages.length) return;
-    const dv = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
-    let records = 0;
-    for (let at = 0; at + 16 <= messages.length; at += dv.getUint16(at + 2)) records += dv.getUint32(at + 8);
-    this.records += records;
+    const records = recordsIn(messages);
+    Atomics.add(new BigUint64Array(this.encoded), 0, BigInt(records));
     for (const t of this.targets) t.write(messages, records);
   }
+
+  /** What core threads need to send to the UDP targets themselves; undefined without a UDP target. */
+  coreShare(): CoreShare | undefined {
+    const udp = this.targets.flatMap((t) => (t instanceof UdpTarget ? [t.sender.session] : []));
+    if (!udp.length) return undefined;
+    return { udp, encoded: this.encoded, post: udp.length < this.targets.length };
+  }
+
+  /** A core's messages that it counted and sent to the UDP targets itself: for the other targets. */
+  writeFromCore(messages: Uint8Array): void {
+    if (!messages.length) return;
+    const records = recordsIn(messages);
+    for (const t of this.targets) if (!(t instanceof UdpTarget)) t.write(messages, records);
+  }
+
   /** Sent and dropped, over all targets and per target: what the metrics read. */
   stats(): { records_encoded: number; records_sent: number; records_dropped: number; targets: TargetStats[] } {
     const targets = this.targets.map((t) => ({ ...t.stats }));
@@ -342,5 +376,44 @@ export class IpfixExport {
   }
   async close(): Promise<void> {
     await Promise.all(this.targets.map((t) => t.close()));
+  }
+}
+
+/**
+ * A core thread's part of the export (worker.ts): a socket of its own on every UDP target's
+ * session, where it stamps and sends its engine's messages itself, and the messages handed on to
+ * the main thread when there are file or TCP targets.
+ */
+export class CoreExport {
+  private readonly encoded: BigUint64Array;
+  private constructor(private readonly share: CoreShare, private readonly senders: UdpSender[]) {
+    this.encoded = new BigUint64Array(share.encoded);
+  }
+
+  static async open(share: CoreShare): Promise<CoreExport> {
+    const senders: UdpSender[] = [];
+    try {
+      for (const s of share.udp) senders.push(await UdpSender.join(s));
+    } catch (e) {
+      await Promise.all(senders.map((x) => x.close()));
+      throw e;
+    }
+    return new CoreExport(share, senders);
+  }
+
+  /** The engine's messages (unstamped): counted and sent; true when the main thread must have them too. */
+  write(messages: readonly Uint8Array[]): boolean {
+    let records = 0;
+    for (const m of messages) {
+      records += recordsIn(m);
+      for (const s of this.senders) s.send(m);
+    }
+    if (records) Atomics.add(this.encoded, 0, BigInt(records));
+    return this.share.post;
+  }
+
+  /** Waits (bounded) for every socket to take what it has queued, and closes them. */
+  async close(): Promise<void> {
+    await Promise.all(this.senders.map((s) => s.close()));
   }
 }

@@ -270,7 +270,8 @@ export class CoreRun {
   /**
    * Runs the input to its end, then the rings until every producer has closed them. With
    * `yieldMs`, gives the event loop a turn that often (a core on the main thread, so that timers,
-   * the progress bar's among them, run).
+   * the progress bar's among them, run; a core thread with sockets of its own, so that their
+   * sends complete).
    */
   async input(yieldMs?: number): Promise<void> {
     const stop = this.ctx.stop;
@@ -321,6 +322,7 @@ export class CoreRun {
           break;
         }
         drain();
+        await pause();
       }
       this.receiver.close();
       this.shipper?.close(drain);

@@ -16,6 +16,7 @@ import { clock, StopFlag, TurnTable } from './ring.js';
 import type { WorkerInput } from './worker.js';
 import { grouped } from '../../core/format.js';
 import type { RunProbe } from '../metrics/probe.js';
+import type { CoreShare } from '../export/ipfix-targets.js';
 
 export interface Progress {
   packets: number;
@@ -34,6 +35,12 @@ export interface RunOptions {
   endInput?: AbortSignal;
   /** IPFIX messages the engines encoded (plan.ipfix), unstamped: host/node/export/ipfix-targets.ts */
   onIpfix?: (messages: Uint8Array) => void;
+  /**
+   * Core threads send to the UDP targets themselves (ipfix-targets.ts CoreExport): what they
+   * need, and where the messages they still hand on (for file and TCP targets) go instead of
+   * onIpfix. A core on the main thread writes through onIpfix.
+   */
+  coreIpfix?: { share: CoreShare; onIpfix: (messages: Uint8Array) => void };
   /** called once the cores are set up, with where their counters are (live metrics read them there) */
   onCores?: (probe: RunProbe) => void;
 }
@@ -141,13 +148,13 @@ export async function runPlan(plan: RunPlan, options: RunOptions = {}): Promise<
     stop.stop();
   };
   const spawn = (name: string, role: Role, row: number) =>
-    new Thread(Worker, name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, turns: turns.buffer, row }, onFailure);
+    new Thread(Worker, name, row, url, { role, plan, module, kernel, control: control.buffer, stop: stop.buffer, turns: turns.buffer, row, ipfix: options.coreIpfix?.share } satisfies WorkerInput, onFailure);
   const cores = Array.from({ length: plan.cores }, (_, c) => spawn(`core ${c}`, { kind: 'core', core: c }, c));
   const threads = cores;
   const merging = mergesWhileRunning(plan) ? await LiveMerge.create(plan, options) : undefined;
   for (const t of threads) {
     t.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'ipfix') for (const x of m.messages) options.onIpfix?.(x);
+      if (m.type === 'ipfix') for (const x of m.messages) (options.coreIpfix?.onIpfix ?? options.onIpfix)?.(x);
       else if (m.type === 'halves') {
         try {
           merging?.take(m.core, m.halves, m.now);

@@ -7,6 +7,7 @@
  *   worker -> controller  { type: 'ready', memory, rings, doorbell }   (setup done: no more allocation)
  *   controller -> worker  { type: 'start', peers }                     (every thread's rings)
  *   worker -> controller  { type: 'halves', core, halves, now }        (a live run's split halves, as they come)
+ *   worker -> controller  { type: 'ipfix', messages }                  (IPFIX messages for the main thread's targets)
  *   worker -> controller  { type: 'drained', now }                     (input exhausted)
  *   controller -> worker  { type: 'finish', now }                      (the run's last timestamp)
  *   worker -> controller  { type: 'done', result } | { type: 'failed', ... }
@@ -14,6 +15,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Engine, engineMemory, type Kernel } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
+import type { CoreShare } from '../export/ipfix-targets.js';
 import { CoreRun, Stopped, type CoreInputs } from './core.js';
 import { ControlBlock, Counter, mergesWhileRunning, ThreadState, type Role, type RunPlan } from './plan.js';
 import { StopFlag, TurnTable } from './ring.js';
@@ -31,7 +33,15 @@ export interface WorkerInput {
   turns: SharedArrayBuffer;
   /** this thread's row in the control block */
   row: number;
+  /** IPFIX: the UDP targets this thread sends to itself (the others are the controller's) */
+  ipfix?: CoreShare | undefined;
 }
+
+/**
+ * A core with sockets of its own gives its event loop a turn this often, so that their sends
+ * complete (and its queues empty) while it runs.
+ */
+const SOCKET_TURN_MS = 20;
 
 type Message = { type: 'start'; peers: Record<number, CoreInputs> } | { type: 'finish'; now: bigint };
 
@@ -59,10 +69,15 @@ function nextMessage(): Promise<Message> {
 
 async function runCore(core: number) {
   const engine = await Engine.instantiate(input.module, input.kernel, engineMemory(true));
+  // UDP targets: this core stamps and sends its messages itself, on sockets of its own.
+  // (the export's modules, sockets and all, load only in a thread that exports)
+  const exporter = input.ipfix ? await (await import('../export/ipfix-targets.js')).CoreExport.open(input.ipfix) : undefined;
   const run = new CoreRun({
     plan: input.plan, core, engine, control, row, stop, turns: new TurnTable(input.turns, input.plan.cores),
-    // IPFIX messages go to the controller, which owns the files and sockets (bytes moved, not copied).
-    onIpfix: (messages) => parentPort!.postMessage({ type: 'ipfix', messages }, messages.map((m) => m.buffer as ArrayBuffer)),
+    // IPFIX messages for files and TCP go to the controller, which owns those (bytes moved, not copied).
+    onIpfix: (messages) => {
+      if (!exporter || exporter.write(messages)) parentPort!.postMessage({ type: 'ipfix', messages }, messages.map((m) => m.buffer as ArrayBuffer));
+    },
     // A live run's split halves go to the controller as they come (runner.ts LiveMerge).
     ...(mergesWhileRunning(input.plan) ? {
       onHalves: (halves: Uint8Array[], now: bigint) => parentPort!.postMessage({ type: 'halves', core, halves, now }, halves.map((h) => h.buffer as ArrayBuffer)),
@@ -73,11 +88,14 @@ async function runCore(core: number) {
   const start = await nextMessage();
   if (start.type !== 'start') throw new Error(`expected start, got ${start.type}`);
   run.connect(start.peers);
-  await run.input();
+  await run.input(exporter ? SOCKET_TURN_MS : undefined);
   parentPort!.postMessage({ type: 'drained', now: run.now });
   const finish = await nextMessage();
   if (finish.type !== 'finish') throw new Error(`expected finish, got ${finish.type}`);
-  return run.finish(finish.now);
+  const result = run.finish(finish.now);
+  // Nothing lost at the end: the sockets take what is queued (a bounded wait) before the core is done.
+  await exporter?.close();
+  return result;
 }
 
 runCore(input.role.core).then((result) => {

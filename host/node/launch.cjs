@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/*
+ * The rssplane command's first file (dist/cli.js): it loads the command (dist/cli-main.js) with
+ * V8's code cache, so that a start does not parse and compile half a megabyte of JavaScript again.
+ *
+ * The cache (dist/cli-main.js.cache) is made by the build, from a run of the command on a small
+ * capture (so that the functions a run calls are in it, not only the top level). V8 takes it
+ * only when it was made by the same V8 with the same flags from the same source; otherwise it
+ * says so (cachedDataRejected), the command compiles as it would have without a cache, and at
+ * its exit writes a new one beside the command if it may (a Node upgrade, an edited bundle).
+ * RSSPLANE_CODE_CACHE=off loads the command without it.
+ *
+ * Node 20 keeps relaxed SIMD behind a flag that browsers no longer need; it is set here, before
+ * anything is compiled, so that the flags the cache was made under are the flags it is read
+ * under. RSSPLANE_KERNEL=simd keeps the baseline kernel.
+ */
+'use strict';
+if (process.env.RSSPLANE_KERNEL !== 'simd') require('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const Module = require('node:module');
+const vm = require('node:vm');
+
+const file = join(__dirname, 'cli-main.js');
+const cacheFile = `${file}.cache`;
+
+// The bundle has no import(): the build turns each into a require (scripts/build.mjs,
+// lazyBuiltins), which a script read from a code cache can make.
+if (process.env.RSSPLANE_CODE_CACHE === 'off') {
+  require(file);
+} else {
+  const source = readFileSync(file, 'utf8');
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    // no cache yet: one is written at exit
+  }
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  // A run with the baseline kernel (other flags) does not replace the cache the usual runs read.
+  const write = process.env.RSSPLANE_CODE_CACHE === 'write'
+    || ((cachedData === undefined || script.cachedDataRejected) && process.env.RSSPLANE_KERNEL !== 'simd');
+  if (write) {
+    process.on('exit', () => {
+      // Best effort: a command installed where its user may not write runs without a new cache.
+      try {
+        const temporary = `${cacheFile}.${process.pid}`;
+        writeFileSync(temporary, script.createCachedData());
+        renameSync(temporary, cacheFile);
+      } catch {
+        // read-only install
+      }
+    });
+  }
+  const mod = new Module(file, module);
+  mod.filename = file;
+  mod.paths = Module._nodeModulePaths(__dirname);
+  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, __dirname);
+}
