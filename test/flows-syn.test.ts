@@ -131,10 +131,11 @@ describe('SYN floods', () => {
     expect(kept.every((r) => r.close === 'end' && r.dirs[0].packets === 6)).toBe(true);
   });
 
-  it('a lone SYN still waiting when the SYN ring comes round moves to a full entry: nothing evicted, its record unchanged', async () => {
-    // one SYN nobody answers, then 3000 refused connections (SYN, RST-ACK) 20 ms apart: each
-    // takes a ring slot, so the ring (1024 slots) comes round to the first SYN while the table
-    // holds a few hundred flows (closed ones linger 10 s)
+  it('a lone SYN keeps its place while thousands of answered SYNs pass through the ring after it: nothing evicted, its record unchanged', async () => {
+    // one SYN nobody answers, then 3000 refused connections (SYN, RST-ACK) 20 ms apart, in a
+    // 1024-flow table (closed ones linger 10 s). Each answered SYN leaves a hole at the ring's head,
+    // which is given back at once, so the next SYN takes the same slot and the ring never fills:
+    // the full ring (a hole inside, the oldest moved to a full entry) is the four-slot test below.
     const packets: Packet[] = [frame(tcp4('198.18.5.1', '198.18.0.1', { sport: 7000, dport: 80, seq: 77, flags: SYN }), { ts: T0 })];
     for (let i = 0; i < 3000; i++) {
       const t = T0 + BigInt(i + 1) * 20n * ms;
