@@ -100,6 +100,36 @@ describe('IPFIX targets', () => {
     await tick();
   });
 
+  it('UDP: templates again every refresh, and not twice when a write has just sent them', async () => {
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    cleanup.push(() => socket.close());
+    // The clock and the refresh timer under the test's hand (sockets run as they do).
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    try {
+      const exp = await IpfixExport.open([parseTarget(`udp://127.0.0.1:${socket.address().port}`)], { domain: 5, templateRefresh: 1 });
+      const templates = () => exp.stats().targets[0]!.template_messages;
+      const start = Date.now();
+      expect(templates()).toBe(1);
+      vi.advanceTimersByTime(999);
+      exp.write(message(1)); // not due yet
+      expect(templates()).toBe(1);
+      // 1 s in, a write comes just before the timer's turn: it finds the templates due and sends them
+      vi.setSystemTime(start + 1000);
+      exp.write(message(2));
+      expect(templates()).toBe(2);
+      // the timer's turn a moment later sends nothing more
+      vi.advanceTimersByTime(1);
+      expect(templates()).toBe(2);
+      // its next turn, a refresh after the write's, does
+      vi.advanceTimersByTime(1000);
+      expect(templates()).toBe(3);
+      await exp.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('UDP: a collector that is not there: the kernel refuses sends (ICMP port unreachable), their records counted as dropped', async () => {
     const socket = createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));

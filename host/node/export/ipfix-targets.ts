@@ -172,7 +172,11 @@ class UdpTarget extends Target {
   private timer: NodeJS.Timeout;
   private constructor(spec: TargetSpec, options: TargetOptions, readonly sender: UdpSender) {
     super(spec, options);
-    this.timer = setInterval(() => this.sendTemplates(), options.templateRefresh * 1000);
+    // A write that found the templates due has just sent them: the timer then waits for its next
+    // turn rather than sending them again a moment later.
+    this.timer = setInterval(() => {
+      if (Date.now() - this.lastTemplates >= options.templateRefresh * 500) this.sendTemplates();
+    }, options.templateRefresh * 1000);
     this.timer.unref();
   }
   /** Opens the session and sends the templates; resolves once the socket has taken them. */
