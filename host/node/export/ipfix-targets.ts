@@ -21,7 +21,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { invalid, RssplaneError } from '../../core/errors.js';
-import { IPFIX_PORT, stampMessages, templateMessage } from '../../core/ipfix.js';
+import { IPFIX_PORT, messageRecords, stampMessages, templateMessage } from '../../core/ipfix.js';
 
 export { IPFIX_PORT };
 import { CLOSE_MS, UdpSender, type UdpSession } from './udp-sender.js';
@@ -127,7 +127,7 @@ class FileTarget extends Target {
   write(messages: Uint8Array, records: number): void {
     this.push(this.stamp(messages));
     this.stats.records_sent += records;
-    this.stats.messages_sent += countMessages(messages);
+    this.stats.messages_sent += messageRecords(messages).length;
   }
   private flush(): void {
     if (!this.pending.length) return;
@@ -145,22 +145,6 @@ function newStats(spec: TargetSpec): TargetStats {
   return { target: spec.text, records_sent: 0, records_dropped: 0, messages_sent: 0, bytes_sent: 0, template_messages: 0 };
 }
 
-function countMessages(messages: Uint8Array): number {
-  const dv = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
-  let n = 0;
-  for (let at = 0; at + 4 <= messages.length; at += dv.getUint16(at + 2)) n++;
-  return n;
-}
-
-/** Splits a run of messages into single messages (views, no copy), with each one's record count. */
-function* eachMessage(stamped: Uint8Array, unstamped: Uint8Array): Generator<[Uint8Array, number]> {
-  const dv = new DataView(unstamped.buffer, unstamped.byteOffset, unstamped.byteLength);
-  for (let at = 0; at + 16 <= stamped.length;) {
-    const length = dv.getUint16(at + 2);
-    yield [stamped.subarray(at, at + length), dv.getUint32(at + 8)];
-    at += length;
-  }
-}
 
 /**
  * UDP: a datagram a message, sent by a UdpSender (udp-sender.ts) of the target's session. The
@@ -264,13 +248,13 @@ class TcpTarget extends Target {
   write(messages: Uint8Array, records: number): void {
     void records;
     const limit = this.options.queueBytes ?? QUEUE_BYTES;
-    for (const [m, n] of eachMessage(messages, messages)) {
-      if (this.queued + m.length > limit) {
+    for (const { offset, length, records: n } of messageRecords(messages)) {
+      if (this.queued + length > limit) {
         this.stats.records_dropped += n;
         continue;
       }
-      this.queue.push([m.slice(), n]);
-      this.queued += m.length;
+      this.queue.push([messages.slice(offset, offset + length), n]);
+      this.queued += length;
     }
     this.pump();
   }
@@ -301,10 +285,7 @@ function sleep(ms: number): Promise<void> {
 
 /** The records in a run of messages (each message's count, where the engine leaves it). */
 function recordsIn(messages: Uint8Array): number {
-  const dv = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
-  let records = 0;
-  for (let at = 0; at + 16 <= messages.length; at += dv.getUint16(at + 2)) records += dv.getUint32(at + 8);
-  return records;
+  return messageRecords(messages).reduce((n, m) => n + m.records, 0);
 }
 
 /**

@@ -27,7 +27,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { RssplaneError } from '../../core/errors.js';
-import { stampMessages, templateMessage } from '../../core/ipfix.js';
+import { messageRecords, stampMessages, templateMessage } from '../../core/ipfix.js';
 
 /** Where a target's shared counters are (u64 slots of UdpSession.counters). */
 const enum Slot {
@@ -121,17 +121,12 @@ export class UdpSender {
    * number) and sent, or dropped with its records counted when this socket's queue is full.
    */
   send(messages: Uint8Array): void {
-    const dv = new DataView(messages.buffer, messages.byteOffset, messages.byteLength);
-    for (let at = 0; at + 16 <= messages.length;) {
-      const length = dv.getUint16(at + 2);
-      const records = dv.getUint32(at + 8);
-      const end = at;
-      at += length;
+    for (const { offset, length, records } of messageRecords(messages)) {
       if (this.socket.getSendQueueSize() + length > this.session.queueBytes) {
         this.add(Slot.RECORDS_DROPPED, records);
         continue;
       }
-      const datagram = messages.slice(end, at);
+      const datagram = messages.slice(offset, offset + length);
       // The old value is this message's number: records of every socket's messages before it.
       stampMessages(datagram, now(), Atomics.add(this.sequence, 0, records));
       this.transmit(datagram, records);
