@@ -186,6 +186,17 @@ export function compileEngine(kernel: Kernel = availableKernel(), shared = false
   return p;
 }
 
+/**
+ * What the runtime does with an engine's memory once configuration has grown it: Node asks the
+ * kernel for huge pages under it (host/node/huge-pages.ts registers that); browsers do nothing.
+ * `bytes` is the part not advised before.
+ */
+let memoryAdvice: ((bytes: Uint8Array) => void) | undefined;
+
+export function registerMemoryAdvice(advice: (bytes: Uint8Array) => void): void {
+  memoryAdvice = advice;
+}
+
 const PAGE = 65536;
 /** Shared memories declare their maximum up front (asconfig.json: 65536 pages, 4 GiB). */
 const SHARED_MAXIMUM_PAGES = 65536;
@@ -199,6 +210,8 @@ export function engineMemory(shared = false): WebAssembly.Memory {
 export class Engine {
   private cachedBuffer: ArrayBufferLike | undefined;
   private cachedBytes = new Uint8Array(0);
+  /** Bytes of the memory the runtime's advice has covered (adviseMemory). */
+  private advised = 0;
 
   private constructor(
     readonly exports: EngineExports,
@@ -277,7 +290,20 @@ export class Engine {
     // Addresses past 2 GiB come back from the i32 export negative: read them as unsigned.
     const ptr = this.exports.allocate(size + 64) >>> 0;
     if (!ptr) throw new RssplaneError('ENOMEM', `engine could not allocate ${size} bytes`);
+    this.adviseMemory();
     return ptr;
+  }
+
+  /**
+   * Hands the memory grown since the last call to the runtime's advice (registerMemoryAdvice):
+   * huge pages under the flow table and the buffers, on Linux. Configuration calls that grow the
+   * memory end with it (allocate, FlowEngine.create); it costs nothing when nothing grew.
+   */
+  adviseMemory(): void {
+    const length = this.memory.buffer.byteLength;
+    if (!memoryAdvice || length <= this.advised) return;
+    memoryAdvice(new Uint8Array(this.memory.buffer, this.advised, length - this.advised));
+    this.advised = length;
   }
 
   release(ptr: number): void {

@@ -330,6 +330,7 @@ export class FlowEngine {
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
     if (engine.exports.configureBuckets(FIELD_SETS[fields].ports ? 1 : 0) !== Status.OK) throw new RssplaneError('EFAULT', 'engine refused to count buckets: no table');
+    engine.adviseMemory();
     const made = new FlowEngine(engine, programmed, reta, options.core ?? 0, Boolean(r), Boolean(options.splitHalves), records);
     if (options.ipfix) made.exporting = configureIpfix(engine, options.ipfix);
     return made;

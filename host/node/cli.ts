@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { failAndExit, USAGE } from './io.js';
+import './huge-pages.js';
 
 // Started by dist/cli.js (host/node/launch.cjs), which turns relaxed SIMD on (Node 20 keeps it
 // behind a flag) and loads this bundle with V8's code cache.

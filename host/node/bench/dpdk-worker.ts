@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Engine, engineMemory, type Kernel } from '../../core/engine.js';
+import '../huge-pages.js';
 import { FlowEngine } from '../../core/flows.js';
 import { Reta } from '../../core/reta.js';
 import { RssConfig } from '../../core/rss.js';

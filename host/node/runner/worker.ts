@@ -14,6 +14,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Engine, engineMemory, type Kernel } from '../../core/engine.js';
+import '../huge-pages.js';
 import { RssplaneError } from '../../core/errors.js';
 import type { CoreShare } from '../export/ipfix-targets.js';
 import { CoreRun, Stopped, type CoreInputs } from './core.js';

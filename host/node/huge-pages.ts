@@ -1,0 +1,45 @@
+/**
+ * Huge pages under the engine's memory, on Linux. The flow table's index and SYN ring are read
+ * at random, one new slot and one evicted slot per packet under a flood; on 4 KiB pages each
+ * such read is also a TLB miss, and on a virtual machine a page walk costs twice. The small
+ * addon native/memory (dist/rssplane_memory.node) asks for transparent huge pages with
+ * madvise(MADV_HUGEPAGE), as DPDK puts its memory on huge pages; the engine tells it about each
+ * part of its memory that configuration grows (Engine.adviseMemory).
+ *
+ * Importing this module registers the advice. Without the addon (no compiler at install time),
+ * or with RSSPLANE_HUGE_PAGES=off, memory stays on small pages and everything works the same.
+ * Whether the kernel gives huge pages depends on /sys/kernel/mm/transparent_hugepage/enabled:
+ * "madvise" (Debian's default) or "always" do, "never" does not.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { registerMemoryAdvice } from '../core/engine.js';
+
+interface MemoryAddon {
+  /** madvise(MADV_HUGEPAGE) over the view's whole pages: 0, or the errno. */
+  adviseHugePages(view: Uint8Array): number;
+}
+
+let addon: MemoryAddon | null | undefined;
+
+/** The addon, loaded at the first advice (once per thread), or null when it is not there. */
+function load(): MemoryAddon | null {
+  if (addon !== undefined) return addon;
+  const candidates = [
+    fileURLToPath(new URL('./rssplane_memory.node', import.meta.url)),
+    fileURLToPath(new URL('../../dist/rssplane_memory.node', import.meta.url)),
+  ];
+  const path = candidates.find((p) => existsSync(p));
+  addon = path ? createRequire(import.meta.url)(path) as MemoryAddon : null;
+  return addon;
+}
+
+/** Whether engines in this thread are advised: off with RSSPLANE_HUGE_PAGES=off, or without the addon. */
+export function hugePagesAdvised(): boolean {
+  return process.env.RSSPLANE_HUGE_PAGES !== 'off' && load() !== null;
+}
+
+registerMemoryAdvice((bytes) => {
+  if (hugePagesAdvised()) load()!.adviseHugePages(bytes);
+});
