@@ -74,4 +74,15 @@ describe('rssplane bench flows --input: the engine on a capture\'s packets, in m
     expect(result.speedup_paired).toBeCloseTo(median(paired), 1);
     expectUsageError(rssplane(['bench', 'flows', '--input', fixture('ipv6.pcap'), '--baseline-wasm', fixture('ipv6.pcap')]), '--baseline-wasm');
   });
+
+  it('--counts-only: flows counted and not copied out, as run without --flows-out; the baseline\'s counts compared with ours', () => {
+    const wasm = fileURLToPath(new URL('../build/rssplane.wasm', import.meta.url));
+    const r = rssplane(['bench', 'flows', '--input', fixture('ipv4-loss.pcap'), '--rounds', '3', '--counts-only', '--baseline-wasm', wasm, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ records_copied: false, records_in_round: 0, same_records: true, same_counts: true });
+    expect(result.counts_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.baseline.counts_sha256).toBe(result.counts_sha256);
+    expectUsageError(rssplane(['bench', 'flows', '--counts-only', '--decode-records']), '--counts-only');
+  });
 });

@@ -5,6 +5,9 @@
  * from its first packet, so the same packets with reassembly on are the reference.
  */
 import { describe, expect, it } from 'vitest';
+import {
+  BUCKET_ROW, FLOW_RECORD, FLOW_STATE, OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE, OUT_BUCKET_TOPS, OUT_BUCKETS, PORTS_DELTAS, TOP_ENTRY, TOP_FLOWS,
+} from '../assembly/shared/abi.js';
 import { Engine, FlowEngine, RssConfig, type FlowEngineOptions, type FlowRecord } from '../host/core/index.js';
 import { loadPackets, type Packet } from './helpers/pcap.js';
 import { frame, tcp4, tcp6, TCP_FLAGS } from './helpers/packets.js';
@@ -24,6 +27,35 @@ async function run(packets: Packet[], options: FlowEngineOptions = {}) {
   for (let at = 0; at < all.count; at += 256) flows.process({ descriptors: all.descriptors + at * 32, count: Math.min(256, all.count - at) });
   flows.finish();
   return { records: flows.takeRecords(), stats: flows.stats() };
+}
+
+/**
+ * What an engine counted of the flows that left, with records copied out or not: its tally (the
+ * run's summary) and its bucket counts, ports deltas and heaviest flows (what `advise` reads), as
+ * bytes. Through a RETA of 4 queues on 2 cores with the Microsoft key (some flows split).
+ */
+async function counted(packets: Packet[], options: FlowEngineOptions & { key?: string; fields?: string }) {
+  const engine = await Engine.create();
+  const config = RssConfig.from({ key: options.key ?? 'microsoft', reta: 'equal:4', ...(options.fields ? { fields: options.fields } : {}) });
+  const flows = FlowEngine.create(engine, config, { flows: 64, cores: 2, ...options });
+  const all = loadPackets(engine, packets);
+  const halves: Uint8Array[] = [];
+  for (let at = 0; at < all.count; at += 256) {
+    flows.process({ descriptors: all.descriptors + at * 32, count: Math.min(256, all.count - at) });
+    halves.push(...flows.takeHalves());
+  }
+  flows.finish();
+  halves.push(...flows.takeHalves());
+  const word = (field: number) => engine.u32(FLOW_STATE + field, 1)[0]!;
+  const size = word(OUT_BUCKET_SIZE);
+  const region = (field: number, bytes: number) => (word(field) > 1 ? [...engine.bytes.subarray(word(field), word(field) + bytes)] : []);
+  return {
+    // (without records the halves of a batch come as one array)
+    tally: flows.tally(), stats: flows.stats(), records: flows.takeRecords().length, halves: halves.reduce((n, h) => n + h.length, 0) / FLOW_RECORD,
+    buckets: region(OUT_BUCKETS, (size + 1) * BUCKET_ROW),
+    deltas: region(OUT_BUCKET_DELTAS, PORTS_DELTAS * size * BUCKET_ROW),
+    tops: region(OUT_BUCKET_TOPS, size * 2 * TOP_FLOWS * TOP_ENTRY),
+  };
 }
 
 /** Records in a stable order (by client), for comparing two runs. */
@@ -196,6 +228,36 @@ describe('SYN floods', () => {
       // found nothing of the first round: every flow made again, none reused, the records the same
       expect(sorted(rounds[1]!)).toEqual(sorted(rounds[0]!));
       expect(table.stats().flows).toMatchObject({ created: 2 * packets.length, reused: 0, active: 0 });
+    }
+  });
+
+  it('lone SYNs that leave uncopied (no records wanted) are counted exactly as their records would be: tally, buckets, deltas, heaviest flows', async () => {
+    // IPv4 and IPv6 SYNs through a small table (evictions), a pause past the idle timeout (the
+    // sweep times the rest out), more SYNs (left at the end), and a few answered connections.
+    const v6 = Array.from({ length: 700 }, (_, i) => frame(tcp6(`2001:db8:1::${(i + 1).toString(16)}`, '2001:db8::1',
+      { sport: 5000 + i, dport: 443, seq: i * 40503, flags: SYN, options: i % 3 ? LINUX_SYN : [] }), { ts: T0 + BigInt(i) * 1000n + 7n }));
+    const answered = Array.from({ length: 40 }, (_, i) => [
+      frame(tcp4(`198.18.9.${i}`, '198.18.0.1', { sport: 6000 + i, dport: 80, seq: i, flags: SYN }), { ts: T0 + 900_000_000n + BigInt(i) * 1000n }),
+      frame(tcp4('198.18.0.1', `198.18.9.${i}`, { sport: 80, dport: 6000 + i, seq: 77, ack: i + 1, flags: SYN | ACK }), { ts: T0 + 900_000_500n + BigInt(i) * 1000n }),
+    ]).flat();
+    const late = flood(900, 20_000).map((p) => ({ ...p, ts: p.ts + 400_000_000_000n }));
+    const packets = [...flood(1500), ...v6, ...answered, ...late].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    for (const options of [{ flows: 256 }, { flows: 256, key: 'symmetric' }, { flows: 256, fields: 'ipv4' }, { flows: 4096, splitHalves: true }]) {
+      const copied = await counted(packets, { ...options, records: true });
+      const uncopied = await counted(packets, { ...options, records: false });
+      expect(uncopied.records).toBe(0);
+      expect(copied.records + copied.halves).toBe(packets.length - answered.length / 2);
+      expect(uncopied.halves).toBe(copied.halves);
+      expect(uncopied.tally).toEqual(copied.tally);
+      expect(uncopied.stats).toEqual(copied.stats);
+      expect(uncopied.buckets).toEqual(copied.buckets);
+      expect(uncopied.deltas).toEqual(copied.deltas);
+      expect(uncopied.tops).toEqual(copied.tops);
+      if (options.flows === 256) expect(copied.stats.flows.evicted).toBeGreaterThan(1000);
+      expect(copied.stats.flows.timedOut).toBeGreaterThan(0);
+      // split flows are tallied, or (splitHalves) handed over as halves for merging
+      if (options.splitHalves) expect(copied.halves).toBeGreaterThan(0);
+      else if (options.key !== 'symmetric') expect(copied.tally.split).toBeGreaterThan(0);
     }
   });
 

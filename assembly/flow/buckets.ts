@@ -15,7 +15,7 @@
 import {
   BUCKET_BYTES, BUCKET_FLOWS, BUCKET_PACKETS, BUCKET_ROW, DIR_BYTES, DIR_PACKETS, FieldSet, FLOW_DIR, FLOW_STATE,
   OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE, OUT_BUCKET_TOPS, OUT_BUCKETS, PKT_CAPLEN, PKT_HASH, PORTS_DELTAS, REC_CLIENT_ADDR,
-  REC_CLIENT_PORT, REC_DIR, REC_FAMILY, REC_PROTO, REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, Status,
+  REC_CLIENT_PORT, REC_DIR, REC_FAMILY, REC_PROTO, REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, Status, SYN_BYTES,
   TOP_BYTES, TOP_DPORT, TOP_DST, TOP_ENTRY, TOP_FAMILY, TOP_FLOWS, TOP_PACKETS, TOP_PROTO, TOP_SPORT, TOP_SRC,
 } from "../shared/abi";
 import { hashTuple } from "../rss/hash";
@@ -105,15 +105,28 @@ export function flowLeft(e: usize, reverseHash: u32): void {
     const dir = e + REC_DIR + <usize>d * FLOW_DIR;
     const packets = load<u32>(dir + DIR_PACKETS);
     if (packets == 0) continue;
-    const bytes = load<u64>(dir + DIR_BYTES);
-    const bucket = (d == 0 ? load<u32>(e + REC_RSS_HASH) : reverseHash) & mask;
-    const row = counts + <usize>bucket * BUCKET_ROW;
-    store<u64>(row + BUCKET_FLOWS, load<u64>(row + BUCKET_FLOWS) + 1);
-    const list = tops + <usize>bucket * (2 * TOP_FLOWS * TOP_ENTRY);
-    offer(list, false, <u64>packets, e, d, packets, bytes);
-    offer(list + TOP_FLOWS * TOP_ENTRY, true, bytes, e, d, packets, bytes);
-    if (deltas) movePorts(e, d, bucket, packets, bytes);
+    directionLeft(e, d, (d == 0 ? load<u32>(e + REC_RSS_HASH) : reverseHash) & mask, packets, load<u64>(dir + DIR_BYTES));
   }
+}
+
+/**
+ * flowLeft for lone SYN `s` (its SYN_ENTRY, syn.ts, whose header is a record's): one direction,
+ * the client's, of one packet.
+ */
+export function synLeft(s: usize): void {
+  if (!counts) return;
+  directionLeft(s, 0, load<u32>(s + REC_RSS_HASH) & mask, 1, <u64>load<u32>(s + SYN_BYTES));
+}
+
+/** Direction `d` of flow `e` (its header: tuple, protocol, family) leaves bucket `bucket`. */
+// @ts-ignore: decorator
+@inline function directionLeft(e: usize, d: u32, bucket: u32, packets: u32, bytes: u64): void {
+  const row = counts + <usize>bucket * BUCKET_ROW;
+  store<u64>(row + BUCKET_FLOWS, load<u64>(row + BUCKET_FLOWS) + 1);
+  const list = tops + <usize>bucket * (2 * TOP_FLOWS * TOP_ENTRY);
+  offer(list, false, <u64>packets, e, d, packets, bytes);
+  offer(list + TOP_FLOWS * TOP_ENTRY, true, bytes, e, d, packets, bytes);
+  if (deltas) movePorts(e, d, bucket, packets, bytes);
 }
 
 // @ts-ignore: decorator

@@ -29,12 +29,12 @@ import * as tcpHeader from "../wire/tcp";
 import * as packet from "../wire/packet";
 import * as ahead from "./ahead";
 import { AHEAD, lookAhead } from "./ahead";
-import { countPacket, flowLeft } from "./buckets";
+import { countPacket, flowLeft, synLeft } from "./buckets";
 import { directionOf, entryKeyHash, flowKeyHash } from "./key";
 import { configureOutput, dataRoom, emitEvent, eventRoom, recordRoom } from "./output";
 import { configureReassembly, reassemble, reassemblyWindow, releaseStream } from "./reassembly";
 import { count, setStat, stat } from "./stats";
-import { configureLeaving, flowLeaves } from "./tally";
+import { configureLeaving, countSyn, countsOnly, flowLeaves, keepsHalves } from "./tally";
 import { reserve } from "../shared/reserve";
 import * as table from "./table";
 import * as syn from "./syn";
@@ -453,6 +453,7 @@ let recordReverseHash: u32 = 0;
 
 /** Entry `n` leaves the table as a record: close reason from TCP if it closed, else `how`. */
 function leave(n: u32, how: u32): void {
+  if (table.isSyn(n) && leaveSyn(n, how)) return;
   const e = recordOf(n);
   flowLeft(e, recordReverseHash);
   const fromTcp = load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP ? tcp.tcpClose(e) : CloseReason.OPEN;
@@ -466,6 +467,28 @@ function leave(n: u32, how: u32): void {
   }
   if (flushingAll) table.release(n);
   else table.remove(n);
+}
+
+/**
+ * Lone SYN `h` leaves, closed for `how`, without writing out its full record when nothing reads
+ * the record: no records wanted, no IPFIX export, no reassembly events, and not a split flow's
+ * half kept for merging. Its counts come from its one cache line (tally.ts countSyn, buckets.ts
+ * synLeft), the same counts its full record gives (a lone SYN's TCP close is OPEN, so `how`
+ * stands). Under a flood that is nearly every packet's eviction: the 384-byte record, its
+ * states and its reading back are skipped. Returns false when the record is needed.
+ */
+function leaveSyn(h: u32, how: u32): bool {
+  if (!countsOnly() || ipfix.exporting || reassembling()) return false;
+  const s = table.entry(h);
+  const split = syn.synSplit(s, syn.reverseHashOf(s, fieldSetOf(<u32>load<u8>(s + REC_FAMILY))));
+  if (split && keepsHalves()) return false;
+  synLeft(s);
+  countSyn(split, how);
+  if (how == CloseReason.TIMEOUT) count(STAT_FLOWS_TIMED_OUT);
+  else if (how == CloseReason.EVICTED) count(STAT_FLOWS_EVICTED);
+  if (flushingAll) table.release(h);
+  else table.remove(h);
+  return true;
 }
 
 /**

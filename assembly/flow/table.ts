@@ -225,6 +225,17 @@ let probe: u32 = 0;
   return load<u64>(index + (<usize>(hash & slotMask) << 3));
 }
 
+/**
+ * The first slot of the cache line after `hash`'s home slot's line (lookAhead loads it early):
+ * at the index's load of at most one half, a probe run from the home slot (an insert's search
+ * for an empty slot, a removal's backward shift) goes on into the next line about a third of
+ * the time.
+ */
+// @ts-ignore: decorator
+@inline export function nextLineOf(hash: u32): u32 {
+  return load<u32>(index + (<usize>((((hash & slotMask) | 7) + 1) & slotMask) << 3));
+}
+
 /** When `slot` (slotOf `hash`) names an entry of that hash, loads the entry's first line. */
 // @ts-ignore: decorator
 @inline export function touchFlow(slot: u64, hash: u32): u32 {

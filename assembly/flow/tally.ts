@@ -15,6 +15,7 @@ import {
 import { reserve } from "../shared/reserve";
 import { exportFlow } from "./ipfix";
 import { emitRecord } from "./output";
+import { SYN_CLIENT_STATE, SYN_SERVER_STATE } from "./syn";
 
 const PROTOCOL_TCP: u8 = 6;
 
@@ -52,6 +53,28 @@ export function flowLeaves(e: usize, close: u32): void {
   countFlow(e, close);
   if (records) emitRecord(e, close);
   exportFlow(e, close);
+}
+
+/** No records wanted: a flow that leaves is only counted (and exported, when exporting). */
+export function countsOnly(): bool {
+  return !records;
+}
+
+/** Halves of split flows are kept for merging (FlowOption.SPLIT_HALVES). */
+export function keepsHalves(): bool {
+  return halves;
+}
+
+/**
+ * A lone SYN leaves without its full record (engine.ts leaveSyn: no records, no export, not a
+ * half), closed for CloseReason `close`: counted as countFlow counts that record. TCP, the
+ * close, both sides' states as expand leaves them, and SPLIT when its directions' cores differ.
+ */
+export function countSyn(split: bool, close: u32): void {
+  if (split) bump(TALLY_SPLIT);
+  bump(TALLY_TCP);
+  bump(TALLY_CLOSE + (close < <u32>CLOSE_REASONS ? close : <u32>CloseReason.END));
+  bump(TALLY_STATES + SYN_CLIENT_STATE * TCP_STATES + SYN_SERVER_STATE);
 }
 
 // @ts-ignore: decorator

@@ -13,6 +13,10 @@
  * for them decoded as `run --flows-out` decodes them. (`run` without --flows-out does not have
  * them copied at all: flows are counted in WASM.)
  *
+ * With `countsOnly`, the timed rounds have the engine count flows that leave without copying
+ * them out, as `run` does without --flows-out or --ipfix; the two engines' tallies and bucket
+ * counts after one more such round (flushed) are then compared as a digest.
+ *
  * With `baseline`, another build of the engine (say, an older commit's
  * build/rssplane.relaxed.wasm) runs the same packets in the same process, each round of ours
  * followed by one of its, configured and driven through the same exports (configure, below):
@@ -25,7 +29,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import {
-  FLOW_RECORD, FLOW_STATE, FlowOption, OUT_RECORD_COUNT, OUT_RECORDS, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE,
+  BUCKET_ROW, FLOW_RECORD, FLOW_STATE, FlowOption, OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE, OUT_BUCKET_TOPS, OUT_BUCKETS, OUT_RECORD_COUNT, OUT_RECORDS,
+  OUT_TALLY, PORTS_DELTAS, TALLY_COUNTERS, TOP_ENTRY, TOP_FLOWS, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE,
   PKT_TIMESTAMP, PKT_WIRELEN, QUEUE_CORE, STAT_BAD_IPV4_CHECKSUM, STAT_BAD_TCP_CHECKSUM, STAT_DROPPED, STAT_FLOWS_EVICTED, Status,
 } from '../../../assembly/shared/abi.js';
 import { CaptureReader } from '../../core/capture.js';
@@ -47,6 +52,8 @@ export interface FlowsBenchOptions {
   baseline?: string;
   /** decode the records that leave during a round, as `run --flows-out` does */
   decode?: boolean;
+  /** flows that leave are counted, not copied out, as `run` without --flows-out does */
+  countsOnly?: boolean;
 }
 
 const BATCH = 8192;
@@ -115,7 +122,7 @@ export async function benchFlows(o: FlowsBenchOptions) {
   const base = baselineModule ? setUp(await Engine.instantiate(baselineModule.module, baselineModule.kernel)) : undefined;
   const sides = base ? [ours, base] : [ours];
   const timed = (s: Side) => {
-    configure(s.engine, config, capacity);
+    configure(s.engine, config, capacity, !o.countsOnly);
     const faults = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
     const records = replay(s, o.decode ? 'records' : undefined);
@@ -163,7 +170,15 @@ export async function benchFlows(o: FlowsBenchOptions) {
       badChecksums: stat(STAT_BAD_IPV4_CHECKSUM) + stat(STAT_BAD_TCP_CHECKSUM), digest: digest.digest('hex'),
     };
   };
+  // And one more of the timed kind, flushed: what the run's summary and `advise` read.
+  const counted = (s: Side) => {
+    configure(s.engine, config, capacity, !o.countsOnly);
+    replay(s);
+    while (s.engine.exports.flushFlows() > 0) s.engine.u32(FLOW_STATE + OUT_RECORD_COUNT, 1)[0] = 0;
+    return countsDigest(s.engine);
+  };
   const mine = outcome(ours);
+  const myCounts = counted(ours);
   const result: Record<string, unknown> = {
     bench: 'flows',
     ...(o.input ? { input: o.input } : {}),
@@ -173,20 +188,23 @@ export async function benchFlows(o: FlowsBenchOptions) {
     flows_tracked: mine.records,
     records_in_round: ours.recordsPerRound,
     records_decoded: Boolean(o.decode),
+    records_copied: !o.countsOnly,
     evicted: mine.evicted,
     dropped: mine.dropped,
     bad_checksums: mine.badChecksums,
     records_sha256: mine.digest,
+    counts_sha256: myCounts,
     kernel: ours.engine.kernel,
     // engine memory after the warm-up and after the rounds: equal when no timed round grew it
     memory_mib: [memory[0]! / 2 ** 20, ours.engine.memory.buffer.byteLength / 2 ** 20].map((m) => round(m)),
   };
   if (base) {
     const theirs = outcome(base);
+    const theirCounts = counted(base);
     const f = figures(base);
     result.baseline = {
       wasm: o.baseline, kernel: base.engine.kernel, ...f, flows_tracked: theirs.records, evicted: theirs.evicted,
-      records_sha256: theirs.digest,
+      records_sha256: theirs.digest, counts_sha256: theirCounts,
       memory_mib: [memory[1]! / 2 ** 20, base.engine.memory.buffer.byteLength / 2 ** 20].map((m) => round(m)),
     };
     // ratio of the medians, and the median of each round's ratio (ours against the baseline's
@@ -194,6 +212,7 @@ export async function benchFlows(o: FlowsBenchOptions) {
     result.speedup = round(median(base.seconds) / median(ours.seconds), 2);
     result.speedup_paired = round(median(ours.seconds.map((t, i) => base.seconds[i]! / t)), 2);
     result.same_records = theirs.digest === mine.digest;
+    result.same_counts = theirCounts === myCounts;
   }
   result.machine = machine();
   return result;
@@ -205,17 +224,37 @@ export async function benchFlows(o: FlowsBenchOptions) {
  * is driven the same way: RSS programmed, queue i on core 0, checksums verified, idle timeouts
  * of 300 s and 10 s, and bucket counts where the build keeps them.
  */
-function configure(engine: Engine, config: RssConfig, flows: number): void {
+function configure(engine: Engine, config: RssConfig, flows: number, records = true): void {
   programEngine(engine, config);
   const queues = config.reta!.queues;
   engine.u16(QUEUE_CORE, queues).fill(0);
   const ports = FIELD_SETS[config.fields].ports;
   // RECORDS: records copied out as every build before it did (a build that does not know the
-  // bit ignores it).
-  const status = engine.exports.configureFlows(flows, 300_000, 10_000, (ports ? FlowOption.HASH_PORTS : 0) | FlowOption.RECORDS, BATCH, 0, 65536);
+  // bit ignores it, and always copies them).
+  const status = engine.exports.configureFlows(flows, 300_000, 10_000, (ports ? FlowOption.HASH_PORTS : 0) | (records ? FlowOption.RECORDS : 0), BATCH, 0, 65536);
   if (status !== Status.OK) throw new RssplaneError('ENOMEM', `cannot size a flow table of ${flows} flows (status ${status})`);
   const exports = engine.exports as EngineExports & { configureBuckets?: (ports: number) => number };
   if (exports.configureBuckets) exports.configureBuckets(ports ? 1 : 0);
+  // Huge pages under what the table grew, as FlowEngine.create has them (host/node/huge-pages.ts).
+  engine.adviseMemory();
+}
+
+/**
+ * A digest of what the engine counted of the flows that left: the tally (the run's summary) and
+ * the bucket counts, ports deltas and heaviest flows (what `advise` reads).
+ */
+function countsDigest(engine: Engine): string {
+  const word = (field: number) => engine.u32(FLOW_STATE + field, 1)[0]!;
+  const size = word(OUT_BUCKET_SIZE);
+  const digest = createHash('sha256');
+  const part = (at: number, bytes: number) => {
+    if (at > 1) digest.update(engine.bytes.subarray(at, at + bytes));
+  };
+  part(word(OUT_TALLY), TALLY_COUNTERS * 8);
+  part(word(OUT_BUCKETS), (size + 1) * BUCKET_ROW);
+  part(word(OUT_BUCKET_DELTAS), PORTS_DELTAS * size * BUCKET_ROW);
+  part(word(OUT_BUCKET_TOPS), size * 2 * TOP_FLOWS * TOP_ENTRY);
+  return digest.digest('hex');
 }
 
 /** A baseline engine build, compiled here; its kernel as the build itself reports it. */

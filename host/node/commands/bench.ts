@@ -16,6 +16,7 @@ import { CORES_MAX } from '../runner/plan.js';
 import { json, out } from '../io.js';
 import { wholeNumber } from '../options.js';
 import { grouped } from '../../core/format.js';
+import { invalid } from '../../core/errors.js';
 
 export function benchCommand(): Command {
   const bench = new Command('bench')
@@ -51,17 +52,19 @@ export function benchCommand(): Command {
     .option('--input <file>', 'take the packets from a capture instead (at most 1 GiB, held in memory)')
     .option('--baseline-wasm <file>', 'also run another engine build (an older commit\'s build/rssplane.relaxed.wasm)\non the same packets, rounds interleaved, and report the ratio and whether the records match')
     .option('--decode-records', 'decode the records of flows that leave the table, as run --flows-out does\n(default: taken as bytes, the engine alone)')
+    .option('--counts-only', 'flows that leave are counted, not copied out, as run without --flows-out\ndoes (and the baseline\'s tallies and bucket counts are compared with ours)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json\n  rssplane bench flows --input /tmp/bench.pcap --json\n  rssplane bench flows --input /tmp/syn500k.pcap --baseline-wasm /tmp/old/rssplane.relaxed.wasm --json')
-    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; baselineWasm?: string; decodeRecords?: boolean; json?: boolean }) => {
+    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; baselineWasm?: string; decodeRecords?: boolean; countsOnly?: boolean; json?: boolean }) => {
+      if (flags.decodeRecords && flags.countsOnly) invalid('--counts-only', true, 'not with --decode-records: a round either copies records out or does not');
       const result = await benchFlows({
         flows: wholeNumber(flags.flows, '--flows', 20000, 1, maxBenchFlows()), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input,
-        baseline: flags.baselineWasm, decode: flags.decodeRecords,
+        baseline: flags.baselineWasm, decode: flags.decodeRecords, countsOnly: flags.countsOnly,
       });
       if (flags.json) return json(result);
       out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
       const b = result.baseline as { mpps: number } | undefined;
-      if (b) out(`baseline  ${b.mpps} Mpps: ${result.speedup}x (paired ${result.speedup_paired}x), records ${result.same_records ? 'the same' : 'DIFFER'}`);
+      if (b) out(`baseline  ${b.mpps} Mpps: ${result.speedup}x (paired ${result.speedup_paired}x), records ${result.same_records ? 'the same' : 'DIFFER'}, counts ${result.same_counts ? 'the same' : 'DIFFER'}`);
     });
 
   bench
