@@ -24,7 +24,7 @@ import {
   STAT_UNVERIFIED_CHECKSUM, STATS, Status, DropReason,
 } from "../shared/abi";
 import { hashTuple } from "../rss/hash";
-import { coreOf, queueOf } from "../rss/reta";
+import { coreOf, oneCore, queueOf } from "../rss/reta";
 import * as tcpHeader from "../wire/tcp";
 import * as packet from "../wire/packet";
 import * as ahead from "./ahead";
@@ -63,9 +63,12 @@ let flowBound: u64 = U64.MAX_VALUE;
 let flowSeenMin: u64 = U64.MAX_VALUE;
 let flowMadeMin: u64 = U64.MAX_VALUE;
 let queueCounts: usize = 0;
+/** The queue -> core map sends every queue to one core (configureFlows reads it): nothing splits. */
+let unsplit = false;
 
 /**
- * Sets up the flow engine (after configureRss and configureReta): a table of `flows` entries,
+ * Sets up the flow engine (after configureRss, configureReta and the queue -> core map at
+ * QUEUE_CORE, which it reads): a table of `flows` entries,
  * idle timeouts in milliseconds (`closedMs` for connections already closed by FIN or RST, so
  * stray segments after the close still find them), FlowOption bits, the largest batch (records
  * and events are sized from it), and `streams` reassembly buffers of `window` bytes each (used
@@ -80,6 +83,7 @@ export function configureFlows(flows: u32, idleMs: u32, closedMs: u32, flowOptio
   const reassembly = (flowOptions & FlowOption.REASSEMBLY) != 0;
   if (!configureReassembly(reassembly ? streams : 0, window)) return Status.BAD_SIZE;
   options = flowOptions;
+  unsplit = oneCore();
   ipfix.stopExport();
   idleTimeout = <u64>idleMs * 1000000;
   closedTimeout = <u64>min(closedMs, idleMs) * 1000000;
@@ -480,7 +484,8 @@ function leave(n: u32, how: u32): void {
 function leaveSyn(h: u32, how: u32): bool {
   if (!countsOnly() || ipfix.exporting || reassembling()) return false;
   const s = table.entry(h);
-  const split = syn.synSplit(s, syn.reverseHashOf(s, fieldSetOf(<u32>load<u8>(s + REC_FAMILY))));
+  // (On one core nothing splits, and the reverse direction's hash is not needed at all.)
+  const split = !unsplit && syn.synSplit(s, syn.reverseHashOf(s, fieldSetOf(<u32>load<u8>(s + REC_FAMILY))));
   if (split && keepsHalves()) return false;
   synLeft(s);
   countSyn(split, how);

@@ -22,6 +22,14 @@ export function configureReta(size: i32, queues: i32): i32 {
   return Status.OK;
 }
 
+/** Every queue of the table is served by one core (QUEUE_CORE as it stands): no flow splits. */
+export function oneCore(): bool {
+  for (let q = 1; q < queueCount; q++) {
+    if (load<u16>(QUEUE_CORE + (q << 1)) != load<u16>(QUEUE_CORE)) return false;
+  }
+  return true;
+}
+
 export function retaSize(): i32 {
   return queueCount == 0 ? 0 : <i32>retaMask + 1;
 }
