@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BUCKET_ROW, FLOW_RECORD, FLOW_STATE, OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE, OUT_BUCKET_TOPS, OUT_BUCKETS, PORTS_DELTAS, TOP_ENTRY, TOP_FLOWS,
 } from '../assembly/shared/abi.js';
-import { Engine, FlowEngine, RssConfig, type FlowEngineOptions, type FlowRecord } from '../host/core/index.js';
+import { Engine, FlowEngine, RssConfig, type FieldSetName, type FlowEngineOptions, type FlowRecord } from '../host/core/index.js';
 import { loadPackets, type Packet } from './helpers/pcap.js';
 import { frame, tcp4, tcp6, TCP_FLAGS } from './helpers/packets.js';
 
@@ -34,7 +34,7 @@ async function run(packets: Packet[], options: FlowEngineOptions = {}) {
  * run's summary) and its bucket counts, ports deltas and heaviest flows (what `advise` reads), as
  * bytes. Through a RETA of 4 queues on 2 cores with the Microsoft key (some flows split).
  */
-async function counted(packets: Packet[], options: FlowEngineOptions & { key?: string; fields?: string }) {
+async function counted(packets: Packet[], options: FlowEngineOptions & { key?: string; fields?: FieldSetName }) {
   const engine = await Engine.create();
   const config = RssConfig.from({ key: options.key ?? 'microsoft', reta: 'equal:4', ...(options.fields ? { fields: options.fields } : {}) });
   const flows = FlowEngine.create(engine, config, { flows: 64, cores: 2, ...options });
@@ -242,7 +242,7 @@ describe('SYN floods', () => {
     ]).flat();
     const late = flood(900, 20_000).map((p) => ({ ...p, ts: p.ts + 400_000_000_000n }));
     const packets = [...flood(1500), ...v6, ...answered, ...late].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
-    for (const options of [{ flows: 256 }, { flows: 256, key: 'symmetric' }, { flows: 256, fields: 'ipv4' }, { flows: 256, cores: 1 }, { flows: 4096, splitHalves: true }]) {
+    for (const options of [{ flows: 256 }, { flows: 256, key: 'symmetric' }, { flows: 256, fields: 'ipv4' as const }, { flows: 256, cores: 1 }, { flows: 4096, splitHalves: true }]) {
       const copied = await counted(packets, { ...options, records: true });
       const uncopied = await counted(packets, { ...options, records: false });
       expect(uncopied.records).toBe(0);
