@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { Engine, FlowEngine, RssConfig } from '../host/core/index.js';
-import { hugePagesAdvised } from '../host/node/huge-pages.js';
+import { hugePageMode, hugePagesAdvised } from '../host/node/huge-pages.js';
 import { describeWithDependency, commandWorks } from './helpers/deps.js';
 
 const ADDON = fileURLToPath(new URL('../dist/rssplane_memory.node', import.meta.url));
@@ -60,8 +60,11 @@ describeWithDependency('gcc', commandWorks('cc', ['--version']), 'huge pages und
       // 64 MiB touched: all but the 2 MiB-aligned ends of it.
       expect(advised).toBeGreaterThanOrEqual(48 * MIB);
     }
+    // what benchmarks record of it (bench ... --json: machine.huge_pages)
+    expect(hugePageMode()).toBe(mode || 'unknown');
     process.env.RSSPLANE_HUGE_PAGES = 'off';
     expect(hugePagesAdvised()).toBe(false);
+    expect(hugePageMode()).toBe('off');
     const small = await touchedEngine(64 * MIB);
     if (mode === 'madvise') expect(small).toBeLessThan(4 * MIB);
     // With "always" the kernel gives huge pages unasked; with "never" it gives none: nothing to tell apart.

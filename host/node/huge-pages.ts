@@ -11,7 +11,7 @@
  * Whether the kernel gives huge pages depends on /sys/kernel/mm/transparent_hugepage/enabled:
  * "madvise" (Debian's default) or "always" do, "never" does not.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { registerMemoryAdvice } from '../core/engine.js';
@@ -38,6 +38,20 @@ function load(): MemoryAddon | null {
 /** Whether engines in this thread are advised: off with RSSPLANE_HUGE_PAGES=off, or without the addon. */
 export function hugePagesAdvised(): boolean {
   return process.env.RSSPLANE_HUGE_PAGES !== 'off' && load() !== null;
+}
+
+/**
+ * What an engine's memory sits on here, for benchmarks' records: the kernel's transparent huge
+ * page mode when engines are advised ("madvise" and "always" give huge pages, "never" none), else
+ * "off". "unknown" where the kernel does not say (not Linux).
+ */
+export function hugePageMode(): string {
+  if (!hugePagesAdvised()) return 'off';
+  try {
+    return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 registerMemoryAdvice((bytes) => {

@@ -4,6 +4,7 @@
  * measured in the same run.
  */
 import { cpus, totalmem } from 'node:os';
+import { hugePageMode } from '../huge-pages.js';
 
 export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -31,6 +32,9 @@ export function machine() {
     cores: c.length,
     memory_gib: Math.round(totalmem() / 2 ** 30),
     node: process.version,
+    // what the engine's memory sits on: "madvise"/"always" (huge pages, asked for or not),
+    // "never", or "off" (RSSPLANE_HUGE_PAGES=off, or no addon)
+    huge_pages: hugePageMode(),
     date: new Date().toISOString(),
   };
 }
