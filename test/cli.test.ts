@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { formatKey, IPV4_VECTORS, IPV6_VECTORS, KEY_PRESETS } from '../host/core/index.js';
 import { spawnSync } from 'node:child_process';
 import { CLI, expectUsageError, rssplane } from './helpers/cli.js';
+import { reflow } from '../host/node/io.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rssplane-cli-'));
 const file = (name: string, text: string) => {
@@ -158,6 +159,22 @@ it('rssplane --help and COMMAND --help exit 0 and explain', () => {
   expect(h.status).toBe(0);
   expect(h.stdout).toContain('--batch');
   expect(h.stdout).toContain('Examples');
+});
+
+it('help text reads as paragraphs at 80 columns: a paragraph\'s lines are joined before wrapping, examples and lists keep their breaks', () => {
+  expect(reflow('one line\nand its rest.\n\nNext paragraph:\n- a list item\n  continued\n- another\n\nExamples:\n  rssplane run\n  rssplane hash'))
+    .toBe('one line and its rest.\n\nNext paragraph:\n- a list item\n  continued\n- another\n\nExamples:\n  rssplane run\n  rssplane hash');
+  // Piped, commander wraps to 80 columns: no line of a description's prose may be cut short
+  // only to be followed by more of the same sentence (a word that would have fit).
+  for (const command of ['key', 'hash', 'run', 'ports', 'advise']) {
+    const help = rssplane([command, '--help']).stdout;
+    const prose = help.split('\nOptions:')[0]!.split('\n').slice(2);
+    prose.forEach((line, i) => {
+      const next = prose[i + 1] ?? '';
+      if (line === '' || next === '' || /^\s|^[-*] /.test(next) || /^\s/.test(line) || /:$/.test(line)) return;
+      expect(line.length + 1 + next.split(' ')[0]!.length, `${command} --help: "${line}" then "${next}"`).toBeGreaterThan(80);
+    });
+  }
 });
 
 it('rssplane demo computes what it shows: every published vector ok, mtcp rank 6', () => {

@@ -1,8 +1,8 @@
 /**
  * The rssplane command.
  */
-import { Command, CommanderError } from 'commander';
-import { failAndExit, USAGE } from './io.js';
+import { Command, CommanderError, Help } from 'commander';
+import { failAndExit, reflow, USAGE } from './io.js';
 import './huge-pages.js';
 
 // Started by dist/cli.js (host/node/launch.cjs), which turns relaxed SIMD on (Node 20 keeps it
@@ -36,11 +36,17 @@ const COMMANDS: Record<string, () => Promise<() => Command>> = {
   dpdk: async () => (await import('./commands/dpdk.js')).dpdkCommand,
 };
 
-/** Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than exited. */
+const wrapHelp = Help.prototype.boxWrap;
+
+/**
+ * Errors as one line (`rssplane: unknown option '--x' (did you mean --y?)`), thrown rather than
+ * exited; help text reflowed (reflow) before commander wraps it.
+ */
 function oneLineErrors(cmd: Command): void {
   cmd.exitOverride().configureOutput({
     outputError: (text, write) => write(`rssplane: ${text.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)').trimEnd()}\n`),
   });
+  cmd.configureHelp({ boxWrap(this: Help, str: string, width: number) { return wrapHelp.call(this, reflow(str), width); } });
   cmd.commands.forEach(oneLineErrors);
 }
 async function main(): Promise<void> {

@@ -54,3 +54,21 @@ export function failAndExit(e: unknown): never {
 
 /** True when stdout is a terminal (progress bars and colour only then). */
 export const interactive = () => Boolean(process.stdout.isTTY);
+
+/**
+ * A help text's prose as paragraphs: the descriptions are written with line breaks where they
+ * read well in the source, and commander wraps each line again to the terminal's width (80
+ * columns when piped), which left a short line after every long one. Lines of one paragraph are
+ * joined before wrapping; blank lines, indented lines (examples, continued list items), list
+ * items and lines after one ending in ':' keep their breaks.
+ */
+export function reflow(text: string): string {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const previous = out.length ? out[out.length - 1]! : '';
+    const joins = line !== '' && previous !== '' && !/^\s|^[-*] |^\d+\. /.test(line) && !/:$/.test(previous) && !/^\s/.test(previous);
+    if (joins) out[out.length - 1] = `${previous} ${line}`;
+    else out.push(line);
+  }
+  return out.join('\n');
+}
