@@ -31,18 +31,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag, median, option } from './lib/measure.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const rounds = Number(opt('rounds', '3'));
-const duration = Number(opt('duration', '5'));
-const concurrency = Number(opt('concurrency', '64'));
-const cores = Number(opt('cores', '1'));
-const asJson = args.includes('--json');
-const pin = args.includes('--pin');
+const rounds = Number(option('rounds', '3'));
+const duration = Number(option('duration', '5'));
+const concurrency = Number(option('concurrency', '64'));
+const cores = Number(option('cores', '1'));
+const asJson = flag('json');
+const pin = flag('pin');
 const pinned = pin ? ['taskset', '-c', '1'] : [];
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
@@ -127,10 +123,6 @@ function wrk(keepAlive) {
   };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 process.on('SIGINT', () => {
   down();

@@ -13,24 +13,15 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { flag, median, option, round } from './lib/measure.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i < 0 ? fallback : args[i + 1];
-};
-const input = opt('input');
+const input = option('input');
 if (!input) throw new Error('usage: bench-cores.mjs --input FILE [--cores N] [--rounds R] [--json]');
-const cores = Number(opt('cores', '2'));
-const rounds = Number(opt('rounds', '7'));
-const table = ['--reta', opt('reta', 'equal:4'), '--key', opt('key', 'microsoft')];
+const cores = Number(option('cores', '2'));
+const rounds = Number(option('rounds', '7'));
+const table = ['--reta', option('reta', 'equal:4'), '--key', option('key', 'microsoft')];
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const round3 = (x) => Math.round(x * 1000) / 1000;
 
 function run(c, extra = []) {
   const t0 = performance.now();
@@ -71,14 +62,14 @@ try {
 }
 const result = {
   bench: 'cores', input, table: table.join(' '), packets: summaries[1].packets,
-  one: { median_s: round3(median(seconds[1])), rounds_s: seconds[1].map(round3), engine_s: summaries[1].seconds },
-  many: { cores, median_s: round3(median(seconds[cores])), rounds_s: seconds[cores].map(round3), engine_s: summaries[cores].seconds },
-  speedup: round3(median(seconds[1]) / median(seconds[cores])),
-  speedup_paired: round3(median(seconds[1].map((s, i) => s / seconds[cores][i]))),
+  one: { median_s: round(median(seconds[1])), rounds_s: seconds[1].map((x) => round(x)), engine_s: summaries[1].seconds },
+  many: { cores, median_s: round(median(seconds[cores])), rounds_s: seconds[cores].map((x) => round(x)), engine_s: summaries[cores].seconds },
+  speedup: round(median(seconds[1]) / median(seconds[cores])),
+  speedup_paired: round(median(seconds[1].map((s, i) => s / seconds[cores][i]))),
   same_records: digests[1].sha256 === digests[cores].sha256, records: digests[1].records,
   machine: `${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}`,
 };
-if (args.includes('--json')) console.log(JSON.stringify(result));
+if (flag('json')) console.log(JSON.stringify(result));
 else {
   console.log(`run --cores 1: ${result.one.median_s} s, --cores ${cores}: ${result.many.median_s} s (medians of ${rounds}, rounds interleaved)`);
   console.log(`speedup ${result.speedup}x (paired ${result.speedup_paired}x); records ${result.same_records ? 'the same' : 'DIFFER'} (${result.records})`);

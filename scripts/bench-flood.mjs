@@ -13,30 +13,21 @@
 // `scripts/make-bench-capture.sh /tmp/bench-5m.pcap 5000000` then `editcap -s 128 -F pcap`.
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import { flag, median, option, round } from './lib/measure.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i < 0 ? fallback : args[i + 1];
-};
-const flood = opt('flood');
-const established = opt('established');
+const flood = option('flood');
+const established = option('established');
 if (!flood || !established) {
   process.stderr.write('usage: bench-flood.mjs --flood FILE --established FILE [--rounds N] [--json]\n');
   process.exit(2);
 }
-const rounds = Number(opt('rounds', '9'));
+const rounds = Number(option('rounds', '9'));
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000) {
-  process.stderr.write(`bench-flood.mjs: bad --rounds "${opt('rounds')}": expected 1 to 1000\n`);
+  process.stderr.write(`bench-flood.mjs: bad --rounds "${option('rounds')}": expected 1 to 1000\n`);
   process.exit(2);
 }
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const round = (x, places = 3) => Math.round(x * 10 ** places) / 10 ** places;
 
 /** One fresh `run` of `input`: its wall-clock seconds and its summary. */
 function run(input) {
@@ -68,7 +59,7 @@ const result = {
   ratio: round(f.ns_per_packet / e.ns_per_packet, 2), ratio_paired: round(paired, 2), target: 2, target_met: paired <= 2,
   machine: `${cpus()[0]?.model ?? 'unknown'} x ${cpus().length}`, date: new Date().toISOString(),
 };
-if (args.includes('--json')) {
+if (flag('json')) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   process.stdout.write(`flood        ${f.median_s} s, ${f.ns_per_packet} ns a packet (${f.packets} packets, ${f.evicted} evicted)\n`);

@@ -11,19 +11,15 @@
 // timeout. Deterministic from --seed (xorshift32). Exits 1, naming the frame, on any failure.
 import { readdirSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
+import { flag, option } from './lib/measure.mjs';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 const L = await import(new URL('../dist/index.mjs', import.meta.url));
 
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i < 0 ? fallback : args[i + 1];
-};
-const FRAMES = Number(opt('frames', '10000000'));
-const SEED = Number(opt('seed', '1'));
-const JSON_OUT = args.includes('--json');
-if (!Number.isInteger(FRAMES) || FRAMES < 1) throw new Error(`bad --frames ${opt('frames')}`);
+const FRAMES = Number(option('frames', '10000000'));
+const SEED = Number(option('seed', '1'));
+const JSON_OUT = flag('json');
+if (!Number.isInteger(FRAMES) || FRAMES < 1) throw new Error(`bad --frames ${option('frames')}`);
 
 let state = (SEED >>> 0) || 0x9e3779b9;
 const next = () => {
