@@ -68,11 +68,11 @@ let unsplit = false;
 
 /**
  * Sets up the flow engine (after configureRss, configureReta and the queue -> core map at
- * QUEUE_CORE, which it reads): a table of `flows` entries,
- * idle timeouts in milliseconds (`closedMs` for connections already closed by FIN or RST, so
- * stray segments after the close still find them), FlowOption bits, the largest batch (records
- * and events are sized from it), and `streams` reassembly buffers of `window` bytes each (used
- * with FlowOption.REASSEMBLY). Clears every counter. Returns a Status.
+ * QUEUE_CORE, which it reads): a table of `flows` entries, idle timeouts in milliseconds
+ * (`closedMs` for connections already closed by FIN or RST, so stray segments after the close
+ * still find them), FlowOption bits, the largest batch (records and events are sized from it),
+ * and `streams` reassembly buffers of `window` bytes each (used with FlowOption.REASSEMBLY).
+ * Clears every counter. Returns a Status.
  */
 export function configureFlows(flows: u32, idleMs: u32, closedMs: u32, flowOptions: u32, batchMax: u32, streams: u32, window: u32): i32 {
   const status = table.configureTable(flows);

@@ -487,9 +487,11 @@ export const enum DirFlag {
 // keep half-open connections: a flood of SYNs from spoofed sources touches a sixth of the memory.
 // Its first 40 bytes are the record header's (client and server, ports, protocol, family, flags:
 // the flow lookup reads them the same way in both kinds of entry), and so are REC_RSS_HASH and
-// REC_LAST_TS (the SYN's time); the rest holds the SYN's direction block in short. When a second
+// REC_LAST_TS (the SYN's time); the rest holds the SYN's direction block in short. An IPv4
+// address fills 4 bytes of its 16 and the other 12 are zero, as in a record. When a second
 // packet of the connection comes, the flow moves to a full entry; a lone SYN that leaves the
-// table is written out as the full record it stands for.
+// table is written out as the full record it stands for, or, when no record is wanted, counted
+// from this line alone (flow/engine.ts leaveSyn).
 export const SYN_ENTRY = 64;
 /** u8: the SYN's window scale option (0xff: none), as DIR_WSCALE */
 export const SYN_WSCALE = 39;

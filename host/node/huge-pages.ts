@@ -23,7 +23,11 @@ interface MemoryAddon {
 
 let addon: MemoryAddon | null | undefined;
 
-/** The addon, loaded at the first advice (once per thread), or null when it is not there. */
+/**
+ * The addon, loaded at the first advice (once per thread), or null when it is not there or does
+ * not load (built for another Node, say): the advice is an optimisation, and a run without it is
+ * the same run on small pages (benchmarks say so: machine.huge_pages "off").
+ */
 function load(): MemoryAddon | null {
   if (addon !== undefined) return addon;
   const candidates = [
@@ -31,7 +35,14 @@ function load(): MemoryAddon | null {
     fileURLToPath(new URL('../../dist/rssplane_memory.node', import.meta.url)),
   ];
   const path = candidates.find((p) => existsSync(p));
-  addon = path ? createRequire(import.meta.url)(path) as MemoryAddon : null;
+  addon = null;
+  if (path) {
+    try {
+      addon = createRequire(import.meta.url)(path) as MemoryAddon;
+    } catch {
+      // not loadable here: small pages
+    }
+  }
   return addon;
 }
 
