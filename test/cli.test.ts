@@ -2,7 +2,7 @@
  * The CLI contracts of MISSION.md (shapes outside tools rely on), and every user mistake the
  * foundation can meet.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -149,6 +149,15 @@ describe('user mistakes: one line on stderr naming the value, exit 2, nothing on
     expectUsageError(r, '--batch line 2');
     expectUsageError(rssplane(['hash', '--batch', '-'], { input: '1.1.1.1 2.2.2.999 1 2\n' }), '2.2.2.999');
   });
+});
+
+it('rssplane --version (and -V) prints the package\'s version and exits 0', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = rssplane([flag]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  }
 });
 
 it('rssplane --help and COMMAND --help exit 0 and explain', () => {

@@ -53,9 +53,11 @@ async function main(): Promise<void> {
   const program = new Command('rssplane')
     .description('RSS-aware packet data plane: Toeplitz hashing, RSS-aligned port pools, per-core TCP flows, in WebAssembly SIMD.')
     .version(VERSION);
-  // The command named on the command line, or all of them (for --help, or to suggest a name).
+  // The command named on the command line, or all of them (for --help, or to suggest a name);
+  // none for --version, which needs no command's code.
   const named = process.argv[2];
-  const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+  const version = process.argv.length === 3 && (named === '--version' || named === '-V');
+  const wanted = version ? [] : named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
   for (const make of await Promise.all(wanted.map((n) => COMMANDS[n]!()))) program.addCommand(make());
   oneLineErrors(program);
   try {
