@@ -5,9 +5,8 @@
  * from its first packet, so the same packets with reassembly on are the reference.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  BUCKET_ROW, FLOW_RECORD, FLOW_STATE, OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE, OUT_BUCKET_TOPS, OUT_BUCKETS, PORTS_DELTAS, TOP_ENTRY, TOP_FLOWS,
-} from '../assembly/shared/abi.js';
+import { FLOW_RECORD } from '../assembly/shared/abi.js';
+import { readBucketDetail, readBuckets } from '../host/core/buckets.js';
 import { Engine, FlowEngine, RssConfig, type FieldSetName, type FlowEngineOptions, type FlowRecord } from '../host/core/index.js';
 import { loadPackets, type Packet } from './helpers/pcap.js';
 import { frame, tcp4, tcp6, TCP_FLAGS } from './helpers/packets.js';
@@ -46,15 +45,14 @@ async function counted(packets: Packet[], options: FlowEngineOptions & { key?: s
   }
   flows.finish();
   halves.push(...flows.takeHalves());
-  const word = (field: number) => engine.u32(FLOW_STATE + field, 1)[0]!;
-  const size = word(OUT_BUCKET_SIZE);
-  const region = (field: number, bytes: number) => (word(field) > 1 ? [...engine.bytes.subarray(word(field), word(field) + bytes)] : []);
+  const dv = new DataView(engine.memory.buffer);
+  const detail = readBucketDetail(dv);
   return {
     // (without records the halves of a batch come as one array)
     tally: flows.tally(), stats: flows.stats(), records: flows.takeRecords().length, halves: halves.reduce((n, h) => n + h.length, 0) / FLOW_RECORD,
-    buckets: region(OUT_BUCKETS, (size + 1) * BUCKET_ROW),
-    deltas: region(OUT_BUCKET_DELTAS, PORTS_DELTAS * size * BUCKET_ROW),
-    tops: region(OUT_BUCKET_TOPS, size * 2 * TOP_FLOWS * TOP_ENTRY),
+    buckets: readBuckets(dv),
+    deltas: detail.portDeltas ? [...detail.portDeltas] : [],
+    tops: [...detail.tops],
   };
 }
 

@@ -101,7 +101,7 @@ export const FlowTally = {
 };
 
 /** The engine's tally (OUT_TALLY, layout TALLY_* in abi.ts) as a FlowTally: only counters that are not 0. */
-function readTally(engine: Engine): FlowTally {
+export function readTally(engine: Engine): FlowTally {
   const dv = new DataView(engine.memory.buffer);
   const at = dv.getUint32(FLOW_STATE + OUT_TALLY, true);
   const n = (i: number) => Number(dv.getBigUint64(at + i * 8, true));

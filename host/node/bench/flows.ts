@@ -29,15 +29,15 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import {
-  BUCKET_ROW, FLOW_RECORD, FLOW_STATE, FlowOption, OUT_BUCKET_DELTAS, OUT_BUCKET_SIZE, OUT_BUCKET_TOPS, OUT_BUCKETS, OUT_RECORD_COUNT, OUT_RECORDS,
-  OUT_TALLY, PORTS_DELTAS, TALLY_COUNTERS, TOP_ENTRY, TOP_FLOWS, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE,
+  FLOW_RECORD, FLOW_STATE, FlowOption, OUT_RECORD_COUNT, OUT_RECORDS, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE,
   PKT_TIMESTAMP, PKT_WIRELEN, QUEUE_CORE, STAT_BAD_IPV4_CHECKSUM, STAT_BAD_TCP_CHECKSUM, STAT_DROPPED, STAT_FLOWS_EVICTED, Status,
 } from '../../../assembly/shared/abi.js';
 import { CaptureReader } from '../../core/capture.js';
 import { Engine, engineMemory, type EngineExports, type Kernel } from '../../core/engine.js';
 import { invalid, RssplaneError } from '../../core/errors.js';
 import { FIELD_SETS } from '../../core/fields.js';
-import { decodeRecord, flowJson } from '../../core/flows.js';
+import { readBucketDetail, readBuckets } from '../../core/buckets.js';
+import { decodeRecord, flowJson, readTally } from '../../core/flows.js';
 import { ENGINE_BYTES, flowBufferBytes, flowTableBytes, reservedBytes } from '../../core/limits.js';
 import { programEngine, RssConfig } from '../../core/rss.js';
 import { machine, median, round } from './measure.js';
@@ -244,17 +244,12 @@ function configure(engine: Engine, config: RssConfig, flows: number, records = t
  * the bucket counts, ports deltas and heaviest flows (what `advise` reads).
  */
 function countsDigest(engine: Engine): string {
-  const word = (field: number) => engine.u32(FLOW_STATE + field, 1)[0]!;
-  const size = word(OUT_BUCKET_SIZE);
-  const digest = createHash('sha256');
-  const part = (at: number, bytes: number) => {
-    if (at > 1) digest.update(engine.bytes.subarray(at, at + bytes));
-  };
-  part(word(OUT_TALLY), TALLY_COUNTERS * 8);
-  part(word(OUT_BUCKETS), (size + 1) * BUCKET_ROW);
-  part(word(OUT_BUCKET_DELTAS), PORTS_DELTAS * size * BUCKET_ROW);
-  part(word(OUT_BUCKET_TOPS), size * 2 * TOP_FLOWS * TOP_ENTRY);
-  return digest.digest('hex');
+  const dv = new DataView(engine.memory.buffer);
+  const detail = readBucketDetail(dv);
+  return createHash('sha256')
+    .update(JSON.stringify({ tally: readTally(engine), ...readBuckets(dv), deltas: detail.portDeltas ? [...detail.portDeltas] : null }))
+    .update(detail.tops)
+    .digest('hex');
 }
 
 /** A baseline engine build, compiled here; its kernel as the build itself reports it. */
