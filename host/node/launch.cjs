@@ -17,7 +17,7 @@
 'use strict';
 if (process.env.RSSPLANE_KERNEL !== 'simd') require('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd');
 
-const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const Module = require('node:module');
 const vm = require('node:vm');
@@ -25,19 +25,50 @@ const vm = require('node:vm');
 const file = join(__dirname, 'cli-main.js');
 const cacheFile = `${file}.cache`;
 
+/**
+ * The bundle as the source of a function of (exports, require, module, __filename, __dirname), as
+ * Node wraps a CommonJS module, in one flat string. Every page a start touches for the first
+ * time costs here (tens of microseconds on a VM), and the obvious way touched the source four
+ * times: readFileSync(file, 'utf8') grows a C++ string as it reads and copies it into a V8 string,
+ * and Module.wrap's concatenation is copied again when V8 flattens it to look up the cache. Read
+ * once into a buffer that has room for the wrapper, it is touched twice: the read and the string.
+ * The build makes the bundle ASCII (esbuild's default charset, checked by scripts/build.mjs), so
+ * latin1 is its exact decoding.
+ */
+function wrappedSource(path) {
+  const head = '(function (exports, require, module, __filename, __dirname) { ';
+  const tail = '\n});';
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const bytes = Buffer.allocUnsafeSlow(head.length + size + tail.length);
+    bytes.latin1Write(head, 0);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, bytes, head.length + read, size - read, read);
+      if (n === 0) throw new Error(`${path}: shorter than its size (${read} of ${size} bytes)`);
+      read += n;
+    }
+    bytes.latin1Write(tail, head.length + size);
+    return bytes.latin1Slice(0, bytes.length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 // The bundle has no import(): the build turns each into a require (scripts/build.mjs,
 // lazyBuiltins), which a script read from a code cache can make.
 if (process.env.RSSPLANE_CODE_CACHE === 'off') {
   require(file);
 } else {
-  const source = readFileSync(file, 'utf8');
+  const source = wrappedSource(file);
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
   } catch {
     // no cache yet: one is written at exit
   }
-  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  const script = new vm.Script(source, { filename: file, cachedData });
   // A run with the baseline kernel (other flags) does not replace the cache the usual runs read.
   const write = process.env.RSSPLANE_CODE_CACHE === 'write'
     || ((cachedData === undefined || script.cachedDataRejected) && process.env.RSSPLANE_KERNEL !== 'simd');
