@@ -1,7 +1,7 @@
 // Bundles the library (isomorphic) and the CLI with esbuild, then emits type declarations.
 import { execFileSync } from 'node:child_process';
 import { basename } from 'node:path';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 
 const common = {
@@ -15,16 +15,17 @@ const common = {
 
 /**
  * For the command and its threads (CommonJS bundles in dist/), an engine build is a file beside
- * the bundle, read when the module that names it loads: embedded (the library's way, which also
+ * the bundle, read when the engine first compiles it: embedded (the library's way, which also
  * runs in browsers) it would be parsed and base64-decoded at every start, four builds of which a
- * run uses one or two.
+ * run uses one. The Buffer read is the bytes (a Uint8Array of its own ArrayBuffer at this size):
+ * copying it into another would touch as many fresh pages again.
  */
 const wasmFiles = {
   name: 'wasm-files',
   setup(build) {
     build.onResolve({ filter: /\.wasm$/ }, (args) => ({ path: basename(args.path), namespace: 'wasm-file' }));
     build.onLoad({ filter: /.*/, namespace: 'wasm-file' }, (args) => ({
-      contents: `import { readFileSync } from 'node:fs';\nimport { join } from 'node:path';\nexport default new Uint8Array(readFileSync(join(__dirname, ${JSON.stringify(args.path)})));\n`,
+      contents: `import { readFileSync } from 'node:fs';\nimport { join } from 'node:path';\nlet bytes;\nexport default () => (bytes ??= readFileSync(join(__dirname, ${JSON.stringify(args.path)})));\n`,
       loader: 'js',
     }));
   },
@@ -104,6 +105,10 @@ for (const f of readdirSync('build')) if (f.endsWith('.wasm')) copyFileSync(`bui
 mkdirSync('dist/web', { recursive: true });
 for (const f of ['index.html', 'style.css']) copyFileSync(`host/web/${f}`, `dist/web/${f}`);
 writeFileSync('dist/package.json', `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+// The launcher reads the bundle as latin1, which is its exact decoding only while it is ASCII
+// (esbuild's default charset escapes the rest).
+const nonAscii = readFileSync('dist/cli-main.js').findIndex((byte) => byte > 0x7f);
+if (nonAscii >= 0) throw new Error(`dist/cli-main.js has a byte over 0x7f at ${nonAscii}: host/node/launch.cjs reads it as latin1`);
 // The command's first file loads the bundle with V8's code cache (host/node/launch.cjs says how).
 copyFileSync('host/node/launch.cjs', 'dist/cli.js');
 chmodSync('dist/cli.js', 0o755);

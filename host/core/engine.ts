@@ -138,13 +138,23 @@ export interface CompiledEngine {
   shared: boolean;
 }
 
-const BUILDS: Record<Kernel, { private: Uint8Array<ArrayBuffer>; shared?: Uint8Array<ArrayBuffer> }> = {
+/**
+ * An engine build: its bytes, or a function that reads them when first called (the command's
+ * bundles read each build from its file beside them, so that a start reads only the one it uses).
+ */
+export type EngineBuild = Uint8Array<ArrayBuffer> | (() => Uint8Array<ArrayBuffer>);
+
+function bytesOf(build: EngineBuild): Uint8Array<ArrayBuffer> {
+  return typeof build === 'function' ? build() : build;
+}
+
+const BUILDS: Record<Kernel, { private: EngineBuild; shared?: EngineBuild }> = {
   'simd': { private: baselineWasm },
   'relaxed-simd': { private: relaxedWasm },
 };
 
 /** Makes the shared-memory builds (build/rssplane.shared*.wasm) available to compileEngine. */
-export function registerSharedBuilds(builds: Record<Kernel, Uint8Array<ArrayBuffer>>): void {
+export function registerSharedBuilds(builds: Record<Kernel, EngineBuild>): void {
   for (const kernel of Object.keys(BUILDS) as Kernel[]) BUILDS[kernel].shared = builds[kernel];
 }
 
@@ -165,9 +175,24 @@ function compileNow(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module>
   }
 }
 
+/**
+ * A module of one function of one instruction, i8x16.relaxed_swizzle: the relaxed-SIMD
+ * instruction the relaxed build adds to the baseline (assembly/ uses no other; a test holds that
+ * the two validate alike). Validating the build itself would decode all of it at every start.
+ *   (module (func (param v128 v128) (result v128) local.get 0 local.get 1 i8x16.relaxed_swizzle))
+ */
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x07, 0x01, 0x60, 0x02, 0x7b, 0x7b, 0x01, 0x7b, // types: (v128, v128) -> v128
+  0x03, 0x02, 0x01, 0x00, // functions: one, of type 0
+  0x0a, 0x0b, 0x01, 0x09, 0x00, 0x20, 0x00, 0x20, 0x01, 0xfd, 0x80, 0x02, 0x0b, // code: no locals, get 0, get 1, 0xfd 0x100, end
+]);
+let relaxedValidates: boolean | undefined;
+
 /** The best kernel this runtime validates. */
 export function availableKernel(): Kernel {
-  return WebAssembly.validate(relaxedWasm) ? 'relaxed-simd' : 'simd';
+  relaxedValidates ??= WebAssembly.validate(RELAXED_PROBE);
+  return relaxedValidates ? 'relaxed-simd' : 'simd';
 }
 
 /**
@@ -178,9 +203,9 @@ export function compileEngine(kernel: Kernel = availableKernel(), shared = false
   const id = `${kernel}/${shared}`;
   let p = compiled.get(id);
   if (!p) {
-    const bytes = shared ? BUILDS[kernel].shared : BUILDS[kernel].private;
-    if (!bytes) return Promise.reject(new RssplaneError('EINVAL', 'shared-memory engines need their builds registered (registerSharedBuilds; the Node runner does it)'));
-    p = compileNow(bytes).then((module) => ({ module, kernel, shared }));
+    const build = shared ? BUILDS[kernel].shared : BUILDS[kernel].private;
+    if (!build) return Promise.reject(new RssplaneError('EINVAL', 'shared-memory engines need their builds registered (registerSharedBuilds; the Node runner does it)'));
+    p = compileNow(bytesOf(build)).then((module) => ({ module, kernel, shared }));
     compiled.set(id, p);
   }
   return p;
