@@ -2,8 +2,8 @@
 // engine runs the same (under CI=true a failed build fails the install, so CI never tests without
 // one by accident).
 //
-// - native/memory (dist/rssplane_memory.node): huge pages under the engine's memory, Node's N-API
-//   and a C compiler only (host/node/huge-pages.ts).
+// - native/memory (dist/rssplane_memory.node): huge pages under the engine's memory and a quick
+//   exit, Node's N-API and a C compiler only (host/node/memory-addon.ts).
 // - native/ (dist/rssplane_dpdk.node): the DPDK shim, when the machine has DPDK; it says what to
 //   install when it does not. Steps: generate native/build/abi.h from assembly/shared/abi.ts (the
 //   one memory plan: packet descriptors and batch slots), run node-gyp against `pkg-config

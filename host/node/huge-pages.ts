@@ -6,49 +6,18 @@
  * madvise(MADV_HUGEPAGE), as DPDK puts its memory on huge pages; the engine tells it about each
  * part of its memory that configuration grows (Engine.adviseMemory).
  *
- * Importing this module registers the advice. Without the addon (no compiler at install time),
- * or with RSSPLANE_HUGE_PAGES=off, memory stays on small pages and everything works the same.
- * Whether the kernel gives huge pages depends on /sys/kernel/mm/transparent_hugepage/enabled:
+ * Importing this module registers the advice. Without the addon (no compiler at install time, or
+ * built for another Node: host/node/memory-addon.ts), or with RSSPLANE_HUGE_PAGES=off, memory
+ * stays on small pages and everything works the same. Whether the kernel gives huge pages depends on /sys/kernel/mm/transparent_hugepage/enabled:
  * "madvise" (Debian's default) or "always" do, "never" does not.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { registerMemoryAdvice } from '../core/engine.js';
-
-interface MemoryAddon {
-  /** madvise(MADV_HUGEPAGE) over the view's whole pages: 0, or the errno. */
-  adviseHugePages(view: Uint8Array): number;
-}
-
-let addon: MemoryAddon | null | undefined;
-
-/**
- * The addon, loaded at the first advice (once per thread), or null when it is not there or does
- * not load (built for another Node, say): the advice is an optimisation, and a run without it is
- * the same run on small pages (benchmarks say so: machine.huge_pages "off").
- */
-function load(): MemoryAddon | null {
-  if (addon !== undefined) return addon;
-  const candidates = [
-    fileURLToPath(new URL('./rssplane_memory.node', import.meta.url)),
-    fileURLToPath(new URL('../../dist/rssplane_memory.node', import.meta.url)),
-  ];
-  const path = candidates.find((p) => existsSync(p));
-  addon = null;
-  if (path) {
-    try {
-      addon = createRequire(import.meta.url)(path) as MemoryAddon;
-    } catch {
-      // not loadable here: small pages
-    }
-  }
-  return addon;
-}
+import { memoryAddon } from './memory-addon.js';
 
 /** Whether engines in this thread are advised: off with RSSPLANE_HUGE_PAGES=off, or without the addon. */
 export function hugePagesAdvised(): boolean {
-  return process.env.RSSPLANE_HUGE_PAGES !== 'off' && load() !== null;
+  return process.env.RSSPLANE_HUGE_PAGES !== 'off' && memoryAddon() !== null;
 }
 
 /**
@@ -66,5 +35,5 @@ export function hugePageMode(): string {
 }
 
 registerMemoryAdvice((bytes) => {
-  if (hugePagesAdvised()) load()!.adviseHugePages(bytes);
+  if (hugePagesAdvised()) memoryAddon()!.adviseHugePages(bytes);
 });

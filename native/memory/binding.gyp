@@ -1,5 +1,5 @@
 {
-  # Huge pages for the engine's memory (memory.c): Node's own N-API, no DPDK, no node-addon-api.
+  # Huge pages for the engine's memory and a quick exit (memory.c): Node's own N-API, no DPDK, no node-addon-api.
   # Built by scripts/build-native.mjs before the DPDK shim.
   "targets": [
     {

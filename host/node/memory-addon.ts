@@ -1,0 +1,38 @@
+/**
+ * The small native addon native/memory (dist/rssplane_memory.node): the calls into the kernel
+ * that Node does not make, madvise for huge pages (host/node/huge-pages.ts) and _exit for a
+ * command that is done (host/node/io.ts). It needs only a C compiler at install time; without
+ * it, or where it does not load (built for another Node, say), everything works the same, on
+ * small pages and with Node's own exit.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface MemoryAddon {
+  /** madvise(MADV_HUGEPAGE) over the view's whole pages: 0, or the errno. */
+  adviseHugePages(view: Uint8Array): number;
+  /** _exit(status): the process ends here, without atexit handlers or Node's teardown. */
+  exitNow(status: number): never;
+}
+
+let addon: MemoryAddon | null | undefined;
+
+/** The addon, loaded at the first call (once per thread), or null when it is not there or does not load. */
+export function memoryAddon(): MemoryAddon | null {
+  if (addon !== undefined) return addon;
+  const candidates = [
+    fileURLToPath(new URL('./rssplane_memory.node', import.meta.url)),
+    fileURLToPath(new URL('../../dist/rssplane_memory.node', import.meta.url)),
+  ];
+  const path = candidates.find((p) => existsSync(p));
+  addon = null;
+  if (path) {
+    try {
+      addon = createRequire(import.meta.url)(path) as MemoryAddon;
+    } catch {
+      // not loadable here
+    }
+  }
+  return addon;
+}
