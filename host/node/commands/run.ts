@@ -244,7 +244,7 @@ export function runCommand(): Command {
         }
       }
       // Everything is written, the files closed, the exporters and the metrics server shut.
-      await exitWhenWritten();
+      await exitWhenWritten({ quick: source.kind !== 'dpdk' });
     });
   ipfixOptions(cmd);
   return cmd;
