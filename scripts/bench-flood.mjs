@@ -13,7 +13,7 @@
 // `scripts/make-bench-capture.sh /tmp/bench-5m.pcap 5000000` then `editcap -s 128 -F pcap`.
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { flag, median, option, round } from './lib/measure.mjs';
+import { flag, integerOption, median, option, round } from './lib/measure.mjs';
 
 const flood = option('flood');
 const established = option('established');
@@ -21,11 +21,7 @@ if (!flood || !established) {
   process.stderr.write('usage: bench-flood.mjs --flood FILE --established FILE [--rounds N] [--json]\n');
   process.exit(2);
 }
-const rounds = Number(option('rounds', '9'));
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 1000) {
-  process.stderr.write(`bench-flood.mjs: bad --rounds "${option('rounds')}": expected 1 to 1000\n`);
-  process.exit(2);
-}
+const rounds = integerOption('rounds', 9, 1, 1000);
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 
 

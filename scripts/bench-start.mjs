@@ -14,18 +14,14 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { flag, median, option, round } from './lib/measure.mjs';
+import { flag, integerOption, median, option, round } from './lib/measure.mjs';
 
 const input = option('input');
 if (!input) {
   process.stderr.write('usage: bench-start.mjs --input FILE [--rounds N] [--dist DIR ...] [--json]\n');
   process.exit(2);
 }
-const rounds = Number(option('rounds', '60'));
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10000) {
-  process.stderr.write(`bench-start.mjs: bad --rounds "${option('rounds')}": expected 1 to 10000\n`);
-  process.exit(2);
-}
+const rounds = integerOption('rounds', 60, 1, 10000);
 const dists = [new URL('../dist', import.meta.url).pathname];
 process.argv.forEach((a, i) => { if (a === '--dist' && process.argv[i + 1]) dists.push(resolve(process.argv[i + 1])); });
 

@@ -7,6 +7,20 @@ export function option(name, fallback) {
   return i < 0 ? fallback : process.argv[i + 1];
 }
 
+/**
+ * `--name N` as an integer from `min` to `max` (`fallback` when it is not there); anything else
+ * ends the script with one line naming the range and exit status 2.
+ */
+export function integerOption(name, fallback, min, max) {
+  const value = Number(option(name, String(fallback)));
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const script = process.argv[1]?.split('/').pop() ?? 'script';
+    process.stderr.write(`${script}: bad --${name} "${option(name)}": expected ${min} to ${max}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
 /** Whether `--name` is on the command line. */
 export const flag = (name) => process.argv.includes(`--${name}`, 2);
 
