@@ -8,8 +8,9 @@
  *
  * Importing this module registers the advice. Without the addon (no compiler at install time, or
  * built for another Node: host/node/memory-addon.ts), or with RSSPLANE_HUGE_PAGES=off, memory
- * stays on small pages and everything works the same. Whether the kernel gives huge pages depends on /sys/kernel/mm/transparent_hugepage/enabled:
- * "madvise" (Debian's default) or "always" do, "never" does not.
+ * stays on small pages and everything works the same. Whether the kernel gives huge pages
+ * depends on /sys/kernel/mm/transparent_hugepage/enabled: "madvise" (Debian's default) or
+ * "always" do, "never" does not.
  */
 import { readFileSync } from 'node:fs';
 import { registerMemoryAdvice } from '../core/engine.js';
