@@ -6,7 +6,7 @@
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -69,6 +69,15 @@ function expectClean(s: Summary, connections: number, requests: number, body: st
   expect(s.wire.link.received).toBe(s.wire.link.processed + s.wire.link.dropped);
 }
 
+/** Copies the rig's capture (stopped) and `summary` into test-artifacts/ (git-ignored); returns the directory. */
+async function keepForLater(rig: Rig, summary: Summary): Promise<string> {
+  const dir = fileURLToPath(new URL(`../test-artifacts/link-tcp-loss-${Date.now()}/`, import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(await rig.stopCapture(), join(dir, 'kernel.pcap'));
+  writeFileSync(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  return dir;
+}
+
 describeWithDependency(NEEDS, have, 'connect and serve on a veth, against the kernel (net_af_packet)', () => {
   let rig: Rig;
   let small: string, large: string;
@@ -108,7 +117,14 @@ describeWithDependency(NEEDS, have, 'connect and serve on a veth, against the ke
     } finally {
       rig.setLoss(0);
     }
-    expectClean(s, 200, 400, small, 2);
+    try {
+      expectClean(s, 200, 400, small, 2);
+    } catch (e) {
+      // Loss makes each failure its own: keep what explains it (the kernel's side of the link,
+      // every run of this file so far, and our summary) where a rerun does not remove it.
+      const kept = await keepForLater(rig, s);
+      throw new Error(`${(e as Error).message}\n(the kernel's capture and the summary are in ${kept})`);
+    }
     expect(s.retransmits).toBeGreaterThan(0);
     const pcap = await rig.stopCapture();
     // The whole file's capture: every run so far, and this one.
