@@ -4,6 +4,7 @@
 import { Command, CommanderError, Help } from 'commander';
 import { failAndExit, reflow, USAGE } from './io.js';
 import './huge-pages.js';
+import './wasm-cache.js';
 
 // Started by dist/cli.js (host/node/launch.cjs), which turns relaxed SIMD on (Node 20 keeps it
 // behind a flag) and loads this bundle with V8's code cache.
