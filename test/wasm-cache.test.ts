@@ -6,7 +6,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,11 +15,6 @@ import { commandWorks, describeWithDependency } from './helpers/deps.js';
 const DIST = fileURLToPath(new URL('../dist', import.meta.url));
 const CAPTURE = fileURLToPath(new URL('./fixtures/captures/ipv4-loss.pcap', import.meta.url));
 
-interface WasmCacheAddon {
-  install(): void;
-  serialize(module: WebAssembly.Module): Uint8Array | undefined;
-  readonly REFUSED: string;
-}
 
 /**
  * (module (func (export "sum") (param i32) (result i32) (local i32)
@@ -41,40 +35,72 @@ const SUM = new Uint8Array([
   0x20, 0x01, 0x0b,
 ]);
 
-type Sum = (n: number) => number;
-
 describeWithDependency('g++', commandWorks('c++', ['--version']), 'the wasm cache', () => {
-  const addon = createRequire(import.meta.url)(join(DIST, 'rssplane_wasm_cache.node')) as WasmCacheAddon;
+  /**
+   * Node code, run in a process of its own: V8 shares a compiled module between the modules of
+   * the same bytes in one process, so only a fresh process shows what a cache brings.
+   */
+  const node = (code: string) => {
+    const r = spawnSync(process.execPath, ['-e', `const addon = require(${JSON.stringify(join(DIST, 'rssplane_wasm_cache.node'))});
+      const SUM = new Uint8Array(${JSON.stringify([...SUM])});
+      /** SUM's module once V8 has optimised \`sum\` (its baseline code runs until then), and its cache. */
+      async function optimised() {
+        const module = new WebAssembly.Module(SUM);
+        const sum = new WebAssembly.Instance(module).exports.sum;
+        if (addon.serialize(module) !== undefined) throw new Error('optimised before it ran');
+        for (let round = 0; round < 400; round++) {
+          sum(10000);
+          const cache = addon.serialize(module);
+          if (cache) return { module, cache };
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        throw new Error('V8 did not optimise sum');
+      }
+      (async () => { ${code} })().then((out) => process.stdout.write(JSON.stringify(out)));`], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout);
+  };
 
-  /** SUM's module once V8 has optimised `sum` (its baseline code runs until then), and its cache. */
-  async function optimised(): Promise<{ module: WebAssembly.Module; cache: Uint8Array }> {
-    const module = new WebAssembly.Module(SUM);
-    const sum = new WebAssembly.Instance(module).exports.sum as Sum;
-    expect(addon.serialize(module)).toBeUndefined();
-    for (let round = 0; round < 400; round++) {
-      sum(10_000);
-      const cache = addon.serialize(module);
-      if (cache) return { module, cache };
-      await new Promise((r) => setTimeout(r, 5));
+  it('a module compiled from a cache has its optimised code before it runs, and computes the same', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rssplane-wasm-cache-'));
+    const file = JSON.stringify(join(dir, 'sum.cache'));
+    try {
+      const written = node(`const { cache } = await optimised(); require('node:fs').writeFileSync(${file}, cache); return cache.length;`);
+      expect(written).toBeGreaterThan(100);
+      const read = node(`
+        const cache = require('node:fs').readFileSync(${file});
+        addon.install();
+        const module = await WebAssembly.compileStreaming([SUM, cache]);
+        // Nothing of this module has run: what it serialises to came from the cache.
+        const again = Buffer.from(addon.serialize(module) ?? []);
+        return { same: again.equals(cache), sum: new WebAssembly.Instance(module).exports.sum(100) };`);
+      expect(read).toEqual({ same: true, sum: 5050 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    throw new Error('V8 did not optimise sum');
-  }
-
-  it('a module compiled from a cache has its optimised code before it runs, and computes the same', async () => {
-    const { cache } = await optimised();
-    addon.install();
-    const module = await WebAssembly.compileStreaming([SUM, cache] as unknown as Response);
-    // Nothing of this module has run: what it serialises to came from the cache.
-    expect(Buffer.from(addon.serialize(module)!).equals(Buffer.from(cache))).toBe(true);
-    expect((new WebAssembly.Instance(module).exports.sum as Sum)(100)).toBe(5050);
   });
 
-  it('refuses bytes V8 did not write, and arguments of the wrong shape', async () => {
-    addon.install();
-    const garbage = new Uint8Array(300).fill(0x5a);
-    await expect(WebAssembly.compileStreaming([SUM, garbage] as unknown as Response)).rejects.toBe(addon.REFUSED);
-    await expect(WebAssembly.compileStreaming({} as unknown as Response)).rejects.toThrow(/takes \[module bytes, cache bytes\]/);
-    expect(() => addon.serialize({} as WebAssembly.Module)).toThrow(/expected a WebAssembly.Module/);
+  it('refuses bytes V8 did not write, a cache of another module, and arguments of the wrong shape', () => {
+    const r = node(`
+      const { cache } = await optimised();
+      addon.install();
+      const outcome = (p) => p.then(() => 'compiled', (e) => (e === addon.REFUSED ? 'refused' : String(e)));
+      // The same shape (one function, as many locals), another body: n counts down by two. V8
+      // alone would take SUM's code for it; the addon's header names the module the code is of.
+      const other = SUM.slice();
+      other[other.findIndex((b, i) => b === 0x41 && other[i + 1] === 0x01) + 1] = 0x02;
+      return {
+        garbage: await outcome(WebAssembly.compileStreaming([SUM, new Uint8Array(300).fill(0x5a)])),
+        other: await outcome(WebAssembly.compileStreaming([other, cache])),
+        otherSum: new WebAssembly.Instance(new WebAssembly.Module(other)).exports.sum(100),
+        own: await outcome(WebAssembly.compileStreaming([SUM, cache])),
+        shape: await outcome(WebAssembly.compileStreaming({})),
+        serialize: (() => { try { addon.serialize({}); return 'serialized'; } catch (e) { return e.message; } })(),
+      };`);
+    expect(r).toEqual({
+      garbage: 'refused', other: 'refused', otherSum: 2550, own: 'compiled',
+      shape: "TypeError: rssplane's compile takes [module bytes, cache bytes]", serialize: 'serialize: expected a WebAssembly.Module',
+    });
   });
 
   describe('through the command', () => {

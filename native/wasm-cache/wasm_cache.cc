@@ -11,8 +11,12 @@
  * way Chrome's code cache does. This addon is those two calls (host/node/wasm-cache.ts uses them).
  *
  * V8 checks the bytes it is given: they are taken only when the same V8, on a processor with the
- * same features, under the same flags wrote them. Otherwise the compile is refused here at once
- * and the caller compiles as it would have without a cache.
+ * same features, under the same flags wrote them. It does not check that they were written for
+ * the same module: given another build's code for a module with as many functions, it would run
+ * that code. So the bytes written here start with a header of our own, a hash of the module's
+ * bytes (64-bit FNV-1a: it tells builds apart, nobody forges it), and a compile given another
+ * module's cache refuses it. A refused compile rejects at once, and the caller compiles as it
+ * would have without a cache.
  *
  * Called once per engine build that a run compiles, and once at exit when a cache is written;
  * never per packet.
@@ -20,6 +24,7 @@
 #include <node.h>
 #include <v8.h>
 
+#include <cstdint>
 #include <cstring>
 
 namespace {
@@ -40,6 +45,25 @@ using v8::WasmStreaming;
 
 /** The value a refused cache rejects the compile with: the caller compiles without it. */
 constexpr const char kRefused[] = "rssplane: compiled module refused";
+
+/** Our header: "rswc", its version, then the hash of the module's bytes; V8's bytes follow. */
+constexpr uint8_t kMagic[4] = {'r', 's', 'w', 'c'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeader = 16;
+
+uint64_t Fnv1a(const uint8_t* data, size_t size) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < size; i++) h = (h ^ data[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/** Our header for a module of these bytes. */
+void WriteHeader(uint8_t* out, const uint8_t* wire, size_t size) {
+  std::memcpy(out, kMagic, 4);
+  std::memcpy(out + 4, &kVersion, 4);
+  const uint64_t hash = Fnv1a(wire, size);
+  std::memcpy(out + 8, &hash, 8);
+}
 
 struct Bytes {
   const uint8_t* data = nullptr;
@@ -73,7 +97,10 @@ void Compile(const FunctionCallbackInfo<Value>& info) {
         String::NewFromUtf8Literal(isolate, "rssplane's compile takes [module bytes, cache bytes]")));
     return;
   }
-  if (!streaming->SetCompiledModuleBytes(cache.data, cache.size)) {
+  uint8_t header[kHeader];
+  WriteHeader(header, wire.data, wire.size);
+  if (cache.size <= kHeader || std::memcmp(header, cache.data, kHeader) != 0 ||
+      !streaming->SetCompiledModuleBytes(cache.data + kHeader, cache.size - kHeader)) {
     streaming->Abort(String::NewFromUtf8Literal(isolate, kRefused));
     return;
   }
@@ -87,9 +114,9 @@ void Install(const FunctionCallbackInfo<Value>& info) {
 }
 
 /**
- * serialize(module): the module's compiled code as V8 writes it out (a Uint8Array), or undefined
- * when V8 cannot write it. Only functions the optimising compiler has compiled are in it; the
- * rest compile as usual when first called.
+ * serialize(module): our header, then the module's compiled code as V8 writes it out (a
+ * Uint8Array), or undefined when V8 cannot write it. Only functions the optimising compiler has
+ * compiled are in it; the rest compile as usual when first called.
  */
 void Serialize(const FunctionCallbackInfo<Value>& info) {
   Isolate* isolate = info.GetIsolate();
@@ -98,11 +125,15 @@ void Serialize(const FunctionCallbackInfo<Value>& info) {
         String::NewFromUtf8Literal(isolate, "serialize: expected a WebAssembly.Module")));
     return;
   }
-  v8::OwnedBuffer out = info[0].As<WasmModuleObject>()->GetCompiledModule().Serialize();
+  v8::CompiledWasmModule compiled = info[0].As<WasmModuleObject>()->GetCompiledModule();
+  v8::OwnedBuffer out = compiled.Serialize();
   if (out.size == 0) return;
-  Local<ArrayBuffer> buffer = ArrayBuffer::New(isolate, out.size);
-  std::memcpy(buffer->Data(), out.buffer.get(), out.size);
-  info.GetReturnValue().Set(Uint8Array::New(buffer, 0, out.size));
+  Local<ArrayBuffer> buffer = ArrayBuffer::New(isolate, kHeader + out.size);
+  uint8_t* bytes = static_cast<uint8_t*>(buffer->Data());
+  v8::MemorySpan<const uint8_t> wire = compiled.GetWireBytesRef();
+  WriteHeader(bytes, wire.data(), wire.size());
+  std::memcpy(bytes + kHeader, out.buffer.get(), out.size);
+  info.GetReturnValue().Set(Uint8Array::New(buffer, 0, kHeader + out.size));
 }
 
 }  // namespace
