@@ -22,21 +22,40 @@
  * ring has come round to a lone SYN still waiting at its tail while the table has room, that SYN
  * moves to a flow entry (the engine's moveOldestSyn) and the ring goes on.
  *
- * The index has a power-of-two number of 8-byte slots, at least twice the capacity, so linear
+ * The index has a power-of-two number of 8-byte slots, at least twice the live flows, so linear
  * probing stays short: a slot holds the flow-key hash and the handle + 1 (0: empty). Removal
  * shifts the following run back (no tombstones), so lookups never slow down as flows come and
  * go. Entries come from a free list, then from never-used pool memory: pools sized for a million
  * flows cost only the pages their flows have touched.
  *
+ * The index grows with the live flows. Its region is reserved at configuration for the whole
+ * table (FLOW_INDEX_LOAD slots a flow, rounded up to a power of two: 16 MiB for a million flows),
+ * but only its first `slotMask + 1` slots are in use: INDEX_START of them at first (or the whole
+ * region when that is smaller), doubled when an insert would make the live flows more than one
+ * in FLOW_INDEX_LOAD of them. New flows land at random slots, so an index used at full size has
+ * every page touched within a few batches, and a page's first touch is what costs (tens of us a
+ * 4 KiB page on a VM, sometimes a millisecond or far more for a fresh huge page); a table that
+ * never holds more than a few ten thousand flows now touches half a MiB of index, not 16.
+ * Slots past the ones in use are always zero (never written, or cleared when configureTable
+ * takes the table again), so a doubling clears the slots in use and indexes every live flow
+ * again with the wider mask, from the pools (which know every live flow and its hash): the flow
+ * pool's live entries below its high-water mark and the SYN ring's live slots. Handles do not
+ * change, so nothing else sees a doubling; it happens inside insert and insertSyn before their
+ * new entry is taken (an entry taken but not yet filled would look live, or stale). A doubling
+ * costs one probe per live flow, and the doublings of a table filled up cost about as many
+ * probes as the inserts that filled it.
+ *
  * Beside the flow pool, one u32 per entry holds the RSS hash of the flow's server-to-client
  * direction (the client-to-server one is the record's REC_RSS_HASH): a packet of a known flow
  * takes its hash from there instead of hashing its tuple again, and records keep their layout.
  */
-import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, REC_FAMILY, REC_KEY_HASH, Status, SYN_ENTRY } from "../shared/abi";
+import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, FLOW_STATE, OUT_FLOW_INDEX_SLOTS, REC_FAMILY, REC_KEY_HASH, Status, SYN_ENTRY } from "../shared/abi";
 import { reserve, unreserve } from "../shared/reserve";
 import { entryKeyHash } from "./key";
 
 const SLOT = FLOW_INDEX_SLOT;
+/** Slots the index starts with (512 KiB: a few ten thousand flows before the first doubling). */
+const INDEX_START: u32 = 1 << 16;
 /** The handle bit that names an entry of the SYN pool. */
 export const SYN_HANDLE: u32 = 1 << 30;
 
@@ -58,7 +77,11 @@ let synCount: u32 = 0;
 let live: u32 = 0;
 let synLive: u32 = 0;
 let index: usize = 0;
+/** The slots in use - 1 (a power of two - 1), and the region's slots - 1 (its largest). */
 let slotMask: u32 = 0;
+let fullMask: u32 = 0;
+/** Live flows at which the next insert doubles the index (never, at its largest). */
+let growAt: u32 = 0;
 /** Where a lone SYN's record is written out before it is copied (FLOW_RECORD bytes). */
 let scratch: usize = 0;
 
@@ -68,10 +91,11 @@ let scratch: usize = 0;
  */
 export function configureTable(flows: u32): i32 {
   // The same size again (a benchmark's fresh table each round, a test's second run): the same
-  // memory, its pages touched already, and only the index to clear. Entries are written before
-  // they are read (nothing reads past the pools' high-water marks, reset here).
+  // memory, its pages touched already, and only the index slots in use to clear (past them the
+  // index is zero). Entries are written before they are read (nothing reads past the pools'
+  // high-water marks, reset here). The index starts small again.
   if (flows == capacity && poolBlock) {
-    memory.fill(index, 0, (<usize>slotMask + 1) * SLOT);
+    clearIndex();
     reset();
     return Status.OK;
   }
@@ -82,8 +106,9 @@ export function configureTable(flows: u32): i32 {
   let slots: u32 = 16;
   while (slots < flows * FLOW_INDEX_LOAD) slots <<= 1;
   // The index first: the allocator grows memory for it, and memory just grown is zero already
-  // (WebAssembly's grow zero-fills), so only what it reuses needs clearing. Clearing all of a
-  // large index would touch each of its pages at startup.
+  // (WebAssembly's grow zero-fills), so only what it reuses needs clearing (all of it: past the
+  // slots in use the index must be zero). Clearing all of a large index would touch each of its
+  // pages at startup.
   const top = <usize>memory.size() << 16;
   const indexBytes = <usize>slots * SLOT;
   index = reserve(indexBytes);
@@ -100,7 +125,7 @@ export function configureTable(flows: u32): i32 {
   synPool = (synBlock + 63) & ~<usize>63;
   pool = (poolBlock + 63) & ~<usize>63;
   capacity = flows;
-  slotMask = slots - 1;
+  fullMask = slots - 1;
   reset();
   return Status.OK;
 }
@@ -115,8 +140,9 @@ function releaseTable(): void {
   capacity = 0;
 }
 
-/** An empty table. */
+/** An empty table, its index at its starting size (zero past it: the caller sees to that). */
 function reset(): void {
+  useSlots(min(INDEX_START, fullMask + 1));
   used = 0;
   synTail = synCount = 0;
   recent = -1;
@@ -246,9 +272,38 @@ let probe: u32 = 0;
 
 /** Takes a free flow entry for `hash` and indexes it (the caller makes room first: not full). */
 export function insert(hash: u32): u32 {
+  // Before the entry is taken: a doubling indexes the live entries, and this one is not filled yet.
+  if (live >= growAt) grow();
   const n = takeFlowEntry();
   index1(hash, n);
   return n;
+}
+
+/** Uses the index's first `slots` slots (a power of two, at most the region's). */
+function useSlots(slots: u32): void {
+  slotMask = slots - 1;
+  growAt = slots - 1 == fullMask ? U32.MAX_VALUE : slots / FLOW_INDEX_LOAD;
+  store<u32>(FLOW_STATE + OUT_FLOW_INDEX_SLOTS, slots);
+}
+
+/**
+ * Doubles the slots in use and indexes every live flow again: the slots past the old ones are
+ * zero, so clearing the old ones leaves an empty index of twice the size. The flows come from
+ * the pools, with the hashes their slots held: a flow entry's REC_KEY_HASH, a lone SYN's
+ * entryKeyHash.
+ */
+function grow(): void {
+  clearIndex();
+  useSlots((slotMask + 1) << 1);
+  for (let n: u32 = 0; n < used; n++) {
+    const e = flowEntry(n);
+    if (isLive(e)) place(load<u32>(e + REC_KEY_HASH), n);
+  }
+  for (let k: u32 = 0; k < synCount; k++) {
+    const h = synSlot(k);
+    const e = entry(h);
+    if (isLive(e)) place(entryKeyHash(e), h);
+  }
 }
 
 // ---- the SYN ring ----
@@ -303,6 +358,8 @@ export function nextSyns(out: usize, n: u32): u32 {
 
 /** Takes the ring's next slot for `hash` and indexes it (not full, not synRingFull); its handle. */
 export function insertSyn(hash: u32): u32 {
+  // Before the slot is taken: a doubling indexes the ring's live slots, and this one is not filled yet.
+  if (live >= growAt) grow();
   // The ring may be full of slots with a hole at its tail: moveOldestSyn has just made one there
   // (freeSyn gives back holes at the head end only). The new SYN's slot is past the settled tail.
   if (synCount == capacity) settleTail();
@@ -317,12 +374,18 @@ export function insertSyn(hash: u32): u32 {
 
 // @ts-ignore: decorator
 @inline function index1(hash: u32, h: u32): void {
+  place(hash, h);
+  live++;
+}
+
+/** Puts handle `h` in the first empty slot from `hash`'s home. */
+// @ts-ignore: decorator
+@inline function place(hash: u32, h: u32): void {
   let i = hash & slotMask;
   while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & slotMask;
   const s = index + (<usize>i << 3);
   store<u32>(s, hash);
   store<u32>(s, h + 1, 4);
-  live++;
 }
 
 /** Takes a free flow entry without indexing it (for promote; the live count stays). */
@@ -405,14 +468,22 @@ export function clearingPays(flows: u32): bool {
   return <u64>flows * 64 >= <u64>slotMask + 1;
 }
 
-/** Index slots that name a flow: the flows in the table, always (tests hold it). */
+/**
+ * Index slots that name a flow: the flows in the table, always (tests hold it). Walks the whole
+ * region, past the slots in use too (zero there, always), so a slot left behind counts.
+ */
 export function indexOccupied(): u32 {
   let n: u32 = 0;
-  for (let i: u32 = 0; i <= slotMask; i++) if (load<u32>(index + (<usize>i << 3), 4) != 0) n++;
+  for (let i: u32 = 0; i <= fullMask; i++) if (load<u32>(index + (<usize>i << 3), 4) != 0) n++;
   return n;
 }
 
-/** Empties the index (every entry released: release). */
+/** The index slots in use now (they double as the live flows grow: see the header). */
+export function indexSlots(): u32 {
+  return slotMask + 1;
+}
+
+/** Empties the index (every entry released: release); it keeps the slots it has grown to. */
 export function clearIndex(): void {
   memory.fill(index, 0, (<usize>slotMask + 1) * SLOT);
 }
