@@ -37,13 +37,12 @@
  * 4 KiB page on a VM, sometimes a millisecond or far more for a fresh huge page); a table that
  * never holds more than a few ten thousand flows now touches half a MiB of index, not 16.
  * Slots past the ones in use are always zero (never written, or cleared when configureTable
- * takes the table again), so a doubling clears the slots in use and indexes every live flow
- * again with the wider mask, from the pools (which know every live flow and its hash): the flow
- * pool's live entries below its high-water mark and the SYN ring's live slots. Handles do not
- * change, so nothing else sees a doubling; it happens inside insert and insertSyn before their
- * new entry is taken (an entry taken but not yet filled would look live, or stale). A doubling
- * costs one probe per live flow, and the doublings of a table filled up cost about as many
- * probes as the inserts that filled it.
+ * takes the table again), so a doubling moves each flow of the old slots to its home under the
+ * wider mask, in place, in one ordered walk of the old slots (grow says why no probe run breaks).
+ * Slots hold the flow-key hash, so the pools are not read, and handles do not change: nothing
+ * else sees a doubling. It happens as a flow is indexed (index1), never on lookups. The
+ * doublings of a table filled up walk fewer slots than its full size, sequentially (a few ms
+ * for a million flows), where indexing a flow anew would be a random access each.
  *
  * Beside the flow pool, one u32 per entry holds the RSS hash of the flow's server-to-client
  * direction (the client-to-server one is the record's REC_RSS_HASH): a packet of a known flow
@@ -272,8 +271,6 @@ let probe: u32 = 0;
 
 /** Takes a free flow entry for `hash` and indexes it (the caller makes room first: not full). */
 export function insert(hash: u32): u32 {
-  // Before the entry is taken: a doubling indexes the live entries, and this one is not filled yet.
-  if (live >= growAt) grow();
   const n = takeFlowEntry();
   index1(hash, n);
   return n;
@@ -287,23 +284,40 @@ function useSlots(slots: u32): void {
 }
 
 /**
- * Doubles the slots in use and indexes every live flow again: the slots past the old ones are
- * zero, so clearing the old ones leaves an empty index of twice the size. The flows come from
- * the pools, with the hashes their slots held: a flow entry's REC_KEY_HASH, a lone SYN's
- * entryKeyHash.
+ * Doubles the slots in use, in place: S slots become 2S. A flow of home slot `a` under the old
+ * mask has home `a` or `a + S` under the new one, so the old slots are walked in order and each
+ * flow is taken out of its slot and put back from its new home; the new half is zero. Walked from
+ * the first empty slot `t` onwards, no probe run of the old index wraps round, and:
+ * - a flow that stays in the old half (home `a`, found at `q` >= `a`) probes only slots already
+ *   walked, and lands at `q` at the latest (just emptied);
+ * - a flow that moves to the new half (home `a + S`) lands at `q + S` at the latest, as each of
+ *   those before it landed before `q + S`; so no probe wraps round, and none passes a slot that
+ *   still holds a flow not yet walked.
+ * Then the slots before `t` (the run that wrapped round, if any), in order: a flow among them
+ * that moves past the new half's end wraps round to slots already walked, again at its own slot
+ * at the latest (one that stays in the old half cannot reach its end: more slots than flows).
+ * So every probe run is unbroken at the end, reads and writes go through the index in two
+ * sequential streams, and the pools are not read.
  */
 function grow(): void {
-  clearIndex();
-  useSlots((slotMask + 1) << 1);
-  for (let n: u32 = 0; n < used; n++) {
-    const e = flowEntry(n);
-    if (isLive(e)) place(load<u32>(e + REC_KEY_HASH), n);
-  }
-  for (let k: u32 = 0; k < synCount; k++) {
-    const h = synSlot(k);
-    const e = entry(h);
-    if (isLive(e)) place(entryKeyHash(e), h);
-  }
+  const half = slotMask + 1;
+  useSlots(half << 1);
+  let t: u32 = 0;
+  while (load<u32>(index + (<usize>t << 3), 4) != 0) t++;
+  for (let q = t + 1; q < half; q++) rehome(q);
+  for (let q: u32 = 0; q < t; q++) rehome(q);
+}
+
+/** Takes the flow in slot `q` (if any) out and puts it in the first empty slot from its home. */
+// @ts-ignore: decorator
+@inline function rehome(q: u32): void {
+  const s = index + (<usize>q << 3);
+  const v = load<u64>(s);
+  if (v >> 32 == 0) return;
+  store<u64>(s, 0);
+  let i = <u32>v & slotMask;
+  while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & slotMask;
+  store<u64>(index + (<usize>i << 3), v);
 }
 
 // ---- the SYN ring ----
@@ -358,8 +372,6 @@ export function nextSyns(out: usize, n: u32): u32 {
 
 /** Takes the ring's next slot for `hash` and indexes it (not full, not synRingFull); its handle. */
 export function insertSyn(hash: u32): u32 {
-  // Before the slot is taken: a doubling indexes the ring's live slots, and this one is not filled yet.
-  if (live >= growAt) grow();
   // The ring may be full of slots with a hole at its tail: moveOldestSyn has just made one there
   // (freeSyn gives back holes at the head end only). The new SYN's slot is past the settled tail.
   if (synCount == capacity) settleTail();
@@ -374,18 +386,13 @@ export function insertSyn(hash: u32): u32 {
 
 // @ts-ignore: decorator
 @inline function index1(hash: u32, h: u32): void {
-  place(hash, h);
-  live++;
-}
-
-/** Puts handle `h` in the first empty slot from `hash`'s home. */
-// @ts-ignore: decorator
-@inline function place(hash: u32, h: u32): void {
+  if (live >= growAt) grow();
   let i = hash & slotMask;
   while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & slotMask;
   const s = index + (<usize>i << 3);
   store<u32>(s, hash);
   store<u32>(s, h + 1, 4);
+  live++;
 }
 
 /** Takes a free flow entry without indexing it (for promote; the live count stays). */
@@ -476,11 +483,6 @@ export function indexOccupied(): u32 {
   let n: u32 = 0;
   for (let i: u32 = 0; i <= fullMask; i++) if (load<u32>(index + (<usize>i << 3), 4) != 0) n++;
   return n;
-}
-
-/** The index slots in use now (they double as the live flows grow: see the header). */
-export function indexSlots(): u32 {
-  return slotMask + 1;
 }
 
 /** Empties the index (every entry released: release); it keeps the slots it has grown to. */
