@@ -5,9 +5,11 @@
  * closed by FIN and by RST and swept out, connections left open, UDP), crossing three doublings:
  * the index names exactly the live flows all along, every later packet finds its flow (one record
  * per flow, with every packet the flow sent), and a full table that evicts keeps all of that.
+ * Then flows picked by their flow-key hash crowd the top of the index, so that at each doubling
+ * probe runs wrap round its end (the case a doubling in place must get right).
  */
 import { describe, expect, it } from 'vitest';
-import { FLOW_STATE, OUT_FLOW_INDEX_SLOTS } from '../assembly/shared/abi.js';
+import { FLOW_STATE, OUT_FLOW_INDEX_SLOTS, OUT_RECORDS, REC_KEY_HASH } from '../assembly/shared/abi.js';
 import { Engine, FlowEngine, RssConfig, type FlowEngineOptions, type FlowRecord } from '../host/core/index.js';
 import { loadPackets, type Packet } from './helpers/pcap.js';
 import { frame, internetChecksum, TCP_FLAGS } from './helpers/packets.js';
@@ -106,7 +108,7 @@ function traffic(): Packet[] {
   return [...timed.map((p) => frame(p.data, { ts: p.ts })), ...late.map((p, k) => ({ ...p, ts: end + BigInt(k) * us }))];
 }
 
-const packets = traffic();
+const mixed = traffic();
 
 /** Index slots in use, as the engine announces them. */
 const indexSlots = (engine: Engine) => new DataView(engine.memory.buffer).getUint32(FLOW_STATE + OUT_FLOW_INDEX_SLOTS, true);
@@ -116,7 +118,7 @@ const indexSlots = (engine: Engine) => new DataView(engine.memory.buffer).getUin
  * end) the index must name exactly the live flows; returns the records, the stats and the index
  * sizes seen.
  */
-function run(engine: Engine, options: FlowEngineOptions) {
+function run(engine: Engine, options: FlowEngineOptions, packets = mixed) {
   const table = FlowEngine.create(engine, RssConfig.from({ key: 'symmetric', reta: 'equal:4' }), { cores: 1, closedTimeout: 1, ...options });
   const sizes = new Set<number>([indexSlots(engine)]);
   const all = loadPackets(engine, packets);
@@ -137,6 +139,57 @@ function run(engine: Engine, options: FlowEngineOptions) {
   all.free();
   return { records: table.takeRecords(), stats: table.stats(), sizes: [...sizes].sort((a, b) => a - b), checks, liveAtEnd };
 }
+
+const MASK64 = (1n << 64n) - 1n;
+/** MurmurHash3's fmix64. */
+function mix(x: bigint): bigint {
+  x ^= x >> 33n;
+  x = (x * 0xff51afd7ed558ccdn) & MASK64;
+  x ^= x >> 33n;
+  x = (x * 0xc4ceb9fe1a85ec53n) & MASK64;
+  return x ^ (x >> 33n);
+}
+
+/**
+ * The flow-key hash of an IPv4 flow as assembly/flow/key.ts defines it: each endpoint one 64-bit
+ * word (the address's four bytes read as a little-endian u32, shifted over the port), the smaller
+ * word times 2^64 / golden ratio plus the larger, the protocol in the top byte, mixed, and the
+ * halves folded. The index's home slot of a flow is this hash masked.
+ */
+function flowKeyHash(a: number[], aport: number, b: number[], bport: number, protocol: number): number {
+  const word = (x: number[], port: number) => (BigInt((x[0]! | (x[1]! << 8) | (x[2]! << 16) | (x[3]! << 24)) >>> 0) << 16n) | BigInt(port);
+  const p = word(a, aport), q = word(b, bport);
+  const [lo, hi] = p < q ? [p, q] : [q, p];
+  const h = mix(((lo * 0x9e3779b97f4a7c15n + hi) & MASK64) ^ (BigInt(protocol) << 56n));
+  return Number((h ^ (h >> 32n)) & 0xffffffffn);
+}
+
+/**
+ * 140,000 lone SYNs whose flow-key hashes put them in the top 5/8 of every 2^16 slots (homes
+ * 24576-65535 of each block), then the server's SYN-ACK to each (a lookup after every doubling,
+ * promoting the lone SYN), then a reset from every third client (removal by backward shift in
+ * crowded runs; swept out a second later). Just before each doubling the home ranges are at 80%
+ * load, so runs are long and the last block's run wraps round the index's end at every doubling.
+ */
+function crowded(): { packets: Packet[]; clients: string[]; reset: Set<string> } {
+  const syns: Packet[] = [], answers: Packet[] = [], resets: Packet[] = [], clients: string[] = [];
+  const reset = new Set<string>();
+  for (let k = 0; clients.length < CROWDED; k++) {
+    const c = [198, 18 + ((k >> 16) & 1), (k >> 8) & 0xff, k & 0xff], port = 30_000 + (k >> 17);
+    if ((flowKeyHash(c, port, SERVER, 80, 6) & 0xffff) < 24_576) continue;
+    const i = clients.length;
+    clients.push(name(c, port));
+    const isn = (i * 2654435761) >>> 0;
+    syns.push(frame(packet(c, SERVER, port, 80, 6, SYN, isn, 0, 0), { ts: T0 + BigInt(i) * 10n * us }));
+    answers.push(frame(packet(SERVER, c, 80, port, 6, SYN | ACK, 7, isn + 1, 0), { ts: T0 + 2n * 1000n * ms + BigInt(i) * 10n * us }));
+    if (i % 3 === 0) {
+      resets.push(frame(packet(c, SERVER, port, 80, 6, RST, isn + 1, 0, 0), { ts: T0 + 4n * 1000n * ms + BigInt(i) * 10n * us }));
+      reset.add(name(c, port));
+    }
+  }
+  return { packets: [...syns, ...answers, ...resets], clients, reset };
+}
+const CROWDED = 140_000;
 
 /** A record's flow, whichever side the table took for the client. */
 const flowOf = (r: FlowRecord) => (r.client < r.server ? `${r.client} ${r.server}` : `${r.server} ${r.client}`);
@@ -197,6 +250,33 @@ describe('the flow index grows with the live flows', () => {
       const want = { packets: SENT[kind][0] + SENT[kind][1], kept: Math.min(f?.kept ?? 0, 1) };
       const got = f;
       if (JSON.stringify(got) !== JSON.stringify(want)) expect({ i, kind, ...got }).toEqual({ i, kind, ...want });
+    }
+  }, 120_000);
+
+  it('140,000 flows crowding the top of each 2^16 slots: runs wrap round the index\'s end at each doubling, and still every flow is found after every doubling', async () => {
+    const { packets, clients, reset } = crowded();
+    // The hash above is the engine's (or the flows would not crowd anything): a flow's record
+    // holds it, and the last record written is still in the record buffer.
+    const one = await Engine.create();
+    const table = FlowEngine.create(one, RssConfig.from({ key: 'symmetric', reta: 'equal:4' }), { flows: 16 });
+    const all = loadPackets(one, [packets[0]!]);
+    table.process({ descriptors: all.descriptors, count: 1 });
+    table.finish();
+    expect(table.takeRecords().map((x) => x.client)).toEqual([clients[0]]);
+    const dv = new DataView(one.memory.buffer);
+    const [c, port] = clients[0]!.split(':');
+    expect(dv.getUint32(dv.getUint32(FLOW_STATE + OUT_RECORDS, true) + REC_KEY_HASH, true)).toBe(flowKeyHash(c!.split('.').map(Number), Number(port), SERVER, 80, 6));
+    const engine = await Engine.create();
+    const r = run(engine, { flows: 1 << 20 }, packets);
+    expect(r.sizes).toEqual([1 << 16, 1 << 17, 1 << 18, 1 << 19]);
+    expect(r.stats.flows).toMatchObject({ created: CROWDED, reused: 0, evicted: 0, active: 0 });
+    expect(r.records).toHaveLength(CROWDED);
+    const byClient = new Map(r.records.map((x) => [x.client, x]));
+    for (const c of clients) {
+      const x = byClient.get(c);
+      const got = x && { server: x.server, close: x.close, sent: [x.dirs[0].packets, x.dirs[1].packets] };
+      const want = { server: name(SERVER, 80), close: reset.has(c) ? 'rst' : 'end', sent: reset.has(c) ? [2, 1] : [1, 1] };
+      if (JSON.stringify(got) !== JSON.stringify(want)) expect({ c, ...got }).toEqual({ c, ...want });
     }
   }, 120_000);
 });
