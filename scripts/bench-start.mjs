@@ -8,9 +8,11 @@
 // over the first's: a before/after that one hyperfine run, which times one command's runs
 // together, gives less steadily on a shared machine.
 //
-//   node scripts/bench-start.mjs --input /tmp/small100.pcap [--rounds 60] [--dist OTHER/dist ...] [--json]
+//   node scripts/bench-start.mjs --input /tmp/small100.pcap [--rounds 60] [--dist OTHER/dist ...] [--env NAME=VALUE ...] [--json]
 //
-// Builds: this checkout's dist/, then each --dist (a copy of another commit's dist/, say).
+// Builds: this checkout's dist/, then each --dist (a copy of another commit's dist/, say) and each
+// --env (this checkout's dist/ with that variable set: RSSPLANE_WASM_CACHE=off, say), in the
+// order given. The input may be any capture: the fixed cost is a 100-packet one's.
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
@@ -18,22 +20,36 @@ import { flag, integerOption, median, option, round } from './lib/measure.mjs';
 
 const input = option('input');
 if (!input) {
-  process.stderr.write('usage: bench-start.mjs --input FILE [--rounds N] [--dist DIR ...] [--json]\n');
+  process.stderr.write('usage: bench-start.mjs --input FILE [--rounds N] [--dist DIR ...] [--env NAME=VALUE ...] [--json]\n');
   process.exit(2);
 }
 const rounds = integerOption('rounds', 60, 1, 10000);
-const dists = [new URL('../dist', import.meta.url).pathname];
-process.argv.forEach((a, i) => { if (a === '--dist' && process.argv[i + 1]) dists.push(resolve(process.argv[i + 1])); });
+const own = new URL('../dist', import.meta.url).pathname;
+/** The builds: a name (the dist, and the variable it runs with), its dist, its environment. */
+const dists = [{ dist: own, env: {} }];
+process.argv.forEach((a, i) => {
+  const value = process.argv[i + 1];
+  if (a === '--dist' && value) dists.push({ dist: resolve(value), env: {} });
+  if (a === '--env' && value) {
+    const at = value.indexOf('=');
+    if (at < 1) {
+      process.stderr.write(`bench-start.mjs: bad --env "${value}": expected NAME=VALUE\n`);
+      process.exit(2);
+    }
+    dists.push({ dist: own, env: { [value.slice(0, at)]: value.slice(at + 1) } });
+  }
+});
+const nameOf = (b) => [b.dist, ...Object.entries(b.env).map(([k, v]) => `${k}=${v}`)].join(' ');
 
 const sides = [
-  { name: 'node -e 0', args: ['-e', '0'] },
-  ...dists.map((dist) => ({ name: dist, args: [`${dist}/cli.js`, 'run', '--input', input, '--cores', '1', '--json', '--no-progress'] })),
+  { name: 'node -e 0', args: ['-e', '0'], env: {} },
+  ...dists.map((b) => ({ name: nameOf(b), args: [`${b.dist}/cli.js`, 'run', '--input', input, '--cores', '1', '--json', '--no-progress'], env: b.env })),
 ];
 
 /** One fresh process of `side`: its wall-clock milliseconds. */
 function time(side) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, side.args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, side.args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...side.env } });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${side.name} exited ${r.status}: ${r.stderr}`);
   return ms;
@@ -44,11 +60,11 @@ const ms = sides.map(() => []);
 for (let r = 0; r < rounds; r++) sides.forEach((side, i) => ms[i].push(time(side)));
 
 const node = median(ms[0]);
-const builds = dists.map((dist, b) => {
-  const own = ms[b + 1];
+const builds = dists.map((b, i) => {
+  const times = ms[i + 1];
   return {
-    dist, median_ms: round(median(own), 1),
-    against_node: round(median(own) / node), against_node_paired: round(median(own.map((t, r) => t / ms[0][r]))),
+    dist: b.dist, ...(Object.keys(b.env).length ? { env: b.env } : {}), median_ms: round(median(times), 1),
+    against_node: round(median(times) / node), against_node_paired: round(median(times.map((t, r) => t / ms[0][r]))),
   };
 });
 const result = {
@@ -60,6 +76,6 @@ if (flag('json')) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
   process.stdout.write(`node -e 0: ${result.node_ms} ms (median of ${rounds})\n`);
-  for (const b of builds) process.stdout.write(`${b.dist}: ${b.median_ms} ms, ${b.against_node}x node -e 0 (paired ${b.against_node_paired}x)\n`);
+  for (const [i, b] of builds.entries()) process.stdout.write(`${nameOf(dists[i])}: ${b.median_ms} ms, ${b.against_node}x node -e 0 (paired ${b.against_node_paired}x)\n`);
   if (result.second_over_first_paired !== undefined) process.stdout.write(`second / first, paired: ${result.second_over_first_paired}\n`);
 }

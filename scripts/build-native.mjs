@@ -1,15 +1,19 @@
-// Builds the two native addons, each optional by design: `npm ci` succeeds without them, and the
+// Builds the three native addons, each optional by design: `npm ci` succeeds without them, and the
 // engine runs the same (under CI=true a failed build fails the install, so CI never tests without
 // one by accident).
 //
 // - native/memory (dist/rssplane_memory.node): huge pages under the engine's memory and a quick
 //   exit, Node's N-API and a C compiler only (host/node/memory-addon.ts).
+// - native/wasm-cache (dist/rssplane_wasm_cache.node): the engine's optimised machine code kept
+//   between runs, V8's C++ API and a C++ compiler (host/node/wasm-cache.ts). Once it is built, a
+//   run on a capture made here writes the caches it reads (dist/rssplane*.wasm.cache).
 // - native/ (dist/rssplane_dpdk.node): the DPDK shim, when the machine has DPDK; it says what to
 //   install when it does not. Steps: generate native/build/abi.h from assembly/shared/abi.ts (the
 //   one memory plan: packet descriptors and batch slots), run node-gyp against `pkg-config
 //   libdpdk`, copy the addon next to the bundles, where dist/cli.js and the workers load it.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -18,6 +22,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const native = join(root, 'native');
 const out = join(root, 'dist', 'rssplane_dpdk.node');
 const memoryOut = join(root, 'dist', 'rssplane_memory.node');
+const wasmCacheOut = join(root, 'dist', 'rssplane_wasm_cache.node');
 const ci = process.env.CI === 'true';
 
 function works(cmd, args) {
@@ -52,6 +57,66 @@ try {
   if (ci) throw e;
   rmSync(memoryOut, { force: true });
   process.stderr.write(`rssplane: memory addon not built (${e.message.split('\n')[0]}); the engine runs on small pages: apt-get install gcc, then npm ci\n`);
+}
+
+// The wasm cache's addon, then the caches themselves.
+try {
+  if (!works('c++', ['--version'])) throw new Error('no C++ compiler');
+  gypBuild(join(native, 'wasm-cache'));
+  copyFileSync(join(native, 'wasm-cache', 'build', 'Release', 'rssplane_wasm_cache.node'), wasmCacheOut);
+  writeWasmCaches();
+} catch (e) {
+  if (ci) throw e;
+  rmSync(wasmCacheOut, { force: true });
+  process.stderr.write(`rssplane: wasm cache addon not built (${e.message.split('\n')[0]}); every run compiles the engine anew: apt-get install g++, then npm ci\n`);
+}
+
+/**
+ * The caches of the private and the shared build (one core, and all cores), each from a run on a
+ * test capture's records repeated 200 times (64,000 packets, with loss, so that retransmissions'
+ * paths are among the hot ones) in a temporary file. RSSPLANE_WASM_CACHE=write has the run wait
+ * at exit for V8's background compiles to end.
+ */
+function writeWasmCaches() {
+  for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.wasm.cache')) rmSync(join(root, 'dist', f));
+  const base = join(root, 'test', 'fixtures', 'captures', 'ipv4-loss.pcap');
+  if (!existsSync(base) || !existsSync(join(root, 'dist', 'cli.js'))) return;
+  const file = join(mkdtempSync(join(tmpdir(), 'rssplane-cache-')), 'repeated.pcap');
+  try {
+    writeFileSync(file, repeatedCapture(readFileSync(base), 200));
+    for (const cores of ['1', '2']) {
+      execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'run', '--input', file, '--cores', cores, '--json', '--no-progress'], {
+        env: { ...process.env, RSSPLANE_WASM_CACHE: 'write' }, stdio: ['ignore', 'ignore', 'inherit'],
+      });
+    }
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A classic pcap's records `copies` times, each copy's timestamps moved past the one before (so
+ * that its connections come again as new ones): the header once, then the copies.
+ */
+function repeatedCapture(pcap, copies) {
+  const little = pcap.readUInt32LE(0) === 0xa1b2c3d4 || pcap.readUInt32LE(0) === 0xa1b23c4d;
+  const u32 = (b, at) => (little ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const put = (b, v, at) => (little ? b.writeUInt32LE(v, at) : b.writeUInt32BE(v, at));
+  const records = pcap.subarray(24);
+  let first = 0, last = 0;
+  for (let at = 0; at + 16 <= records.length; at += 16 + u32(records, at + 8)) {
+    if (at === 0) first = u32(records, 0);
+    last = u32(records, at);
+  }
+  const span = last - first + 60;
+  const out = Buffer.alloc(24 + records.length * copies);
+  pcap.copy(out, 0, 0, 24);
+  for (let c = 0; c < copies; c++) {
+    const at0 = 24 + c * records.length;
+    records.copy(out, at0);
+    for (let at = at0; at + 16 <= at0 + records.length; at += 16 + u32(out, at + 8)) put(out, u32(out, at) + c * span, at);
+  }
+  return out;
 }
 
 if (!works('pkg-config', ['--exists', 'libdpdk'])) skip('pkg-config finds no libdpdk');

@@ -69,6 +69,21 @@ describe('the summary (MISSION.md fields) and its accounting', () => {
   });
 });
 
+describe('--flows-out - to a reader slower than the run', () => {
+  it('every record reaches it, then the summary: nothing is dropped while the pipe is full', () => {
+    // A shell's pipe, as a user's `| jq` is: the reader starts half a second late, while the run
+    // has about 2 MB of records for a pipe of 64 KiB.
+    const command = `"${process.execPath}" "${CLI}" run --cores 1 --conversations 3000 --concurrent 500 --json --no-progress --flows-out - | (sleep 0.5; cat)`;
+    const r = spawnSync('sh', ['-c', command], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const summary = JSON.parse(lines.pop()!);
+    expect(lines).toHaveLength(3000);
+    expect(summary.flows).toBe(3000);
+    for (const line of lines) expect(JSON.parse(line).proto).toBe('tcp');
+  });
+});
+
 describe('failures: reported, never a hang', () => {
   it('a core that throws: exit 1, the core named with what it had done, the others stopped', () => {
     const t0 = Date.now();

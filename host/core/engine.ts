@@ -160,6 +160,25 @@ export function registerSharedBuilds(builds: Record<Kernel, EngineBuild>): void 
 
 const compiled = new Map<string, Promise<CompiledEngine>>();
 
+/** An engine build's file name (build/, dist/), which also names what a runtime keeps of it. */
+export function buildName(kernel: Kernel, shared: boolean): string {
+  return `rssplane${shared ? '.shared' : ''}${kernel === 'relaxed-simd' ? '.relaxed' : ''}.wasm`;
+}
+
+/**
+ * How the runtime compiles an engine build when it does more than compile it: Node keeps the
+ * optimised machine code between runs (host/node/wasm-cache.ts registers that; browsers keep
+ * their own). `compile` is the plain compile, for a build that has nothing kept.
+ */
+export type ModuleCompiler = (
+  name: string, bytes: Uint8Array<ArrayBuffer>, compile: (bytes: Uint8Array<ArrayBuffer>) => Promise<WebAssembly.Module>,
+) => Promise<WebAssembly.Module>;
+let moduleCompiler: ModuleCompiler | undefined;
+
+export function registerModuleCompiler(compiler: ModuleCompiler): void {
+  moduleCompiler = compiler;
+}
+
 /**
  * Compiles synchronously where the runtime allows it (Node, workers): an asynchronous compile
  * waits for a background thread, which on a busy machine costs more than compiling (a few
@@ -205,7 +224,9 @@ export function compileEngine(kernel: Kernel = availableKernel(), shared = false
   if (!p) {
     const build = shared ? BUILDS[kernel].shared : BUILDS[kernel].private;
     if (!build) return Promise.reject(new RssplaneError('EINVAL', 'shared-memory engines need their builds registered (registerSharedBuilds; the Node runner does it)'));
-    p = compileNow(bytesOf(build)).then((module) => ({ module, kernel, shared }));
+    const bytes = bytesOf(build);
+    const module = moduleCompiler ? moduleCompiler(buildName(kernel, shared), bytes, compileNow) : compileNow(bytes);
+    p = module.then((m) => ({ module: m, kernel, shared }));
     compiled.set(id, p);
   }
   return p;

@@ -2,17 +2,12 @@
  * The rssplane command.
  */
 import { Command, CommanderError, Help } from 'commander';
-import { failAndExit, reflow, USAGE } from './io.js';
+import { failAndExit, reflow, USAGE, writeAll } from './io.js';
 import './huge-pages.js';
+import './wasm-cache.js';
 
 // Started by dist/cli.js (host/node/launch.cjs), which turns relaxed SIMD on (Node 20 keeps it
 // behind a flag) and loads this bundle with V8's code cache.
-
-// `rssplane ... | head` closes our stdout early: that is the reader's choice, not an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(0);
-  throw e;
-});
 
 const VERSION = '0.1.0';
 
@@ -44,6 +39,8 @@ const wrapHelp = Help.prototype.boxWrap;
  */
 function oneLineErrors(cmd: Command): void {
   cmd.exitOverride().configureOutput({
+    // Help and the version to file descriptor 1, as everything else (io.ts out).
+    writeOut: (text) => writeAll(1, text),
     outputError: (text, write) => write(`rssplane: ${text.replace(/^error: /, '').replace(/\n\(Did you mean (.*)\)/, ' (did you mean $1)').trimEnd()}\n`),
   });
   cmd.configureHelp({ boxWrap(this: Help, str: string, width: number) { return wrapHelp.call(this, reflow(str), width); } });

@@ -5,9 +5,7 @@
  * it, or where it does not load (built for another Node, say), everything works the same, on
  * small pages and with Node's own exit.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { loadAddon } from './addons.js';
 
 export interface MemoryAddon {
   /** madvise(MADV_HUGEPAGE) over the view's whole pages: 0, or the errno. */
@@ -20,19 +18,6 @@ let addon: MemoryAddon | null | undefined;
 
 /** The addon, loaded at the first call (once per thread), or null when it is not there or does not load. */
 export function memoryAddon(): MemoryAddon | null {
-  if (addon !== undefined) return addon;
-  const candidates = [
-    fileURLToPath(new URL('./rssplane_memory.node', import.meta.url)),
-    fileURLToPath(new URL('../../dist/rssplane_memory.node', import.meta.url)),
-  ];
-  const path = candidates.find((p) => existsSync(p));
-  addon = null;
-  if (path) {
-    try {
-      addon = createRequire(import.meta.url)(path) as MemoryAddon;
-    } catch {
-      // not loadable here
-    }
-  }
+  if (addon === undefined) addon = loadAddon<MemoryAddon>('rssplane_memory.node');
   return addon;
 }

@@ -16,7 +16,7 @@ import { formatEthtool, parseEthtool } from '../../core/ethtool.js';
 import { presetName } from '../../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
 import { RssHasher } from '../../core/rss.js';
-import { json, out, readInput } from '../io.js';
+import { json, out, readInput, stderrIsTerminal } from '../io.js';
 import { explicitIn, rssConfig, rssOptions, wholeNumber, type RssFlags } from '../options.js';
 import { rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
 import { DEFAULT_RING } from '../runner/ring.js';
@@ -152,7 +152,7 @@ export function adviseCommand(): Command {
         flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: 'verify' },
         source, ring: DEFAULT_RING, records: false,
       };
-      const bar = flags.progress && process.stderr.isTTY ? progressBar(source) : undefined;
+      const bar = flags.progress && stderrIsTerminal() ? progressBar(source) : undefined;
       let result;
       try {
         result = await runPlan(plan, { onProgress: bar?.update });

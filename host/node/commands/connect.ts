@@ -15,7 +15,7 @@ import { presetName } from '../../core/key.js';
 import { PortPool } from '../../core/pool.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
 import type { RssConfig } from '../../core/rss.js';
-import { json, out } from '../io.js';
+import { json, out, stderrIsTerminal } from '../io.js';
 import { explicitIn, rssConfig, rssOptions, wholeNumber, type RssFlags } from '../options.js';
 import type { ConnectPlan, EndpointResult } from '../runner/connect-plan.js';
 import { runConnect, type ConnectProgress, type ConnectResult } from '../runner/connect.js';
@@ -319,7 +319,7 @@ export function connectCommand(): Command {
     const serverCores = bounded(flags.serverCores, '--server-cores', clientCores, 1, LIMITS.cores);
     const setup = await setUpWire(flags, clientCores, serverCores, explicit);
     const durationMs = flags.duration !== undefined ? seconds(flags.duration, '--duration', LIMITS.durationS) * 1000 : undefined;
-    const result = await runWithProgress(setup, durationMs, flags.progress && process.stderr.isTTY, flags.pcap);
+    const result = await runWithProgress(setup, durationMs, flags.progress && stderrIsTerminal(), flags.pcap);
     const summary = connectSummary(result, setup);
     if (flags.json) {
       json({

@@ -9,7 +9,7 @@ import { availableKernel } from '../../core/engine.js';
 import { invalid } from '../../core/errors.js';
 import { presetName } from '../../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
-import { exitWhenWritten, json, out } from '../io.js';
+import { exitWhenWritten, json, out, stderrIsTerminal } from '../io.js';
 import { dpdkIdleMs, dpdkOptions, explicitIn, rssConfig, rssOptions, wholeNumber, type DpdkFlags, type RssFlags } from '../options.js';
 import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, SYN_ENTRY } from '../../../assembly/shared/abi.js';
 import { flowBufferBytes, flowTableBytes, generatorBytes, maxConversations, maxFlowTable } from '../../core/limits.js';
@@ -173,14 +173,14 @@ export function runCommand(): Command {
       // reports what it saw; a second one quits.
       const liveInput = source.kind === 'dpdk' || flags.duration !== undefined;
       const live = await LiveSession.open(flags, {
-        terminal: flags.progress && Boolean(process.stderr.isTTY) && liveInput, interruptible: source.kind !== 'capture',
+        terminal: flags.progress && stderrIsTerminal() && liveInput, interruptible: source.kind !== 'capture',
       });
       // Each --ipfix target's records sent and dropped, for the metrics and the live view.
       for (const t of exporter?.targets ?? []) live.addExporter({ exporter: t.stats.target, sent: () => t.stats.records_sent, dropped: () => t.stats.records_dropped });
       // The session takes Ctrl-C over from the one caught while EAL set up (a port's run).
       process.off('SIGINT', onInterrupt);
       if (ending.signal.aborted) live.ending.abort();
-      const bar = flags.progress && process.stderr.isTTY && !liveInput ? await progressBar(source) : undefined;
+      const bar = flags.progress && stderrIsTerminal() && !liveInput ? await progressBar(source) : undefined;
       for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
       // Without a bar, a live port that only Ctrl-C ends says so once its packets flow (scripts
       // wait for this line before they send the signal).

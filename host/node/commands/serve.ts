@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { parsePort } from '../../core/addr.js';
 import { invalid } from '../../core/errors.js';
-import { json, out } from '../io.js';
+import { json, out, stderrIsTerminal } from '../io.js';
 import { explicitIn, rssOptions } from '../options.js';
 import { linkOptions } from '../link/options.js';
 import {
@@ -79,7 +79,7 @@ export function serveCommand(): Command {
       ...flags, duration: flags.duration, ports: 'pool', portRange: '1025-65535', close: 'fin', srcCount: '1', timeout: '2',
       loss: '0', duplicate: '0', reorder: '0', seed: '1', digest: false,
     }, clientCores, serverCores, explicitIn(cmd), listen);
-    const result = await runWithProgress(setup, durationMs, flags.progress && process.stderr.isTTY);
+    const result = await runWithProgress(setup, durationMs, flags.progress && stderrIsTerminal());
     const s = connectSummary(result, setup);
     const summary = {
       connections: s.server.connections, requests: s.server.requests, bytes_sent: s.server.bytes_sent,

@@ -17,13 +17,14 @@
  * slow never holds the data plane up: what a socket has not taken waits in a bounded queue, and
  * messages that find the queue full are dropped and their records counted (records_dropped).
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { invalid, RssplaneError } from '../../core/errors.js';
 import { IPFIX_PORT, messageRecords, stampMessages, templateMessage } from '../../core/ipfix.js';
 
 export { IPFIX_PORT };
+import { writeAll } from '../io.js';
 import { CLOSE_MS, UdpSender, type UdpSession } from './udp-sender.js';
 
 /** Bytes a socket (TCP: a target; UDP: each thread's socket) holds that it has not sent yet; more are dropped. */
@@ -131,7 +132,7 @@ class FileTarget extends Target {
   }
   private flush(): void {
     if (!this.pending.length) return;
-    writeSync(this.fd, Buffer.concat(this.pending));
+    writeAll(this.fd, Buffer.concat(this.pending));
     this.pending = [];
     this.size = 0;
   }

@@ -4,11 +4,12 @@
  * interval, drops, active flows, imbalance. On a terminal it is one line on stderr, rewritten in
  * place; with `--json-stats FILE` each is appended to FILE as a JSON line, for scripts.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { invalid } from '../../core/errors.js';
 import { grouped } from '../../core/format.js';
 import type { ExportStats } from '../metrics/exporters.js';
 import { DROP_REASON_NAMES, snapshot, type CoreSnapshot, type RunProbe } from '../metrics/probe.js';
+import { writeAll } from '../io.js';
 import { clock } from '../runner/ring.js';
 
 /** One interval of a run, as `--json-stats` writes it (one JSON object a line). */
@@ -175,7 +176,7 @@ export class LiveView {
   private tick(end = false): void {
     const s = this.readings.read(end);
     if (!s) return;
-    if (this.fd !== undefined) writeSync(this.fd, `${JSON.stringify(s)}\n`);
+    if (this.fd !== undefined) writeAll(this.fd, `${JSON.stringify(s)}\n`);
     if (this.options.terminal && !end) {
       const width = process.stderr.columns || 120;
       process.stderr.write(`\r\x1b[K${liveLine(s).slice(0, width - 1)}`);

@@ -2,9 +2,10 @@
  * The `--flows-out` sink: one JSON object a line per flow record (MISSION.md), written in large
  * pieces. `-` writes to standard output.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { RssplaneError } from '../../core/errors.js';
 import { flowJson, type FlowRecord } from '../../core/flows.js';
+import { writeAll } from '../io.js';
 
 export class FlowLines {
   private fd: number;
@@ -30,7 +31,7 @@ export class FlowLines {
 
   flush(): void {
     if (!this.pending.length) return;
-    writeSync(this.fd, `${this.pending.join('\n')}\n`);
+    writeAll(this.fd, `${this.pending.join('\n')}\n`);
     this.pending = [];
     this.size = 0;
   }

@@ -1,0 +1,136 @@
+/**
+ * The engine's optimised code kept between runs (native/wasm-cache, host/node/wasm-cache.ts): a
+ * module read back from a cache has the cache's optimised code without having run, a cache V8
+ * refuses leaves the compile to go on without it, and a run with a cache prints what a run
+ * without one prints.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandWorks, describeWithDependency } from './helpers/deps.js';
+
+const DIST = fileURLToPath(new URL('../dist', import.meta.url));
+const CAPTURE = fileURLToPath(new URL('./fixtures/captures/ipv4-loss.pcap', import.meta.url));
+
+interface WasmCacheAddon {
+  install(): void;
+  serialize(module: WebAssembly.Module): Uint8Array | undefined;
+  readonly REFUSED: string;
+}
+
+/**
+ * (module (func (export "sum") (param i32) (result i32) (local i32)
+ *   (block (loop (br_if 1 (i32.eqz (local.get 0)))
+ *     (local.set 1 (i32.add (local.get 1) (local.get 0)))
+ *     (local.set 0 (i32.sub (local.get 0) (i32.const 1))) (br 0)))
+ *   (local.get 1)))
+ */
+const SUM = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f, // type: (i32) -> i32
+  0x03, 0x02, 0x01, 0x00, // one function of it
+  0x07, 0x07, 0x01, 0x03, 0x73, 0x75, 0x6d, 0x00, 0x00, // export "sum"
+  0x0a, 0x23, 0x01, 0x21, 0x01, 0x01, 0x7f, // code: one body, one i32 local
+  0x02, 0x40, 0x03, 0x40, 0x20, 0x00, 0x45, 0x0d, 0x01,
+  0x20, 0x01, 0x20, 0x00, 0x6a, 0x21, 0x01,
+  0x20, 0x00, 0x41, 0x01, 0x6b, 0x21, 0x00, 0x0c, 0x00, 0x0b, 0x0b,
+  0x20, 0x01, 0x0b,
+]);
+
+type Sum = (n: number) => number;
+
+describeWithDependency('g++', commandWorks('c++', ['--version']), 'the wasm cache', () => {
+  const addon = createRequire(import.meta.url)(join(DIST, 'rssplane_wasm_cache.node')) as WasmCacheAddon;
+
+  /** SUM's module once V8 has optimised `sum` (its baseline code runs until then), and its cache. */
+  async function optimised(): Promise<{ module: WebAssembly.Module; cache: Uint8Array }> {
+    const module = new WebAssembly.Module(SUM);
+    const sum = new WebAssembly.Instance(module).exports.sum as Sum;
+    expect(addon.serialize(module)).toBeUndefined();
+    for (let round = 0; round < 400; round++) {
+      sum(10_000);
+      const cache = addon.serialize(module);
+      if (cache) return { module, cache };
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error('V8 did not optimise sum');
+  }
+
+  it('a module compiled from a cache has its optimised code before it runs, and computes the same', async () => {
+    const { cache } = await optimised();
+    addon.install();
+    const module = await WebAssembly.compileStreaming([SUM, cache] as unknown as Response);
+    // Nothing of this module has run: what it serialises to came from the cache.
+    expect(Buffer.from(addon.serialize(module)!).equals(Buffer.from(cache))).toBe(true);
+    expect((new WebAssembly.Instance(module).exports.sum as Sum)(100)).toBe(5050);
+  });
+
+  it('refuses bytes V8 did not write, and arguments of the wrong shape', async () => {
+    addon.install();
+    const garbage = new Uint8Array(300).fill(0x5a);
+    await expect(WebAssembly.compileStreaming([SUM, garbage] as unknown as Response)).rejects.toBe(addon.REFUSED);
+    await expect(WebAssembly.compileStreaming({} as unknown as Response)).rejects.toThrow(/takes \[module bytes, cache bytes\]/);
+    expect(() => addon.serialize({} as WebAssembly.Module)).toThrow(/expected a WebAssembly.Module/);
+  });
+
+  describe('through the command', () => {
+    let dist: string;
+    const cacheFile = () => join(dist, 'rssplane.relaxed.wasm.cache');
+    /** Synthetic traffic long enough for V8 to optimise the engine's hot functions (110,000 packets). */
+    const SYNTHETIC = ['--conversations', '5000', '--concurrent', '1000'];
+    const CAPTURE_INPUT = ['--input', CAPTURE];
+    const run = (input: string[], env: Record<string, string> = {}, nodeFlags: string[] = []) => {
+      const r = spawnSync(process.execPath, [...nodeFlags, join(dist, 'cli.js'), 'run', ...input, '--cores', '1', '--json', '--no-progress', '--flows-out', '-'], {
+        encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return outcome(r.stdout);
+    };
+    /** The run's flow records and its summary without the figures of time. */
+    const outcome = (stdout: string) => {
+      const lines = stdout.trim().split('\n');
+      const summary = JSON.parse(lines.pop()!) as Record<string, unknown>;
+      for (const k of ['seconds', 'pps', 'cores', 'memory', 'input']) delete summary[k];
+      return { records: lines.sort(), summary };
+    };
+    const GARBAGE = Buffer.alloc(4096, 0x5a);
+
+    beforeAll(() => {
+      // A copy of the build: these runs write caches, which the other tests' runs must not see.
+      dist = mkdtempSync(join(tmpdir(), 'rssplane-wasm-cache-'));
+      cpSync(DIST, dist, { recursive: true, filter: (p) => !p.endsWith('.wasm.cache') });
+    });
+    afterAll(() => rmSync(dist, { recursive: true, force: true }));
+
+    it('writes a cache, and runs that read it print the records and summaries runs without one print', () => {
+      const without = [run(SYNTHETIC, { RSSPLANE_WASM_CACHE: 'off' }), run(CAPTURE_INPUT, { RSSPLANE_WASM_CACHE: 'off' })];
+      expect(existsSync(cacheFile())).toBe(false);
+      run(SYNTHETIC, { RSSPLANE_WASM_CACHE: 'write' });
+      const size = statSync(cacheFile()).size;
+      expect(size).toBeGreaterThan(10_000);
+      const cached = [run(SYNTHETIC), run(CAPTURE_INPUT)];
+      expect(cached[0]!.records).toHaveLength(5000);
+      expect(cached).toEqual(without);
+      // A run that optimised nothing the cache lacks leaves it as it was.
+      expect(statSync(cacheFile()).size).toBeGreaterThanOrEqual(size);
+    });
+
+    it('a cache V8 refuses is rewritten at exit by a run that optimised code, but not by a run under Node flags', () => {
+      writeFileSync(cacheFile(), GARBAGE);
+      const without = run(SYNTHETIC, { RSSPLANE_WASM_CACHE: 'off' });
+      // Under a flag, V8 would refuse what this run wrote once the flag is gone: it leaves the file.
+      expect(run(SYNTHETIC, {}, ['--stack-size=2000'])).toEqual(without);
+      expect(readFileSync(cacheFile()).equals(GARBAGE)).toBe(true);
+      // Whether a run's optimising compiles end before it does depends on the machine: a few tries.
+      for (let tries = 0; tries < 5 && readFileSync(cacheFile()).equals(GARBAGE); tries++) expect(run(SYNTHETIC)).toEqual(without);
+      expect(readFileSync(cacheFile()).equals(GARBAGE)).toBe(false);
+      expect(statSync(cacheFile()).size).toBeGreaterThan(10_000);
+      expect(run(SYNTHETIC)).toEqual(without);
+    });
+  });
+});
