@@ -293,11 +293,14 @@ function useSlots(slots: u32): void {
  * - a flow that moves to the new half (home `a + S`) lands at `q + S` at the latest, as each of
  *   those before it landed before `q + S`; so no probe wraps round, and none passes a slot that
  *   still holds a flow not yet walked.
- * Then the slots before `t` (the run that wrapped round, if any), in order: a flow among them
- * that moves past the new half's end wraps round to slots already walked, again at its own slot
- * at the latest (one that stays in the old half cannot reach its end: more slots than flows).
- * So every probe run is unbroken at the end, reads and writes go through the index in two
- * sequential streams, and the pools are not read.
+ * Then the slots before `t` (the end of a run that wrapped round the old end, if any), in order.
+ * There are at most S / 2 flows (the index doubles before it holds more), so no probe that
+ * starts in the old half, nor one that starts at `a + S` for a home `a` < `t`, can fill the rest
+ * of the index and wrap round; a flow whose home is near the old end and that moves to the new
+ * half's end may wrap round to slot 0, and meets only slots already walked up to its own (just
+ * emptied). So no probe ever passes a flow not yet walked, every probe run is unbroken at the
+ * end, reads and writes go through the index in two sequential streams, and the pools are not
+ * read.
  */
 function grow(): void {
   const half = slotMask + 1;
