@@ -98,12 +98,17 @@ export async function exitWhenWritten(options: { quick?: boolean } = {}): Promis
   for (const stream of streams) {
     if (stream.writableLength > 0) await new Promise((resolve) => stream.once('drain', resolve));
   }
-  const addon = options.quick && quickExitAllowed() ? memoryAddon() : null;
+  const addon = options.quick && nodeWithoutFlags() ? memoryAddon() : null;
   if (addon) process.once('exit', (status) => addon.exitNow(status));
   process.exit();
 }
 
-function quickExitAllowed(): boolean {
+/**
+ * True when Node runs with no flags of its own (none on its command line, nor in NODE_OPTIONS,
+ * and no coverage asked for): nothing is to be written at its teardown (the quick exit), and V8
+ * compiles under the flags the usual runs have (what a run leaves in the wasm cache).
+ */
+export function nodeWithoutFlags(): boolean {
   return process.execArgv.length === 0 && !process.env.NODE_OPTIONS && !process.env.NODE_V8_COVERAGE;
 }
 

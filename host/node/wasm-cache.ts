@@ -29,6 +29,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { fileURLToPath } from 'node:url';
 import { registerModuleCompiler } from '../core/engine.js';
 import { loadAddon } from './addons.js';
+import { nodeWithoutFlags } from './io.js';
 
 interface WasmCacheAddon {
   /** Makes this thread's WebAssembly.compileStreaming take [module bytes, cache bytes]. */
@@ -48,8 +49,7 @@ function cachePath(name: string): string {
 
 /** Whether this process may write a cache the usual runs will read (see the module comment). */
 function writesCache(): boolean {
-  return setting === 'write'
-    || (process.execArgv.length === 0 && !process.env.NODE_OPTIONS && process.env.RSSPLANE_KERNEL !== 'simd');
+  return setting === 'write' || (nodeWithoutFlags() && process.env.RSSPLANE_KERNEL !== 'simd');
 }
 
 /**
