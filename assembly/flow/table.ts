@@ -22,21 +22,39 @@
  * ring has come round to a lone SYN still waiting at its tail while the table has room, that SYN
  * moves to a flow entry (the engine's moveOldestSyn) and the ring goes on.
  *
- * The index has a power-of-two number of 8-byte slots, at least twice the capacity, so linear
+ * The index has a power-of-two number of 8-byte slots, at least twice the live flows, so linear
  * probing stays short: a slot holds the flow-key hash and the handle + 1 (0: empty). Removal
  * shifts the following run back (no tombstones), so lookups never slow down as flows come and
  * go. Entries come from a free list, then from never-used pool memory: pools sized for a million
  * flows cost only the pages their flows have touched.
  *
+ * The index grows with the live flows. Its region is reserved at configuration for the whole
+ * table (FLOW_INDEX_LOAD slots a flow, rounded up to a power of two: 16 MiB for a million flows),
+ * but only its first `slotMask + 1` slots are in use: INDEX_START of them at first (or the whole
+ * region when that is smaller), doubled when an insert would make the live flows more than one
+ * in FLOW_INDEX_LOAD of them. New flows land at random slots, so an index used at full size has
+ * every page touched within a few batches, and a page's first touch is what costs (tens of us a
+ * 4 KiB page on a VM, sometimes a millisecond or far more for a fresh huge page); a table that
+ * never holds more than a few ten thousand flows now touches half a MiB of index, not 16.
+ * Slots past the ones in use are always zero (never written, or cleared when configureTable
+ * takes the table again), so a doubling moves each flow of the old slots to its home under the
+ * wider mask, in place, in one ordered walk of the old slots (grow says why no probe run breaks).
+ * Slots hold the flow-key hash, so the pools are not read, and handles do not change: nothing
+ * else sees a doubling. It happens as a flow is indexed (index1), never on lookups. The
+ * doublings of a table filled up walk fewer slots than its full size, sequentially (a few ms
+ * for a million flows), where indexing a flow anew would be a random access each.
+ *
  * Beside the flow pool, one u32 per entry holds the RSS hash of the flow's server-to-client
  * direction (the client-to-server one is the record's REC_RSS_HASH): a packet of a known flow
  * takes its hash from there instead of hashing its tuple again, and records keep their layout.
  */
-import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, REC_FAMILY, REC_KEY_HASH, Status, SYN_ENTRY } from "../shared/abi";
+import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, FLOW_STATE, OUT_FLOW_INDEX_SLOTS, REC_FAMILY, REC_KEY_HASH, Status, SYN_ENTRY } from "../shared/abi";
 import { reserve, unreserve } from "../shared/reserve";
 import { entryKeyHash } from "./key";
 
 const SLOT = FLOW_INDEX_SLOT;
+/** Slots the index starts with (512 KiB: a few ten thousand flows before the first doubling). */
+const INDEX_START: u32 = 1 << 16;
 /** The handle bit that names an entry of the SYN pool. */
 export const SYN_HANDLE: u32 = 1 << 30;
 
@@ -58,7 +76,11 @@ let synCount: u32 = 0;
 let live: u32 = 0;
 let synLive: u32 = 0;
 let index: usize = 0;
+/** The slots in use - 1 (a power of two - 1), and the region's slots - 1 (its largest). */
 let slotMask: u32 = 0;
+let fullMask: u32 = 0;
+/** Live flows at which the next insert doubles the index (never, at its largest). */
+let growAt: u32 = 0;
 /** Where a lone SYN's record is written out before it is copied (FLOW_RECORD bytes). */
 let scratch: usize = 0;
 
@@ -68,10 +90,11 @@ let scratch: usize = 0;
  */
 export function configureTable(flows: u32): i32 {
   // The same size again (a benchmark's fresh table each round, a test's second run): the same
-  // memory, its pages touched already, and only the index to clear. Entries are written before
-  // they are read (nothing reads past the pools' high-water marks, reset here).
+  // memory, its pages touched already, and only the index slots in use to clear (past them the
+  // index is zero). Entries are written before they are read (nothing reads past the pools'
+  // high-water marks, reset here). The index starts small again.
   if (flows == capacity && poolBlock) {
-    memory.fill(index, 0, (<usize>slotMask + 1) * SLOT);
+    clearIndex();
     reset();
     return Status.OK;
   }
@@ -82,8 +105,9 @@ export function configureTable(flows: u32): i32 {
   let slots: u32 = 16;
   while (slots < flows * FLOW_INDEX_LOAD) slots <<= 1;
   // The index first: the allocator grows memory for it, and memory just grown is zero already
-  // (WebAssembly's grow zero-fills), so only what it reuses needs clearing. Clearing all of a
-  // large index would touch each of its pages at startup.
+  // (WebAssembly's grow zero-fills), so only what it reuses needs clearing (all of it: past the
+  // slots in use the index must be zero). Clearing all of a large index would touch each of its
+  // pages at startup.
   const top = <usize>memory.size() << 16;
   const indexBytes = <usize>slots * SLOT;
   index = reserve(indexBytes);
@@ -100,7 +124,7 @@ export function configureTable(flows: u32): i32 {
   synPool = (synBlock + 63) & ~<usize>63;
   pool = (poolBlock + 63) & ~<usize>63;
   capacity = flows;
-  slotMask = slots - 1;
+  fullMask = slots - 1;
   reset();
   return Status.OK;
 }
@@ -115,8 +139,9 @@ function releaseTable(): void {
   capacity = 0;
 }
 
-/** An empty table. */
+/** An empty table, its index at its starting size (zero past it: the caller sees to that). */
 function reset(): void {
+  useSlots(min(INDEX_START, fullMask + 1));
   used = 0;
   synTail = synCount = 0;
   recent = -1;
@@ -251,6 +276,53 @@ export function insert(hash: u32): u32 {
   return n;
 }
 
+/** Uses the index's first `slots` slots (a power of two, at most the region's). */
+function useSlots(slots: u32): void {
+  slotMask = slots - 1;
+  growAt = slots - 1 == fullMask ? U32.MAX_VALUE : slots / FLOW_INDEX_LOAD;
+  store<u32>(FLOW_STATE + OUT_FLOW_INDEX_SLOTS, slots);
+}
+
+/**
+ * Doubles the slots in use, in place: S slots become 2S. A flow of home slot `a` under the old
+ * mask has home `a` or `a + S` under the new one, so the old slots are walked in order and each
+ * flow is taken out of its slot and put back from its new home; the new half is zero. Walked from
+ * the first empty slot `t` onwards, no probe run of the old index wraps round, and:
+ * - a flow that stays in the old half (home `a`, found at `q` >= `a`) probes only slots already
+ *   walked, and lands at `q` at the latest (just emptied);
+ * - a flow that moves to the new half (home `a + S`) lands at `q + S` at the latest, as each of
+ *   those before it landed before `q + S`; so no probe wraps round, and none passes a slot that
+ *   still holds a flow not yet walked.
+ * Then the slots before `t` (the end of a run that wrapped round the old end, if any), in order.
+ * There are at most S / 2 flows (the index doubles before it holds more), so no probe that
+ * starts in the old half, nor one that starts at `a + S` for a home `a` < `t`, can fill the rest
+ * of the index and wrap round; a flow whose home is near the old end and that moves to the new
+ * half's end may wrap round to slot 0, and meets only slots already walked up to its own (just
+ * emptied). So no probe ever passes a flow not yet walked, every probe run is unbroken at the
+ * end, reads and writes go through the index in two sequential streams, and the pools are not
+ * read.
+ */
+function grow(): void {
+  const half = slotMask + 1;
+  useSlots(half << 1);
+  let t: u32 = 0;
+  while (load<u32>(index + (<usize>t << 3), 4) != 0) t++;
+  for (let q = t + 1; q < half; q++) rehome(q);
+  for (let q: u32 = 0; q < t; q++) rehome(q);
+}
+
+/** Takes the flow in slot `q` (if any) out and puts it in the first empty slot from its home. */
+// @ts-ignore: decorator
+@inline function rehome(q: u32): void {
+  const s = index + (<usize>q << 3);
+  const v = load<u64>(s);
+  if (v >> 32 == 0) return;
+  store<u64>(s, 0);
+  let i = <u32>v & slotMask;
+  while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & slotMask;
+  store<u64>(index + (<usize>i << 3), v);
+}
+
 // ---- the SYN ring ----
 
 /** Skips the holes at the ring's tail. */
@@ -317,6 +389,7 @@ export function insertSyn(hash: u32): u32 {
 
 // @ts-ignore: decorator
 @inline function index1(hash: u32, h: u32): void {
+  if (live >= growAt) grow();
   let i = hash & slotMask;
   while (load<u32>(index + (<usize>i << 3), 4) != 0) i = (i + 1) & slotMask;
   const s = index + (<usize>i << 3);
@@ -405,14 +478,17 @@ export function clearingPays(flows: u32): bool {
   return <u64>flows * 64 >= <u64>slotMask + 1;
 }
 
-/** Index slots that name a flow: the flows in the table, always (tests hold it). */
+/**
+ * Index slots that name a flow: the flows in the table, always (tests hold it). Walks the whole
+ * region, past the slots in use too (zero there, always), so a slot left behind counts.
+ */
 export function indexOccupied(): u32 {
   let n: u32 = 0;
-  for (let i: u32 = 0; i <= slotMask; i++) if (load<u32>(index + (<usize>i << 3), 4) != 0) n++;
+  for (let i: u32 = 0; i <= fullMask; i++) if (load<u32>(index + (<usize>i << 3), 4) != 0) n++;
   return n;
 }
 
-/** Empties the index (every entry released: release). */
+/** Empties the index (every entry released: release); it keeps the slots it has grown to. */
 export function clearIndex(): void {
   memory.fill(index, 0, (<usize>slotMask + 1) * SLOT);
 }

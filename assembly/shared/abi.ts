@@ -954,6 +954,10 @@ export const TALLY_STATES = 16;
 export const TCP_STATES = 12;
 export const TALLY_COUNTERS = TALLY_STATES + TCP_STATES * TCP_STATES;
 
+/** u32 at FLOW_STATE + OUT_FLOW_INDEX_SLOTS: the flow index's slots in use (it doubles as the
+ *  live flows grow, up to its region's: assembly/flow/table.ts) */
+export const OUT_FLOW_INDEX_SLOTS = 0x444;
+
 // ---- memory limits (assembly/shared/reserve.ts) ----
 //
 // Configuration-time buffers come from `reserve`, which says no (returns 0) instead of trapping
@@ -971,7 +975,9 @@ export const ALLOCATOR_START = 4 << 20;
 
 // The flow table's memory per flow, as table.ts lays it out (keep in step with it): the entry
 // (FLOW_RECORD), the RSS hash of its server-to-client direction, and index slots, a power of two
-// and at least FLOW_INDEX_LOAD slots a flow.
+// and at least FLOW_INDEX_LOAD slots a flow. The index's region is reserved at that size, but
+// only as many of its slots are used as keep FLOW_INDEX_LOAD slots a live flow: it starts at
+// 2^16 slots and doubles as the live flows grow (its pages are touched as it grows).
 export const FLOW_INDEX_SLOT = 8;
 export const FLOW_INDEX_LOAD = 2;
 export const FLOW_REVERSE_HASH = 4;
