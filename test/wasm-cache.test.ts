@@ -5,7 +5,7 @@
  * without one prints.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,17 @@ describeWithDependency('g++', commandWorks('c++', ['--version']), 'the wasm cach
     });
   });
 
+  it('sets V8 flags as node:v8 does (the launcher turns relaxed SIMD on with it)', () => {
+    // i8x16.relaxed_swizzle: Node 20 validates it only under --experimental-wasm-relaxed-simd.
+    const r = node(`
+      const probe = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 7, 1, 0x60, 2, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0,
+        0x0a, 0x0b, 1, 9, 0, 0x20, 0, 0x20, 1, 0xfd, 0x80, 2, 0x0b]);
+      const before = WebAssembly.validate(probe);
+      addon.setFlags('--experimental-wasm-relaxed-simd');
+      return { before, after: WebAssembly.validate(probe) };`);
+    expect(r).toEqual({ before: false, after: true });
+  });
+
   describe('through the command', () => {
     let dist: string;
     const cacheFile = () => join(dist, 'rssplane.relaxed.wasm.cache');
@@ -144,6 +155,23 @@ describeWithDependency('g++', commandWorks('c++', ['--version']), 'the wasm cach
       expect(cached).toEqual(without);
       // A run that optimised nothing the cache lacks leaves it as it was.
       expect(statSync(cacheFile()).size).toBeGreaterThanOrEqual(size);
+    });
+
+    it('the command runs the relaxed-SIMD engine with the addon, and without it (node:v8 sets the flag then)', () => {
+      const kernel = () => {
+        const r = spawnSync(process.execPath, [join(dist, 'cli.js'), 'bench', 'flows', '--flows', '200', '--rounds', '1', '--json'], { encoding: 'utf8' });
+        expect(r.status).toBe(0);
+        return JSON.parse(r.stdout).kernel;
+      };
+      expect(kernel()).toBe('relaxed-simd');
+      const addonFile = join(dist, 'rssplane_wasm_cache.node');
+      const kept = `${addonFile}.kept`;
+      renameSync(addonFile, kept);
+      try {
+        expect(kernel()).toBe('relaxed-simd');
+      } finally {
+        renameSync(kept, addonFile);
+      }
     });
 
     it('a cache V8 refuses is rewritten at exit by a run that optimised code, but not by a run under Node flags', () => {

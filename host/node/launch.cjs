@@ -12,10 +12,19 @@
  *
  * Node 20 keeps relaxed SIMD behind a flag that browsers no longer need; it is set here, before
  * anything is compiled, so that the flags the cache was made under are the flags it is read
- * under. RSSPLANE_KERNEL=simd keeps the baseline kernel.
+ * under. RSSPLANE_KERNEL=simd keeps the baseline kernel. The flag is set by the wasm cache's
+ * addon (native/wasm-cache), which the run loads anyway: node:v8 would load Node's stream
+ * library with it, 5 ms of a start; without the addon, node:v8 it is.
  */
 'use strict';
-if (process.env.RSSPLANE_KERNEL !== 'simd') require('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd');
+if (process.env.RSSPLANE_KERNEL !== 'simd') {
+  const flag = '--experimental-wasm-relaxed-simd';
+  try {
+    require(require('node:path').join(__dirname, 'rssplane_wasm_cache.node')).setFlags(flag);
+  } catch {
+    require('node:v8').setFlagsFromString(flag);
+  }
+}
 
 const { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
