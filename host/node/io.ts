@@ -23,6 +23,11 @@ export function readInput(path: string, what = 'input'): Buffer {
 
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
+/** Blocks this thread for `ms` milliseconds (waiting out a pipe, or V8's background compiles). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(PAUSE, 0, 0, ms);
+}
+
 /**
  * Writes all of `data` to file descriptor `fd`, synchronously. One writeSync writes what the
  * descriptor takes at once: on a pipe Node has made non-blocking (standard output, once
@@ -42,7 +47,7 @@ export function writeAll(fd: number, data: string | Uint8Array): void {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EPIPE' && fd === 1) process.exit(0);
       if (code !== 'EAGAIN') throw e;
-      Atomics.wait(PAUSE, 0, 0, 1);
+      sleepSync(1);
     }
   }
 }

@@ -29,7 +29,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { fileURLToPath } from 'node:url';
 import { registerModuleCompiler } from '../core/engine.js';
 import { loadAddon } from './addons.js';
-import { nodeWithoutFlags } from './io.js';
+import { nodeWithoutFlags, sleepSync } from './io.js';
 
 interface WasmCacheAddon {
   /** Makes this thread's WebAssembly.compileStreaming take [module bytes, cache bytes]. */
@@ -88,9 +88,8 @@ function sizeOf(path: string): number {
 
 /** The module's code once two looks 50 ms apart find no more of it optimised (at most a second). */
 function settled(addon: WasmCacheAddon, module: WebAssembly.Module, bytes: Uint8Array | undefined): Uint8Array | undefined {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let i = 0; i < 20; i++) {
-    Atomics.wait(pause, 0, 0, 50);
+    sleepSync(50);
     const later = addon.serialize(module);
     if (later?.length === bytes?.length) return later;
     bytes = later;

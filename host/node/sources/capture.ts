@@ -12,6 +12,7 @@ import { CaptureReader, type CaptureOptions, type CaptureSummary } from '../../c
 import type { PacketBatch } from '../../core/engine.js';
 import type { Engine } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
+import { sleepSync } from '../io.js';
 
 /** How far a read has got, for a progress bar. `fileSize` is undefined for a pipe. */
 export interface CaptureProgress {
@@ -95,7 +96,7 @@ export class CaptureFile implements Iterable<PacketBatch> {
         return readSync(fd, target, 0, target.length, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+          sleepSync(1);
           continue;
         }
         if ((e as NodeJS.ErrnoException).code === 'EOF') return 0;
