@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELAXED_PROBE } from '../host/core/engine.js';
 import { commandWorks, describeWithDependency } from './helpers/deps.js';
 
 const DIST = fileURLToPath(new URL('../dist', import.meta.url));
@@ -104,10 +105,9 @@ describeWithDependency('g++', commandWorks('c++', ['--version']), 'the wasm cach
   });
 
   it('sets V8 flags as node:v8 does (the launcher turns relaxed SIMD on with it)', () => {
-    // i8x16.relaxed_swizzle: Node 20 validates it only under --experimental-wasm-relaxed-simd.
+    // The engine's probe (i8x16.relaxed_swizzle): Node 20 validates it only under --experimental-wasm-relaxed-simd.
     const r = node(`
-      const probe = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 7, 1, 0x60, 2, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0,
-        0x0a, 0x0b, 1, 9, 0, 0x20, 0, 0x20, 1, 0xfd, 0x80, 2, 0x0b]);
+      const probe = new Uint8Array(${JSON.stringify([...RELAXED_PROBE])});
       const before = WebAssembly.validate(probe);
       addon.setFlags('--experimental-wasm-relaxed-simd');
       return { before, after: WebAssembly.validate(probe) };`);

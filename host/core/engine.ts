@@ -200,7 +200,7 @@ function compileNow(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module>
  * the two validate alike). Validating the build itself would decode all of it at every start.
  *   (module (func (param v128 v128) (result v128) local.get 0 local.get 1 i8x16.relaxed_swizzle))
  */
-const RELAXED_PROBE = new Uint8Array([
+export const RELAXED_PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
   0x01, 0x07, 0x01, 0x60, 0x02, 0x7b, 0x7b, 0x01, 0x7b, // types: (v128, v128) -> v128
   0x03, 0x02, 0x01, 0x00, // functions: one, of type 0
