@@ -11,15 +11,14 @@
 // timeout. Deterministic from --seed (xorshift32). Exits 1, naming the frame, on any failure.
 import { readdirSync, readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { flag, option } from './lib/measure.mjs';
+import { flag, integerOption } from './lib/measure.mjs';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 const L = await import(new URL('../dist/index.mjs', import.meta.url));
 
-const FRAMES = Number(option('frames', '10000000'));
-const SEED = Number(option('seed', '1'));
+const FRAMES = integerOption('frames', 10_000_000, 1, Number.MAX_SAFE_INTEGER);
+const SEED = integerOption('seed', 1, 0, 2 ** 32 - 1);
 const JSON_OUT = flag('json');
-if (!Number.isInteger(FRAMES) || FRAMES < 1) throw new Error(`bad --frames ${option('frames')}`);
 
 let state = (SEED >>> 0) || 0x9e3779b9;
 const next = () => {
