@@ -5,7 +5,7 @@
  * from its first packet, so the same packets with reassembly on are the reference.
  */
 import { describe, expect, it } from 'vitest';
-import { FLOW_RECORD } from '../assembly/shared/abi.js';
+import { FLOW_RECORD, FLOW_STATE, OUT_FLOW_INDEX_SLOTS } from '../assembly/shared/abi.js';
 import { readBucketDetail, readBuckets } from '../host/core/buckets.js';
 import { Engine, FlowEngine, RssConfig, type FieldSetName, type FlowEngineOptions, type FlowRecord } from '../host/core/index.js';
 import { loadPackets, type Packet } from './helpers/pcap.js';
@@ -202,6 +202,71 @@ describe('SYN floods', () => {
     expect(small.records.map((r) => r.client).sort()).toEqual([1, 2, 2, 3, 5, 6, 7, 8].map((p) => `${c}:${p}`).sort());
     const full = await run(packets, { flows: 4, reassembly: { streams: 4, window: 4096 } });
     expect(sorted(small.records)).toEqual(sorted(full.records));
+  });
+
+  describe('the SYN cache: a sixteenth of a large table, at least 65,536 lone SYNs', () => {
+    /** SYN i from its own client in 198.18.0.0/15 to 198.18.0.1, 1 us apart from `t`. */
+    const syn = (i: number, t = T0) => frame(tcp4(`198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, '198.18.0.1', { sport: 1024 + (i % 60000), dport: 80, seq: i * 2654435761 >>> 0, flags: SYN }),
+      { ts: t + BigInt(i) * 1000n });
+    const clientOf = (p: Packet) => `${p.data.subarray(26, 30).join('.')}:${(p.data[34]! << 8) | p.data[35]!}`;
+
+    /** The packets through a 1,048,576-flow table on one core; the index's slots in use before the flush. */
+    async function cached(packets: Packet[], options: FlowEngineOptions = {}) {
+      const engine = await Engine.create();
+      const table = FlowEngine.create(engine, RssConfig.from({ key: 'microsoft', reta: 'equal:4' }), { flows: 1 << 20, cores: 1, ...options });
+      const all = loadPackets(engine, packets);
+      for (let at = 0; at < all.count; at += 256) table.process({ descriptors: all.descriptors + at * 32, count: Math.min(256, all.count - at) });
+      const slots = new DataView(engine.memory.buffer).getUint32(FLOW_STATE + OUT_FLOW_INDEX_SLOTS, true);
+      table.finish();
+      return { records: table.takeRecords(), stats: table.stats(), slots };
+    }
+
+    it('70,000 SYNs: the oldest 4,464 leave though the table has room, established flows keep their place, and the index stays at 2^18 slots', async () => {
+      const c = '198.18.4.1', s = '198.18.0.2';
+      // 100 established connections (no handshake seen), each sending a segment every 10,000 SYNs
+      const round = (r: number) => Array.from({ length: 100 }, (_, i) => frame(tcp4(c, s, { sport: 2000 + i, dport: 80, seq: 10 + r, ack: 1, flags: ACK, payload: new Uint8Array(1) }),
+        { ts: T0 + BigInt(r) * 10_000_000n - 1n }));
+      const syns = Array.from({ length: 70_000 }, (_, i) => syn(i));
+      const packets: Packet[] = [];
+      for (let r = 0; r < 7; r++) packets.push(...round(r), ...syns.slice(r * 10_000, r * 10_000 + 10_000));
+      const { records, stats, slots } = await cached(packets);
+      expect(stats).toMatchObject({ received: 70_700, processed: 70_700, dropped: 0 });
+      expect(stats.flows).toMatchObject({ created: 70_100, evicted: 70_000 - 65_536, timedOut: 0, active: 0 });
+      expect(records).toHaveLength(70_100);
+      // first in, first out: the SYNs evicted are exactly the oldest
+      const evicted = new Set(records.filter((r) => r.close === 'evicted').map((r) => r.client));
+      expect(evicted.size).toBe(70_000 - 65_536);
+      expect(syns.slice(0, 70_000 - 65_536).every((p) => evicted.has(clientOf(p)))).toBe(true);
+      const kept = records.filter((r) => r.server === `${s}:80`);
+      expect(kept).toHaveLength(100);
+      expect(kept.every((r) => r.client.startsWith(`${c}:`) && r.close === 'end' && r.dirs[0].packets === 7)).toBe(true);
+      // 65,636 live flows at most: one slot in two of 2^18 (a table holding them all as full
+      // entries would have doubled to 2^21 by the end)
+      expect(slots).toBe(1 << 18);
+    });
+
+    it('a lone SYN at the tail of a ring full of holes (70,000 answered SYNs after it) moves to a flow entry: nothing evicted, its record unchanged', async () => {
+      // Each connection is answered after the next one's SYN: its hole is inside the ring, not at
+      // its head, so the ring fills (65,536 slots) with two lone SYNs live.
+      const packets: Packet[] = [frame(tcp4('198.18.255.1', '198.18.0.1', { sport: 7000, dport: 80, seq: 77, flags: SYN }), { ts: T0 - 1n })];
+      let before: Packet | undefined;
+      for (let i = 0; i < 70_000; i++) {
+        const p = syn(i);
+        packets.push(p);
+        if (before) {
+          const [client, port] = clientOf(before).split(':') as [string, string];
+          packets.push(frame(tcp4('198.18.0.1', client, { sport: 80, dport: Number(port), seq: 0, ack: ((i - 1) * 2654435761 + 1) >>> 0, flags: RST | ACK }), { ts: p.ts + 1n }));
+        }
+        before = p;
+      }
+      const small = await cached(packets);
+      expect(small.stats.flows).toMatchObject({ created: 70_001, evicted: 0 });
+      const first = small.records.find((r) => r.client === '198.18.255.1:7000')!;
+      expect(first).toMatchObject({ close: 'end', clientBySyn: true });
+      expect(first.dirs[0]).toMatchObject({ packets: 1, state: 'SYN_SENT', synTs: T0 - 1n });
+      const full = await cached(packets, { reassembly: { streams: 4, window: 4096 } });
+      expect(sorted(small.records)).toEqual(sorted(full.records));
+    });
   });
 
   it('a table flushed whole at the end (index cleared at once, not flow by flow) is empty: the same packets again make the same flows anew', async () => {

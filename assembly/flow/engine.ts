@@ -294,17 +294,26 @@ export function processBatch(descriptors: usize, n: u32): u32 {
     }
   }
   if (n < 0) {
-    if (table.isFull()) evictOldest();
+    // A SYN alone (no ACK, FIN, RST or payload) waits in one cache line for its second packet.
+    // Not with reassembly, whose events name a flow by its entry for the flow's whole life, nor
+    // while exporting IPFIX, whose records need the packet's IP octets and TCP flags (ipfix.ts).
+    const lone = isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK | tcpHeader.FIN | tcpHeader.RST)) == tcpHeader.SYN
+      && packet.payloadLength == 0 && !reassembling() && !ipfix.exporting;
+    // At most one flow leaves to make room (a packet makes at most two records). A lone SYN that
+    // finds the SYN ring full: when the cache is full too (at least half the ring live lone SYNs,
+    // as under a flood), the oldest lone SYN leaves, which leaves the table room too; when the
+    // ring is mostly holes (SYNs answered since), the oldest moves to a flow entry instead.
+    if (lone && table.synRingFull() && table.synCacheFull()) {
+      evictOldestSyn();
+    } else {
+      if (table.isFull()) evictOldest();
+      if (lone && table.synRingFull()) moveOldestSyn();
+    }
     const serverSent = isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK)) == (tcpHeader.SYN | tcpHeader.ACK);
     if (!keyed) key = flowKeyHash(family, protocol, sport, dport);
     if (!given) hash = hashTuple(FLOW_TUPLE, fields);
     count(STAT_FLOWS_CREATED);
-    // A SYN alone (no ACK, FIN, RST or payload) waits in one cache line for its second packet.
-    // Not with reassembly, whose events name a flow by its entry for the flow's whole life, nor
-    // while exporting IPFIX, whose records need the packet's IP octets and TCP flags (ipfix.ts).
-    if (isTcp && (tcpFlags & (tcpHeader.SYN | tcpHeader.ACK | tcpHeader.FIN | tcpHeader.RST)) == tcpHeader.SYN
-      && packet.payloadLength == 0 && !reassembling() && !ipfix.exporting) {
-      if (table.synRingFull()) moveOldestSyn();
+    if (lone) {
       const h = table.insertSyn(key);
       const options = (tcpHeader.optionSackPermitted ? DirFlag.SACK_PERMITTED : 0) | (tcpHeader.optionTimestamps ? DirFlag.TIMESTAMPS : 0);
       syn.createSyn(table.entry(h), FLOW_TUPLE, family, sport, dport, hash, ts, tcpHeader.sequence(packet.transport),
@@ -413,8 +422,20 @@ function promote(h: u32, key: u32, states: bool = true): u32 {
 }
 
 /**
- * The SYN ring has come round to a lone SYN still waiting at its tail (the table has room: the
- * caller checked): that SYN moves to a flow entry, as if its second packet had come.
+ * The SYN ring has come round to a lone SYN still waiting at its tail, in a ring at least half
+ * full of lone SYNs: that SYN leaves, as a SYN cache drops its oldest entry, though the table may
+ * have room (shared/abi.ts SYN_CACHE_MIN).
+ */
+function evictOldestSyn(): void {
+  const h = <u32>table.oldestSyn();
+  leave(h, idleNow(h, now) ? CloseReason.TIMEOUT : CloseReason.EVICTED);
+  ahead.evicted++;
+}
+
+/**
+ * The SYN ring has come round to a lone SYN still waiting at its tail, in a ring mostly of holes
+ * (the table has room: the caller made it): that SYN moves to a flow entry, as if its second
+ * packet had come, and the ring goes on.
  */
 function moveOldestSyn(): void {
   const h = <u32>table.oldestSyn();

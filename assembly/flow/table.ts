@@ -11,16 +11,19 @@
  *   when it leaves (syn.ts).
  *
  * A flow is named by a handle: its entry number in the flow pool, or SYN_HANDLE | its number in
- * the SYN pool. The two pools hold `capacity` entries each, so that either can hold every live
- * flow, and the table is full when `capacity` flows of both kinds live.
+ * the SYN pool. The flow pool holds `capacity` entries, so that it can hold every live flow, and
+ * the table is full when `capacity` flows of both kinds live. The SYN pool holds `synCapacity`
+ * (synCacheSlots: at most `capacity`, a sixteenth of it for large tables; shared/abi.ts says why).
  *
  * The SYN pool is a ring, filled in the order SYNs come: the oldest lone SYN is always the first
  * live entry from the tail (a lone SYN's activity is its one packet), so eviction and the idle
  * sweep take it without searching, and the entries about to be evicted are known ahead. A SYN
  * that moves on (promoted, or gone) leaves a hole, skipped when the tail reaches it (or given
- * back at once when it is the newest: the next SYN then takes the same line). When the
- * ring has come round to a lone SYN still waiting at its tail while the table has room, that SYN
- * moves to a flow entry (the engine's moveOldestSyn) and the ring goes on.
+ * back at once when it is the newest: the next SYN then takes the same line). When the ring has
+ * come round to a lone SYN still waiting at its tail, that SYN leaves (the engine's
+ * evictOldestSyn), as a SYN cache drops its oldest entry, when at least half the ring is live lone
+ * SYNs (synCacheFull, as under a flood); in a ring mostly of holes it moves to a flow entry
+ * (moveOldestSyn). Either way the ring goes on.
  *
  * The index has a power-of-two number of 8-byte slots, at least twice the live flows, so linear
  * probing stays short: a slot holds the flow-key hash and the handle + 1 (0: empty). Removal
@@ -48,7 +51,10 @@
  * direction (the client-to-server one is the record's REC_RSS_HASH): a packet of a known flow
  * takes its hash from there instead of hashing its tuple again, and records keep their layout.
  */
-import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, FLOW_STATE, OUT_FLOW_INDEX_SLOTS, REC_FAMILY, REC_KEY_HASH, Status, SYN_ENTRY } from "../shared/abi";
+import {
+  FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, FLOW_STATE, OUT_FLOW_INDEX_SLOTS, REC_FAMILY, REC_KEY_HASH, Status,
+  SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY,
+} from "../shared/abi";
 import { reserve, unreserve } from "../shared/reserve";
 import { entryKeyHash } from "./key";
 
@@ -65,6 +71,8 @@ let synBlock: usize = 0;
 let synPool: usize = 0;
 let reverseHashes: usize = 0;
 let capacity: u32 = 0;
+/** Entries of the SYN ring (synCacheSlots of capacity). */
+let synCapacity: u32 = 0;
 /** Entries ever handed out in the flow pool (its high-water mark); below it: live or free. */
 let used: u32 = 0;
 /** Free list head of the flow pool: entry number + 1 (0: empty); a free entry holds the next. */
@@ -83,6 +91,11 @@ let fullMask: u32 = 0;
 let growAt: u32 = 0;
 /** Where a lone SYN's record is written out before it is copied (FLOW_RECORD bytes). */
 let scratch: usize = 0;
+
+/** The SYN ring's entries for a table of `flows` (host/core/limits.ts synCacheSlots says the same). */
+export function synCacheSlots(flows: u32): u32 {
+  return min(flows, max(SYN_CACHE_MIN, flows / SYN_CACHE_SHARE));
+}
 
 /**
  * Sizes the table for `flows` entries (freeing a previous one). Returns Status.OK or BAD_SIZE
@@ -113,7 +126,7 @@ export function configureTable(flows: u32): i32 {
   index = reserve(indexBytes);
   reverseHashes = reserve(<usize>flows * FLOW_REVERSE_HASH);
   if (!scratch) scratch = reserve(FLOW_RECORD);
-  synBlock = reserve(<usize>flows * SYN_ENTRY + 64);
+  synBlock = reserve(<usize>synCacheSlots(flows) * SYN_ENTRY + 64);
   poolBlock = reserve(<usize>flows * FLOW_RECORD + 64);
   if (!index || !reverseHashes || !scratch || !synBlock || !poolBlock) {
     // More than the engine's memory holds (shared/reserve.ts): the caller says so.
@@ -124,6 +137,7 @@ export function configureTable(flows: u32): i32 {
   synPool = (synBlock + 63) & ~<usize>63;
   pool = (poolBlock + 63) & ~<usize>63;
   capacity = flows;
+  synCapacity = synCacheSlots(flows);
   fullMask = slots - 1;
   reset();
   return Status.OK;
@@ -136,7 +150,7 @@ function releaseTable(): void {
   unreserve(index);
   unreserve(reverseHashes);
   poolBlock = pool = synBlock = synPool = index = reverseHashes = 0;
-  capacity = 0;
+  capacity = synCapacity = 0;
 }
 
 /** An empty table, its index at its starting size (zero past it: the caller sees to that). */
@@ -155,6 +169,10 @@ export function liveSyns(): u32 { return synLive; }
 /** Entries ever used in the flow pool (the sweep and flush walk them). */
 export function entriesUsed(): u32 { return used; }
 export function isFull(): bool { return live == capacity; }
+/** Bytes of the table that live flows and the index's slots in use take (ahead.ts weighs them). */
+export function bytesInUse(): u64 {
+  return <u64>(live - synLive) * FLOW_RECORD + <u64>synLive * SYN_ENTRY + (<u64>slotMask + 1) * SLOT;
+}
 /** A buffer of FLOW_RECORD bytes for writing one record out. */
 export function recordScratch(): usize { return scratch; }
 
@@ -329,7 +347,7 @@ function grow(): void {
 // @ts-ignore: decorator
 @inline function settleTail(): void {
   while (synCount != 0 && load<u8>(synEntry(synTail) + REC_FAMILY) == 0) {
-    synTail = synTail + 1 == capacity ? 0 : synTail + 1;
+    synTail = synTail + 1 == synCapacity ? 0 : synTail + 1;
     synCount--;
   }
 }
@@ -340,11 +358,20 @@ export function oldestSyn(): i32 {
   return synCount != 0 ? <i32>(synTail | SYN_HANDLE) : -1;
 }
 
-/** True when a new lone SYN has no slot until the oldest one moves (see moveOldestSyn). */
+/**
+ * True when the SYN cache is full: at least half its ring is live lone SYNs (the rest holes).
+ * When the ring is full too, the oldest lone SYN leaves (the engine's evictOldestSyn); in a ring
+ * mostly of holes it moves to a flow entry instead (moveOldestSyn).
+ */
+export function synCacheFull(): bool {
+  return synLive >= synCapacity - (synCapacity >> 1);
+}
+
+/** True when a new lone SYN has no slot until the oldest one moves on (evictOldestSyn, moveOldestSyn). */
 export function synRingFull(): bool {
-  if (synCount != capacity) return false;
+  if (synCount != synCapacity) return false;
   settleTail();
-  return synCount == capacity;
+  return synCount == synCapacity;
 }
 
 /** Slots of the ring in use, oldest first: the handle of the `k`th (live or a hole). */
@@ -352,7 +379,7 @@ export function synSlots(): u32 { return synCount; }
 // @ts-ignore: decorator
 @inline export function synSlot(k: u32): u32 {
   const i = synTail + k;
-  return (i >= capacity ? i - capacity : i) | SYN_HANDLE;
+  return (i >= synCapacity ? i - synCapacity : i) | SYN_HANDLE;
 }
 
 /**
@@ -375,11 +402,11 @@ export function nextSyns(out: usize, n: u32): u32 {
 
 /** Takes the ring's next slot for `hash` and indexes it (not full, not synRingFull); its handle. */
 export function insertSyn(hash: u32): u32 {
-  // The ring may be full of slots with a hole at its tail: moveOldestSyn has just made one there
+  // The ring may be full of slots with a hole at its tail: evictOldestSyn has just made one there
   // (freeSyn gives back holes at the head end only). The new SYN's slot is past the settled tail.
-  if (synCount == capacity) settleTail();
+  if (synCount == synCapacity) settleTail();
   const i = synTail + synCount;
-  const n = i >= capacity ? i - capacity : i;
+  const n = i >= synCapacity ? i - synCapacity : i;
   synCount++;
   synLive++;
   const h = n | SYN_HANDLE;

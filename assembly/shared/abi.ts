@@ -492,7 +492,17 @@ export const enum DirFlag {
 // packet of the connection comes, the flow moves to a full entry; a lone SYN that leaves the
 // table is written out as the full record it stands for, or, when no record is wanted, counted
 // from this line alone (flow/engine.ts leaveSyn).
+//
+// Lone SYNs wait in a ring of their own, smaller than the table as a SYN cache is: a table of
+// F flows keeps min(F, max(SYN_CACHE_MIN, F / SYN_CACHE_SHARE)) of them (65,536 for the default
+// table of 1,048,576). When the ring is full and at least half of it is live lone SYNs, its
+// oldest lone SYN leaves (evicted, or timed out when idle) even while the table has room; when
+// it is mostly holes, the oldest moves to a flow entry. A SYN is answered within a round trip,
+// long before that many more come; a flood's SYNs never are, and they then touch a few MiB of
+// ring and index, not the whole table, and never displace an established flow.
 export const SYN_ENTRY = 64;
+export const SYN_CACHE_MIN = 65536;
+export const SYN_CACHE_SHARE = 16;
 /** u8: the SYN's window scale option (0xff: none), as DIR_WSCALE */
 export const SYN_WSCALE = 39;
 /** u16: the SYN's MSS option (0: none), as DIR_MSS */

@@ -11,7 +11,7 @@
  */
 import {
   ALLOCATOR_START, IPFIX_MESSAGE_MAX, IPFIX_OUT_MESSAGES, FLOW_EVENT, FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, GEN_CONVERSATION, GEN_STATE_HEADER,
-  MEMORY_BASE, MEMORY_MAX_PAGES, PAGE_BYTES, QUEUES_MAX, RESERVE_REGION, TALLY_COUNTERS, SYN_ENTRY,
+  MEMORY_BASE, MEMORY_MAX_PAGES, PAGE_BYTES, QUEUES_MAX, RESERVE_REGION, TALLY_COUNTERS, SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY,
   BUCKET_ROW, PORTS_DELTAS, RETA_MAX, TOP_ENTRY, TOP_FLOWS,
 } from '../../assembly/shared/abi.js';
 
@@ -37,6 +37,11 @@ export function reservedBytes(bytes: number): number {
   return Math.ceil((bytes + bytes / 16 + 64) / PAGE_BYTES) * PAGE_BYTES;
 }
 
+/** Lone SYNs a table of `flows` keeps (assembly/flow/table.ts synCacheSlots; shared/abi.ts says why). */
+export function synCacheSlots(flows: number): number {
+  return Math.min(flows, Math.max(SYN_CACHE_MIN, Math.floor(flows / SYN_CACHE_SHARE)));
+}
+
 /**
  * The flow table's memory for `flows` flows (assembly/flow/table.ts): index (a power of two of
  * slots), reverse hashes, the lone SYNs' pool, the flow entries, and a record's scratch.
@@ -44,7 +49,7 @@ export function reservedBytes(bytes: number): number {
 export function flowTableBytes(flows: number): number {
   let slots = 16;
   while (slots < flows * FLOW_INDEX_LOAD) slots *= 2;
-  return reservedBytes(slots * FLOW_INDEX_SLOT) + reservedBytes(flows * FLOW_REVERSE_HASH) + reservedBytes(flows * SYN_ENTRY + 64)
+  return reservedBytes(slots * FLOW_INDEX_SLOT) + reservedBytes(flows * FLOW_REVERSE_HASH) + reservedBytes(synCacheSlots(flows) * SYN_ENTRY + 64)
     + reservedBytes(flows * FLOW_RECORD + 64) + reservedBytes(FLOW_RECORD);
 }
 
