@@ -2,11 +2,14 @@
 // A run's fixed cost against Node's own start (issue 15: "a run's fixed cost (a 100-packet
 // capture) within 1.5x of `node -e 0`"): `node -e 0` and `rssplane run --input F --cores 1 --json`
 // of each build named, as fresh processes, rounds interleaved (node, this build, the other, node,
-// ...) so that a machine that drifts moves every side alike, after an untimed round of each.
+// the other, this build, ...: the builds' order turns each round) so that a machine that drifts
+// moves every side alike, after an untimed round of each.
 // Prints each side's median milliseconds, each build's ratio to `node -e 0` (of the medians, and
 // the median of each round's ratio), and with two builds the median of the second's round times
 // over the first's: a before/after that one hyperfine run, which times one command's runs
-// together, gives less steadily on a shared machine.
+// together, gives less steadily on a shared machine. With --json, each build's run `seconds` too
+// (the summary's figure: from the engine's creation to the report, without Node's start), and
+// with two builds their paired ratio.
 //
 //   node scripts/bench-start.mjs --input /tmp/small100.pcap [--rounds 60] [--dist OTHER/dist ...] [--env NAME=VALUE ...] [--json]
 //
@@ -46,30 +49,42 @@ const sides = [
   ...dists.map((b) => ({ name: nameOf(b), args: [`${b.dist}/cli.js`, 'run', '--input', input, '--cores', '1', '--json', '--no-progress'], env: b.env })),
 ];
 
-/** One fresh process of `side`: its wall-clock milliseconds. */
+/** One fresh process of `side`: its wall-clock milliseconds, and a run's own `seconds` (ms). */
 function time(side) {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, side.args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, ...side.env } });
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${side.name} exited ${r.status}: ${r.stderr}`);
-  return ms;
+  return { ms, seconds: side.args[0] === '-e' ? 0 : JSON.parse(r.stdout).seconds * 1000 };
 }
 
 for (const side of sides) time(side);
 const ms = sides.map(() => []);
-for (let r = 0; r < rounds; r++) sides.forEach((side, i) => ms[i].push(time(side)));
+const runSeconds = sides.map(() => []);
+for (let r = 0; r < rounds; r++) {
+  const order = sides.map((_, i) => i);
+  if (r % 2) order.splice(1, order.length - 1, ...order.slice(1).reverse());
+  for (const i of order) {
+    const t = time(sides[i]);
+    ms[i].push(t.ms);
+    runSeconds[i].push(t.seconds);
+  }
+}
 
 const node = median(ms[0]);
 const builds = dists.map((b, i) => {
   const times = ms[i + 1];
   return {
-    dist: b.dist, ...(Object.keys(b.env).length ? { env: b.env } : {}), median_ms: round(median(times), 1),
+    dist: b.dist, ...(Object.keys(b.env).length ? { env: b.env } : {}), median_ms: round(median(times), 1), run_seconds_ms: round(median(runSeconds[i + 1]), 1),
     against_node: round(median(times) / node), against_node_paired: round(median(times.map((t, r) => t / ms[0][r]))),
   };
 });
 const result = {
   bench: 'start', input, rounds, node_ms: round(node, 1), builds,
-  ...(dists.length > 1 ? { second_over_first_paired: round(median(ms[2].map((t, r) => t / ms[1][r]))) } : {}),
+  ...(dists.length > 1 ? {
+    second_over_first_paired: round(median(ms[2].map((t, r) => t / ms[1][r]))),
+    run_seconds_second_over_first_paired: round(median(runSeconds[2].map((t, r) => t / runSeconds[1][r]))),
+  } : {}),
   machine: { cpu: cpus()[0]?.model.trim(), cores: cpus().length, node: process.version, date: new Date().toISOString() },
 };
 if (flag('json')) {

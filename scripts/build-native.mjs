@@ -72,10 +72,11 @@ try {
 }
 
 /**
- * The caches of the private and the shared build (one core, and all cores), each from a run on a
- * test capture's records repeated 200 times (64,000 packets, with loss, so that retransmissions'
- * paths are among the hot ones) in a temporary file. RSSPLANE_WASM_CACHE=write has the run wait
- * at exit for V8's background compiles to end.
+ * The caches of the shared build (a run on one core, and on all cores: both use it) and of the
+ * private one (`bench flows`, and the library), each from runs on a test capture's records
+ * repeated 200 times (64,000 packets, with loss, so that retransmissions' paths are among the hot
+ * ones) in a temporary file. RSSPLANE_WASM_CACHE=write has the run wait at exit for V8's
+ * background compiles to end.
  */
 function writeWasmCaches() {
   for (const f of readdirSync(join(root, 'dist'))) if (f.endsWith('.wasm.cache')) rmSync(join(root, 'dist', f));
@@ -84,8 +85,12 @@ function writeWasmCaches() {
   const file = join(mkdtempSync(join(tmpdir(), 'rssplane-cache-')), 'repeated.pcap');
   try {
     writeFileSync(file, repeatedCapture(readFileSync(base), 200));
-    for (const cores of ['1', '2']) {
-      execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'run', '--input', file, '--cores', cores, '--json', '--no-progress'], {
+    const runs = [
+      ...['1', '2'].map((cores) => ['run', '--input', file, '--cores', cores, '--json', '--no-progress']),
+      ['bench', 'flows', '--input', file, '--rounds', '1', '--counts-only', '--json'],
+    ];
+    for (const args of runs) {
+      execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), ...args], {
         env: { ...process.env, RSSPLANE_WASM_CACHE: 'write' }, stdio: ['ignore', 'ignore', 'inherit'],
       });
     }

@@ -132,6 +132,17 @@ describe('flow table', () => {
     expect(records).toHaveLength(6);
   });
 
+  it('counts(), what a run publishes every 16 batches, agrees with stats() without reading the buckets', async () => {
+    const engine = await Engine.create();
+    const flows = FlowEngine.create(engine, RssConfig.from({ key: 'symmetric', reta: 'equal:2' }), { flows: 64 });
+    // A frame cut to 20 bytes (no IPv4 header) is dropped, and its time is not a packet's time.
+    const cut = frame(tcp4(C, S, { sport: 7000, dport: 80, seq: 1, flags: ACK }), { caplen: 20, ts: T0 + 100n * ms });
+    flows.process(loadPackets(engine, [...clean(7001), cut]));
+    const { received, processed, dropped, now } = flows.stats();
+    expect(flows.counts()).toEqual({ received, processed, dropped, now });
+    expect(flows.counts()).toEqual({ received: 9, processed: 8, dropped: 1, now: T0 + 8n * ms });
+  });
+
   it('10,000 flows through a table of 1,024: every packet accounted, every flow recorded once', async () => {
     const packets = Array.from({ length: 10000 }, (_, i) => frame(tcp4(`10.2.${i >> 8}.${i & 255}`, S, { sport: 1024 + i, dport: 80, seq: 1, flags: ACK, payload: new Uint8Array(5) })));
     const { records, stats } = await run(packets, { flows: 1024 });

@@ -116,7 +116,8 @@ describeWithDependency('g++', commandWorks('c++', ['--version']), 'the wasm cach
 
   describe('through the command', () => {
     let dist: string;
-    const cacheFile = () => join(dist, 'rssplane.relaxed.wasm.cache');
+    // (`run` uses the shared build on one core too: host/node/runner/runner.ts runInline.)
+    const cacheFile = () => join(dist, 'rssplane.shared.relaxed.wasm.cache');
     /** Synthetic traffic long enough for V8 to optimise the engine's hot functions (110,000 packets). */
     const SYNTHETIC = ['--conversations', '5000', '--concurrent', '1000'];
     const CAPTURE_INPUT = ['--input', CAPTURE];

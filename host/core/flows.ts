@@ -468,6 +468,17 @@ export class FlowEngine {
     }
   }
 
+  /**
+   * The packet counters and the latest packet time, for a run's progress: stats() without the
+   * rows it reads and builds objects of every time (each indirection-table entry's, 128 by
+   * default; a one-core run of short-500k spent 5 ms in the stats() its progress asked for).
+   */
+  counts(): { received: number; processed: number; dropped: number; now: bigint } {
+    const dv = this.dv;
+    const s = (i: number) => Number(dv.getBigUint64(FLOW_STATE + i * 8, true));
+    return { received: s(STAT_RECEIVED), processed: s(STAT_PROCESSED), dropped: s(STAT_DROPPED), now: dv.getBigUint64(FLOW_STATE + STAT_NOW * 8, true) };
+  }
+
   /** Counters since configuration (or resetCounters). */
   stats(): FlowStats {
     const dv = this.dv;

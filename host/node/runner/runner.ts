@@ -301,8 +301,9 @@ async function gather(plan: RunPlan, results: readonly CoreResult[], seconds: nu
 }
 
 /**
- * One core on the main thread: its engine in private memory, no worker thread, no rings. The
- * core yields to the event loop every `progressMs` or so, so that the progress bar still moves.
+ * One core on the main thread: no worker thread, no rings (its engine's memory is shared all the
+ * same: see below). The core yields to the event loop every `progressMs` or so, so that the
+ * progress bar still moves.
  */
 async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult> {
   const control = ControlBlock.create(1);
@@ -316,7 +317,14 @@ async function runInline(plan: RunPlan, options: RunOptions): Promise<RunResult>
     const t0 = clock();
     let result: CoreResult;
     try {
-      const engine = await Engine.create({ kernel: plan.kernel });
+      // Shared memory (the shared build), though no other thread sees it: V8 counts each growth
+      // of a private memory as new external memory (the whole memory again), and past its limit
+      // (64 MB over what the last collection left) starts a full garbage collection; configuring
+      // the flow table grows the memory several times: three collections on short-500k, 18 ms of
+      // pauses on this thread (--trace-gc: "external memory pressure"). A shared memory's growth
+      // is not counted.
+      await import('../shared-builds.js');
+      const engine = await Engine.create({ kernel: plan.kernel, shared: true });
       const core = new CoreRun({ plan, core: 0, engine, control, row: 0, stop, onIpfix: (m) => m.forEach((x) => options.onIpfix?.(x)) });
       core.connect({});
       options.onCores?.({ queues: plan.queueCores.length, flowCapacity: plan.flows.capacity, reta: plan.rss.table, cores: [{ core: 0, memory: () => engine.memory.buffer, rings: [] }] });
