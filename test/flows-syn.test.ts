@@ -165,7 +165,8 @@ describe('SYN floods', () => {
     // one SYN nobody answers, then 3000 refused connections (SYN, RST-ACK) 20 ms apart, in a
     // 1024-flow table (closed ones linger 10 s). Each answered SYN leaves a hole at the ring's head,
     // which is given back at once, so the next SYN takes the same slot and the ring never fills:
-    // the full ring (a hole inside, the oldest moved to a full entry) is the four-slot test below.
+    // a full ring is the four-slot test below (a hole inside, the cache full: the oldest evicted)
+    // and the SYN cache's tests (a ring mostly of holes: the oldest moved to a full entry).
     const packets: Packet[] = [frame(tcp4('198.18.5.1', '198.18.0.1', { sport: 7000, dport: 80, seq: 77, flags: SYN }), { ts: T0 })];
     for (let i = 0; i < 3000; i++) {
       const t = T0 + BigInt(i + 1) * 20n * ms;
@@ -186,8 +187,9 @@ describe('SYN floods', () => {
   it('a SYN ring of four slots, full with a hole inside, takes the next SYN past the slot its oldest leaves: every flow recorded once', async () => {
     // A, B and C wait; B's SYN-ACK moves it to a full entry (a hole in the middle of the ring),
     // B's client resets and opens again (B leaves, B' takes the ring's last slot). The ring is
-    // then full with the table not: E's SYN moves A to a full entry and must take a new slot,
-    // not the one A leaves behind while the ring still counts it. F, G, H then evict the oldest.
+    // then full with the table not, three of its four slots live (the SYN cache full): E's SYN
+    // evicts A and must take a new slot, not the one A leaves behind while the ring still counts
+    // it. F, G, H then evict the oldest.
     const c = '198.18.9.1', s = '198.18.0.1';
     const at = (n: number) => T0 + BigInt(n) * ms;
     const syn = (port: number, seq: number, t: number) => frame(tcp4(c, s, { sport: port, dport: 80, seq, flags: SYN }), { ts: at(t) });

@@ -402,7 +402,7 @@ export function nextSyns(out: usize, n: u32): u32 {
 
 /** Takes the ring's next slot for `hash` and indexes it (not full, not synRingFull); its handle. */
 export function insertSyn(hash: u32): u32 {
-  // The ring may be full of slots with a hole at its tail: evictOldestSyn has just made one there
+  // The ring may be full of slots with a hole at its tail: evictOldestSyn or moveOldestSyn has just made one there
   // (freeSyn gives back holes at the head end only). The new SYN's slot is past the settled tail.
   if (synCount == synCapacity) settleTail();
   const i = synTail + synCount;

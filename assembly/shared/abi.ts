@@ -499,7 +499,8 @@ export const enum DirFlag {
 // oldest lone SYN leaves (evicted, or timed out when idle) even while the table has room; when
 // it is mostly holes, the oldest moves to a flow entry. A SYN is answered within a round trip,
 // long before that many more come; a flood's SYNs never are, and they then touch a few MiB of
-// ring and index, not the whole table, and never displace an established flow.
+// ring and index, not the whole table, and displace no established flow while the table has
+// room for the established ones.
 export const SYN_ENTRY = 64;
 export const SYN_CACHE_MIN = 65536;
 export const SYN_CACHE_SHARE = 16;
