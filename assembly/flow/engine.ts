@@ -427,7 +427,11 @@ function promote(h: u32, key: u32, states: bool = true): u32 {
  * have room (shared/abi.ts SYN_CACHE_MIN).
  */
 function evictOldestSyn(): void {
-  const h = <u32>table.oldestSyn();
+  evict(<u32>table.oldestSyn());
+}
+
+/** Flow `h` leaves to make room: evicted, or timed out when it was idle already. */
+function evict(h: u32): void {
   leave(h, idleNow(h, now) ? CloseReason.TIMEOUT : CloseReason.EVICTED);
   ahead.evicted++;
 }
@@ -632,8 +636,7 @@ function evictOldest(): void {
     }
     sweepCursor++;
   }
-  leave(oldest, idleNow(oldest, now) ? CloseReason.TIMEOUT : CloseReason.EVICTED);
-  ahead.evicted++;
+  evict(oldest);
 }
 
 /**
