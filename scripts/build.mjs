@@ -72,14 +72,14 @@ for (const f of readdirSync('dist')) {
  * dist/*.js; the library is dist/index.mjs): a module is initialised when it is first used (a
  * command loads only its own code and the Node built-ins it uses), and Node loads one file,
  * without the work of its ES module loader. `import.meta.url` becomes the file's own URL, made
- * when first asked for.
+ * when first asked for and kept.
  */
 const commonjs = {
   ...common, format: 'cjs', platform: 'node', outdir: 'dist', plugins: [wasmFiles, lazyChildProcess, lazyBuiltins],
   // Less to read and parse at every start; names stay, so a stack trace still reads.
   minifyWhitespace: true, minifySyntax: true,
   define: { 'import.meta.url': '__rssplaneMeta.url' },
-  banner: { js: "const __rssplaneMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
+  banner: { js: "const __rssplaneMeta = { get url() { const url = require('node:url').pathToFileURL(__filename).href; Object.defineProperty(this, 'url', { value: url }); return url; } };" },
 };
 
 await Promise.all([

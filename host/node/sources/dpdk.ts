@@ -15,10 +15,11 @@
  * PacketFlag.HASHED). A port without RSS (net_pcap, net_ring, net_null...) is received on the
  * queues it has and spread by software RSS, as the capture dispatcher does.
  */
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
+import { dlopen } from '../addons.js';
 import type { Engine, PacketBatch } from '../../core/engine.js';
 import { invalid, RssplaneError, type ErrorCode } from '../../core/errors.js';
 import { FIELD_SETS } from '../../core/fields.js';
@@ -119,13 +120,13 @@ let addon: DpdkAddon | undefined;
 export function loadDpdk(): DpdkAddon {
   if (addon) return addon;
   const override = process.env.RSSPLANE_DPDK_ADDON;
-  const candidates = override ? [override] : [
+  const candidates = override ? [resolve(override)] : [
     fileURLToPath(new URL('./rssplane_dpdk.node', import.meta.url)),
     fileURLToPath(new URL('../../../dist/rssplane_dpdk.node', import.meta.url)),
   ];
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new RssplaneError('ENOTSUP', `this rssplane was built without DPDK (no libdpdk at install time): ${INSTALL}`, 'dpdk');
-  const loaded = createRequire(import.meta.url)(path) as DpdkAddon;
+  const loaded = dlopen<DpdkAddon>(path);
   if (loaded.abi !== SLOT_DESCRIPTORS * 65536 + PKT_DESCRIPTOR) {
     throw new RssplaneError('ENOTSUP', `the DPDK shim at ${path} was built for another slot layout: rebuild it (npm run build)`, 'dpdk');
   }
