@@ -72,13 +72,13 @@ for (const f of readdirSync('dist')) {
  * dist/*.js; the library is dist/index.mjs): a module is initialised when it is first used (a
  * command loads only its own code and the Node built-ins it uses), and Node loads one file,
  * without the work of its ES module loader. `import.meta.url` becomes the file's own URL, made
- * when first asked for and kept.
+ * when first asked for and kept; `import.meta.dirname` is `__dirname`.
  */
 const commonjs = {
   ...common, format: 'cjs', platform: 'node', outdir: 'dist', plugins: [wasmFiles, lazyChildProcess, lazyBuiltins],
   // Less to read and parse at every start; names stay, so a stack trace still reads.
   minifyWhitespace: true, minifySyntax: true,
-  define: { 'import.meta.url': '__rssplaneMeta.url' },
+  define: { 'import.meta.url': '__rssplaneMeta.url', 'import.meta.dirname': '__dirname' },
   banner: { js: "const __rssplaneMeta = { get url() { const url = require('node:url').pathToFileURL(__filename).href; Object.defineProperty(this, 'url', { value: url }); return url; } };" },
 };
 

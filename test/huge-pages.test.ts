@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { Engine, FlowEngine, RssConfig } from '../host/core/index.js';
-import { hugePageMode, hugePagesAdvised } from '../host/node/huge-pages.js';
+import { HUGE_PAGE_ADVICE_MIN, hugePageMode, hugePagesAdvised } from '../host/node/huge-pages.js';
 import { describeWithDependency, commandWorks } from './helpers/deps.js';
 
 const ADDON = fileURLToPath(new URL('../dist/rssplane_memory.node', import.meta.url));
@@ -29,10 +29,11 @@ function anonHugeBytes(): number {
   return Number(kb ?? 0) * 1024;
 }
 
-/** A 1M-flow engine, then a write to every 4 KiB page of the top `bytes` of its memory: the flow table's pools, untouched until now. */
-async function touchedEngine(bytes: number): Promise<number> {
+/** A `flows`-flow engine, then a write to every 4 KiB page of the top `bytes` of its memory: the flow table's pools, untouched until now. */
+async function touchedEngine(bytes: number, flows = 1 << 20): Promise<number> {
   const engine = await Engine.create();
-  FlowEngine.create(engine, RssConfig.from({ key: 'symmetric', reta: 'equal:2' }), { flows: 1 << 20 });
+  FlowEngine.create(engine, RssConfig.from({ key: 'symmetric', reta: 'equal:2' }), { flows });
+  bytes = Math.min(bytes, engine.bytes.length);
   const before = anonHugeBytes();
   const memory = engine.bytes;
   for (let i = memory.length - bytes; i < memory.length; i += 4096) memory[i] = 1;
@@ -69,5 +70,14 @@ describeWithDependency('gcc', commandWorks('cc', ['--version']), 'huge pages und
     if (mode === 'madvise') expect(small).toBeLessThan(4 * MIB);
     // With "always" the kernel gives huge pages unasked; with "never" it gives none: nothing to tell apart.
     if (mode === 'never' || mode === '') expect(advised).toBe(0);
+  });
+
+  it('a small table stays on small pages: a huge page would be cleared whole for the few bytes a small run uses', async () => {
+    // 10,000 flows: a few MiB of memory in all, under HUGE_PAGE_ADVICE_MIN.
+    const engine = await Engine.create();
+    FlowEngine.create(engine, RssConfig.from({ key: 'symmetric', reta: 'equal:2' }), { flows: 10_000 });
+    expect(engine.bytes.length).toBeLessThan(HUGE_PAGE_ADVICE_MIN);
+    const touched = await touchedEngine(HUGE_PAGE_ADVICE_MIN, 10_000);
+    if (thpMode() === 'madvise') expect(touched).toBeLessThan(4 * MIB);
   });
 });

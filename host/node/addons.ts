@@ -5,13 +5,13 @@
  * its caller goes on without it.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 /** The addon `file` (e.g. "rssplane_memory.node"), loaded, or null. */
 export function loadAddon<T>(file: string): T | null {
   const candidates = [
-    fileURLToPath(new URL(`./${file}`, import.meta.url)),
-    fileURLToPath(new URL(`../../dist/${file}`, import.meta.url)),
+    join(import.meta.dirname, file),
+    join(import.meta.dirname, '../../dist', file),
   ];
   const path = candidates.find((p) => existsSync(p));
   if (!path) return null;

@@ -35,6 +35,16 @@ export function hugePageMode(): string {
   }
 }
 
+/**
+ * Parts of a memory smaller than this stay on small pages. A huge page is worth its 2 MiB when
+ * much of it is used: under a large flow table read at random, the TLB misses it saves pay for it;
+ * under a small table or a buffer it only costs, since the kernel clears the whole 2 MiB at the
+ * first touch of any byte of it (3 to 7 ms on the VM of BENCHMARKS.md, where a 4 KiB page's first
+ * touch is about 20 us). A run of a small capture, whose table is as small as the capture allows,
+ * then touches only the pages it uses.
+ */
+export const HUGE_PAGE_ADVICE_MIN = 32 * 1024 * 1024;
+
 registerMemoryAdvice((bytes) => {
-  if (hugePagesAdvised()) memoryAddon()!.adviseHugePages(bytes);
+  if (bytes.length >= HUGE_PAGE_ADVICE_MIN && hugePagesAdvised()) memoryAddon()!.adviseHugePages(bytes);
 });

@@ -26,7 +26,7 @@
  * Without the addon, nothing changes.
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { registerModuleCompiler } from '../core/engine.js';
 import { loadAddon } from './addons.js';
 import { nodeWithoutFlags, sleepSync } from './io.js';
@@ -44,7 +44,7 @@ const setting = process.env.RSSPLANE_WASM_CACHE;
 
 /** Where build `name`'s cache is: beside the build, which sits beside the bundle. */
 function cachePath(name: string): string {
-  return fileURLToPath(new URL(`./${name}.cache`, import.meta.url));
+  return join(import.meta.dirname, `${name}.cache`);
 }
 
 /** Whether this process may write a cache the usual runs will read (see the module comment). */

@@ -16,8 +16,7 @@
  * queues it has and spread by software RSS, as the capture dispatcher does.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
 import { dlopen } from '../addons.js';
 import type { Engine, PacketBatch } from '../../core/engine.js';
@@ -121,8 +120,8 @@ export function loadDpdk(): DpdkAddon {
   if (addon) return addon;
   const override = process.env.RSSPLANE_DPDK_ADDON;
   const candidates = override ? [resolve(override)] : [
-    fileURLToPath(new URL('./rssplane_dpdk.node', import.meta.url)),
-    fileURLToPath(new URL('../../../dist/rssplane_dpdk.node', import.meta.url)),
+    join(import.meta.dirname, 'rssplane_dpdk.node'),
+    join(import.meta.dirname, '../../../dist/rssplane_dpdk.node'),
   ];
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new RssplaneError('ENOTSUP', `this rssplane was built without DPDK (no libdpdk at install time): ${INSTALL}`, 'dpdk');
