@@ -103,10 +103,10 @@ export function runCommand(): Command {
       // The engine keeps timeouts in whole milliseconds, in 32 bits.
       if (!(idle >= IDLE_MIN && idle <= IDLE_MAX)) invalid('--idle-timeout', flags.idleTimeout, `expected seconds from ${IDLE_MIN} to ${IDLE_MAX}`);
       // Ctrl-C ends a live port's input and the run reports what it saw; a second one quits.
-      const ending = new AbortController();
+      let interrupted = false;
       const onInterrupt = () => {
-        if (ending.signal.aborted) process.exit(130);
-        ending.abort();
+        if (interrupted) process.exit(130);
+        interrupted = true;
       };
       let source: SourcePlan;
       let inputBytes: number | undefined;
@@ -179,7 +179,7 @@ export function runCommand(): Command {
       for (const t of exporter?.targets ?? []) live.addExporter({ exporter: t.stats.target, sent: () => t.stats.records_sent, dropped: () => t.stats.records_dropped });
       // The session takes Ctrl-C over from the one caught while EAL set up (a port's run).
       process.off('SIGINT', onInterrupt);
-      if (ending.signal.aborted) live.ending.abort();
+      if (interrupted) live.ending!.abort();
       const bar = flags.progress && stderrIsTerminal() && !liveInput ? await progressBar(source) : undefined;
       for (const w of port?.warnings ?? []) process.stderr.write(`rssplane: warning: ${w}\n`);
       // Without a bar, a live port that only Ctrl-C ends says so once its packets flow (scripts
@@ -195,7 +195,7 @@ export function runCommand(): Command {
       let result;
       try {
         result = await runPlan(plan, {
-          onProgress: bar?.update ?? tell, endInput: live.ending.signal, onCores: live.onCores,
+          onProgress: bar?.update ?? tell, endInput: live.ending?.signal, onCores: live.onCores,
           ...(exporter ? { onIpfix: (m: Uint8Array) => exporter.write(m) } : {}),
           ...(exporter && coreShare ? { coreIpfix: { share: coreShare, onIpfix: (m: Uint8Array) => exporter.writeFromCore(m) } } : {}),
         });
