@@ -4,7 +4,7 @@
  * Four builds of the same AssemblyScript exist: baseline SIMD and relaxed SIMD (whose table
  * lookups skip the out-of-range guard), each with private or shared memory. Relaxed is used where
  * the runtime validates it (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the
- * rssplane CLI turns on). Shared memory (a SharedArrayBuffer) lets another thread fill an
+ * rssplane CLI turns on around each compile: registerFeatureScope). Shared memory (a SharedArrayBuffer) lets another thread fill an
  * engine's rings; browsers allow it only on cross-origin-isolated pages, so private is the default
  * and the shared builds are not part of this library's bundle: the Node runner registers them
  * (host/node/shared-builds.ts), and so can any other host that wants shared engines.
@@ -208,9 +208,35 @@ export const RELAXED_PROBE = new Uint8Array([
 ]);
 let relaxedValidates: boolean | undefined;
 
+/**
+ * What a runtime does around each validation and compile of an engine build, when the features
+ * the relaxed build uses are not on by default: Node 20 keeps relaxed SIMD behind a V8 flag, which
+ * the CLI turns on for the compile and off again (host/node/relaxed-simd.ts says why). Calls nest.
+ * A compiled module keeps its features: instances of it, here or in other threads, need no flag.
+ */
+export interface FeatureScope {
+  enter(): void;
+  leave(): void;
+}
+let featureScope: FeatureScope | undefined;
+
+export function registerFeatureScope(scope: FeatureScope): void {
+  featureScope = scope;
+}
+
+/** `f()` with the runtime's features for engine builds on (registerFeatureScope). */
+export function withEngineFeatures<T>(f: () => T): T {
+  featureScope?.enter();
+  try {
+    return f();
+  } finally {
+    featureScope?.leave();
+  }
+}
+
 /** The best kernel this runtime validates. */
 export function availableKernel(): Kernel {
-  relaxedValidates ??= WebAssembly.validate(RELAXED_PROBE);
+  relaxedValidates ??= withEngineFeatures(() => WebAssembly.validate(RELAXED_PROBE));
   return relaxedValidates ? 'relaxed-simd' : 'simd';
 }
 
@@ -225,8 +251,9 @@ export function compileEngine(kernel: Kernel = availableKernel(), shared = false
     const build = shared ? BUILDS[kernel].shared : BUILDS[kernel].private;
     if (!build) return Promise.reject(new RssplaneError('EINVAL', 'shared-memory engines need their builds registered (registerSharedBuilds; the Node runner does it)'));
     const bytes = bytesOf(build);
+    featureScope?.enter();
     const module = moduleCompiler ? moduleCompiler(buildName(kernel, shared), bytes, compileNow) : compileNow(bytes);
-    p = module.then((m) => ({ module: m, kernel, shared }));
+    p = module.finally(() => featureScope?.leave()).then((m) => ({ module: m, kernel, shared }));
     compiled.set(id, p);
   }
   return p;

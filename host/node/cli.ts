@@ -4,10 +4,11 @@
 import { Command, CommanderError, Help } from 'commander';
 import { failAndExit, reflow, USAGE, writeAll } from './io.js';
 import './huge-pages.js';
+import './relaxed-simd.js';
 import './wasm-cache.js';
 
-// Started by dist/cli.js (host/node/launch.cjs), which turns relaxed SIMD on (Node 20 keeps it
-// behind a flag) and loads this bundle with V8's code cache.
+// Started by dist/cli.js (host/node/launch.cjs), which loads this bundle with V8's code cache.
+// Relaxed SIMD (behind a flag in Node 20) is turned on around each engine compile: ./relaxed-simd.ts.
 
 const VERSION = '0.1.0';
 

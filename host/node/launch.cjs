@@ -10,21 +10,10 @@
  * its exit writes a new one beside the command if it may (a Node upgrade, an edited bundle).
  * RSSPLANE_CODE_CACHE=off loads the command without it.
  *
- * Node 20 keeps relaxed SIMD behind a flag that browsers no longer need; it is set here, before
- * anything is compiled, so that the flags the cache was made under are the flags it is read
- * under. RSSPLANE_KERNEL=simd keeps the baseline kernel. The flag is set by the wasm cache's
- * addon (native/wasm-cache), which the run loads anyway: node:v8 would load Node's stream
- * library with it, 5 ms of a start; without the addon, node:v8 it is.
+ * The cache is written and read with V8's flags as Node starts: the relaxed SIMD flag Node 20
+ * needs for the engine is on only around the engine's compile (host/node/relaxed-simd.ts).
  */
 'use strict';
-if (process.env.RSSPLANE_KERNEL !== 'simd') {
-  const flag = '--experimental-wasm-relaxed-simd';
-  try {
-    require(require('node:path').join(__dirname, 'rssplane_wasm_cache.node')).setFlags(flag);
-  } catch {
-    require('node:v8').setFlagsFromString(flag);
-  }
-}
 
 const { closeSync, fstatSync, openSync, readSync, renameSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -98,9 +87,7 @@ if (process.env.RSSPLANE_CODE_CACHE === 'off') {
 } else {
   const { source, cachedData } = readBundle(file, cacheFile);
   const script = new vm.Script(source, { filename: file, cachedData });
-  // A run with the baseline kernel (other flags) does not replace the cache the usual runs read.
-  const write = process.env.RSSPLANE_CODE_CACHE === 'write'
-    || ((cachedData === undefined || script.cachedDataRejected) && process.env.RSSPLANE_KERNEL !== 'simd');
+  const write = process.env.RSSPLANE_CODE_CACHE === 'write' || cachedData === undefined || script.cachedDataRejected;
   if (write) {
     process.on('exit', () => {
       // Best effort: a command installed where its user may not write runs without a new cache.

@@ -27,7 +27,7 @@
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registerModuleCompiler } from '../core/engine.js';
+import { registerModuleCompiler, withEngineFeatures } from '../core/engine.js';
 import { loadAddon } from './addons.js';
 import { nodeWithoutFlags, sleepSync } from './io.js';
 
@@ -66,7 +66,8 @@ function writeAtExit(addon: WasmCacheAddon, path: string, module: WebAssembly.Mo
   process.once('exit', () => {
     const temporary = `${path}.${process.pid}`;
     try {
-      let bytes = addon.serialize(module);
+      // Under the flags it will be read under (host/node/relaxed-simd.ts): V8 writes them in it.
+      let bytes = withEngineFeatures(() => addon.serialize(module));
       if (setting === 'write') bytes = settled(addon, module, bytes);
       if (!bytes || bytes.length <= (setting === 'write' ? sizeOf(path) : read)) return;
       writeFileSync(temporary, bytes);
@@ -90,7 +91,7 @@ function sizeOf(path: string): number {
 function settled(addon: WasmCacheAddon, module: WebAssembly.Module, bytes: Uint8Array | undefined): Uint8Array | undefined {
   for (let i = 0; i < 20; i++) {
     sleepSync(50);
-    const later = addon.serialize(module);
+    const later = withEngineFeatures(() => addon.serialize(module));
     if (later?.length === bytes?.length) return later;
     bytes = later;
   }

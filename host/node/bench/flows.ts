@@ -33,7 +33,7 @@ import {
   PKT_TIMESTAMP, PKT_WIRELEN, QUEUE_CORE, STAT_BAD_IPV4_CHECKSUM, STAT_BAD_TCP_CHECKSUM, STAT_DROPPED, STAT_FLOWS_EVICTED, Status,
 } from '../../../assembly/shared/abi.js';
 import { CaptureReader } from '../../core/capture.js';
-import { Engine, engineMemory, type EngineExports, type Kernel } from '../../core/engine.js';
+import { Engine, engineMemory, withEngineFeatures, type EngineExports, type Kernel } from '../../core/engine.js';
 import { invalid, RssplaneError } from '../../core/errors.js';
 import { FIELD_SETS } from '../../core/fields.js';
 import { readBucketDetail, readBuckets } from '../../core/buckets.js';
@@ -262,7 +262,7 @@ function loadBaseline(path: string): { module: WebAssembly.Module; kernel: Kerne
   }
   let module: WebAssembly.Module;
   try {
-    module = new WebAssembly.Module(bytes);
+    module = withEngineFeatures(() => new WebAssembly.Module(bytes));
   } catch (e) {
     return invalid('--baseline-wasm', path, `not a module this runtime compiles (${(e as Error).message.split('\n')[0]})`);
   }

@@ -12,7 +12,6 @@
  * comes on SIGINT or SIGTERM, a `stop` line on stdin, or --dpdk-idle. Mistakes: one line on
  * stderr, exit 2.
  */
-import { setFlagsFromString } from 'node:v8';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError } from 'commander';
 import { invalid } from '../../core/errors.js';
@@ -23,8 +22,7 @@ import { failAndExit, json, USAGE } from '../io.js';
 import { rssConfig, wholeNumber } from '../options.js';
 import { linkOptions, type LinkFlags } from './options.js';
 import { LinkSession, openLink, type LinkReport } from './session.js';
-
-if (process.env.RSSPLANE_KERNEL !== 'simd') setFlagsFromString('--experimental-wasm-relaxed-simd');
+import '../relaxed-simd.js';
 
 interface HarnessFlags extends LinkFlags {
   cores: string;
