@@ -104,7 +104,7 @@ describeWithDependency('g++', commandWorks('c++', ['--version']), 'the wasm cach
     });
   });
 
-  it('sets V8 flags as node:v8 does (the launcher turns relaxed SIMD on with it)', () => {
+  it('sets V8 flags as node:v8 does (relaxed SIMD is turned on and off with it around each engine compile)', () => {
     // The engine's probe (i8x16.relaxed_swizzle): Node 20 validates it only under --experimental-wasm-relaxed-simd.
     const r = node(`
       const probe = new Uint8Array(${JSON.stringify([...RELAXED_PROBE])});

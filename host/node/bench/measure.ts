@@ -35,6 +35,9 @@ export function machine() {
     // what the engine's memory sits on: "madvise"/"always" (huge pages, asked for or not),
     // "never", or "off" (RSSPLANE_HUGE_PAGES=off, or no addon)
     huge_pages: hugePageMode(),
+    // Node reads every certificate of NODE_EXTRA_CA_CERTS as it starts, TLS or not (45 ms of
+    // each start on the VM of BENCHMARKS.md): a Node start timed here carries it when set.
+    node_extra_ca_certs: process.env.NODE_EXTRA_CA_CERTS !== undefined,
     date: new Date().toISOString(),
   };
 }
