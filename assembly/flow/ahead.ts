@@ -14,7 +14,7 @@
  */
 import { LinkType, PKT_CAPLEN, PKT_DATA, PKT_DESCRIPTOR, PKT_LINKTYPE } from "../shared/abi";
 import * as ethernet from "../wire/ethernet";
-import { endpoint4, endpoint6, entryKeyHash, keyOf } from "./key";
+import { endpoint4, endpoint6, keyOf } from "./key";
 import * as table from "./table";
 
 /**
@@ -105,7 +105,7 @@ export function lookAhead(d: usize, n: u32): void {
   if (evictions != 0) {
     const m = table.nextSyns(victims, evictions);
     for (let i: u32 = 0; i < m; i++) {
-      store<u32>(keys + (<usize>k << 2), entryKeyHash(table.entry(load<u32>(victims + (<usize>i << 2)))));
+      store<u32>(keys + (<usize>k << 2), table.synKeyHash(load<u32>(victims + (<usize>i << 2))));
       k++;
     }
   }

@@ -30,7 +30,7 @@ import * as packet from "../wire/packet";
 import * as ahead from "./ahead";
 import { AHEAD, lookAhead } from "./ahead";
 import { countPacket, flowLeft, synLeft } from "./buckets";
-import { directionOf, entryKeyHash, flowKeyHash } from "./key";
+import { directionOf, flowKeyHash } from "./key";
 import { configureOutput, dataRoom, emitEvent, eventRoom, recordRoom } from "./output";
 import { configureReassembly, reassemble, reassemblyWindow, releaseStream } from "./reassembly";
 import { count, setStat, stat } from "./stats";
@@ -427,8 +427,17 @@ function promote(h: u32, key: u32, states: bool = true): u32 {
  * have room (shared/abi.ts SYN_CACHE_MIN).
  */
 function evictOldestSyn(): void {
+  touched += table.touchSynAhead(SYN_TOUCH_AHEAD);
   evict(<u32>table.oldestSyn());
 }
+
+/**
+ * How far down the SYN ring a flood's eviction loads the SYN that will leave then
+ * (table.touchSynAhead): about as many packets as the processor's window of outstanding loads
+ * takes in. What it read is kept here, so that the loads are made.
+ */
+const SYN_TOUCH_AHEAD: u32 = 8;
+let touched: u32 = 0;
 
 /** Flow `h` leaves to make room: evicted, or timed out when it was idle already. */
 function evict(h: u32): void {
@@ -443,7 +452,7 @@ function evict(h: u32): void {
  */
 function moveOldestSyn(): void {
   const h = <u32>table.oldestSyn();
-  promote(h, entryKeyHash(table.entry(h)));
+  promote(h, table.synKeyHash(h));
 }
 
 /** The field set the tuples of a TCP or UDP flow of `family` hash with. */
@@ -464,7 +473,7 @@ function recordOf(h: u32): usize {
     return e;
   }
   const r = table.recordScratch();
-  recordReverseHash = syn.expand(e, r, entryKeyHash(e), fieldSetOf(<u32>load<u8>(e + REC_FAMILY)));
+  recordReverseHash = syn.expand(e, r, table.synKeyHash(h), fieldSetOf(<u32>load<u8>(e + REC_FAMILY)));
   return r;
 }
 

@@ -53,10 +53,9 @@
  */
 import {
   FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, FLOW_STATE, OUT_FLOW_INDEX_SLOTS, REC_FAMILY, REC_KEY_HASH, Status,
-  SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY,
+  SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY, SYN_KEY_HASH,
 } from "../shared/abi";
 import { reserve, unreserve } from "../shared/reserve";
-import { entryKeyHash } from "./key";
 
 const SLOT = FLOW_INDEX_SLOT;
 /** Slots the index starts with (512 KiB: a few ten thousand flows before the first doubling). */
@@ -69,6 +68,8 @@ let poolBlock: usize = 0;
 let pool: usize = 0;
 let synBlock: usize = 0;
 let synPool: usize = 0;
+/** Each SYN ring slot's flow-key hash (shared/abi.ts SYN_KEY_HASH). */
+let synHashes: usize = 0;
 let reverseHashes: usize = 0;
 let capacity: u32 = 0;
 /** Entries of the SYN ring (synCacheSlots of capacity). */
@@ -127,8 +128,9 @@ export function configureTable(flows: u32): i32 {
   reverseHashes = reserve(<usize>flows * FLOW_REVERSE_HASH);
   if (!scratch) scratch = reserve(FLOW_RECORD);
   synBlock = reserve(<usize>synCacheSlots(flows) * SYN_ENTRY + 64);
+  synHashes = reserve(<usize>synCacheSlots(flows) * SYN_KEY_HASH);
   poolBlock = reserve(<usize>flows * FLOW_RECORD + 64);
-  if (!index || !reverseHashes || !scratch || !synBlock || !poolBlock) {
+  if (!index || !reverseHashes || !scratch || !synBlock || !synHashes || !poolBlock) {
     // More than the engine's memory holds (shared/reserve.ts): the caller says so.
     releaseTable();
     return Status.BAD_SIZE;
@@ -147,9 +149,10 @@ export function configureTable(flows: u32): i32 {
 function releaseTable(): void {
   unreserve(poolBlock);
   unreserve(synBlock);
+  unreserve(synHashes);
   unreserve(index);
   unreserve(reverseHashes);
-  poolBlock = pool = synBlock = synPool = index = reverseHashes = 0;
+  poolBlock = pool = synBlock = synPool = synHashes = index = reverseHashes = 0;
   capacity = synCapacity = 0;
 }
 
@@ -197,6 +200,26 @@ export function recordScratch(): usize { return scratch; }
 // @ts-ignore: decorator
 @inline export function synEntry(n: u32): usize {
   return synPool + (<usize>n << 6);
+}
+
+/** Lone SYN `h`'s flow-key hash, as it was indexed (insertSyn). */
+// @ts-ignore: decorator
+@inline export function synKeyHash(h: u32): u32 {
+  return load<u32>(synHashes + (<usize>(h & ~SYN_HANDLE) << 2));
+}
+
+/**
+ * Loads what taking out the lone SYN `k` places from the ring's tail will read: its index slot
+ * and its line. Under a flood the oldest SYN leaves at every packet, so the SYN a few places on
+ * is one a few packets from leaving; both loads miss the cache (the SYN was indexed and written
+ * 65,536 SYNs ago) and overlap with this packet's work instead of stalling that one's. Returns
+ * what it read, for the caller to keep (a load whose value goes nowhere may be dropped).
+ */
+export function touchSynAhead(k: u32): u32 {
+  if (k >= synCount) return 0;
+  const n = synSlot(k) & ~SYN_HANDLE;
+  const hash = load<u32>(synHashes + (<usize>n << 2));
+  return load<u32>(index + (<usize>(hash & slotMask) << 3), 4) + <u32>load<u8>(synEntry(n) + REC_FAMILY);
 }
 
 /** The RSS hash of flow entry `n`'s server-to-client direction. */
@@ -410,6 +433,7 @@ export function insertSyn(hash: u32): u32 {
   synCount++;
   synLive++;
   const h = n | SYN_HANDLE;
+  store<u32>(synHashes + (<usize>n << 2), hash);
   index1(hash, h);
   return h;
 }
@@ -461,7 +485,7 @@ export function promote(h: u32, hash: u32, n: u32): void {
 /** Removes flow `h` (either kind) from the index and frees its entry (its family becomes 0). */
 export function remove(h: u32): void {
   const e = entry(h);
-  const hash = isSyn(h) ? entryKeyHash(e) : load<u32>(e + REC_KEY_HASH);
+  const hash = isSyn(h) ? synKeyHash(h) : load<u32>(e + REC_KEY_HASH);
   let i = hash & slotMask;
   while (load<u32>(index + (<usize>i << 3), 4) != h + 1) i = (i + 1) & slotMask;
   // Backward shift: move each later member of the run whose home is not between the hole and it.

@@ -502,6 +502,11 @@ export const enum DirFlag {
 // ring and index, not the whole table, and displace no established flow while the table has
 // room for the established ones.
 export const SYN_ENTRY = 64;
+// Beside the ring, each slot's flow-key hash (u32): what taking the SYN out of the index needs
+// (its home slot), and its line has no room for it. A flood evicts the ring's oldest SYN per
+// packet: read in ring order, these hashes are a stream the processor fetches ahead, where
+// hashing the key again would read the SYN's line, written 65,536 SYNs before (flow/table.ts).
+export const SYN_KEY_HASH = 4;
 export const SYN_CACHE_MIN = 65536;
 export const SYN_CACHE_SHARE = 16;
 /** u8: the SYN's window scale option (0xff: none), as DIR_WSCALE */
