@@ -4,10 +4,11 @@
  * Four builds of the same AssemblyScript exist: baseline SIMD and relaxed SIMD (whose table
  * lookups skip the out-of-range guard), each with private or shared memory. Relaxed is used where
  * the runtime validates it (browsers; Node 20 with --experimental-wasm-relaxed-simd, which the
- * rssplane CLI turns on around each compile: registerFeatureScope). Shared memory (a SharedArrayBuffer) lets another thread fill an
- * engine's rings; browsers allow it only on cross-origin-isolated pages, so private is the default
- * and the shared builds are not part of this library's bundle: the Node runner registers them
- * (host/node/shared-builds.ts), and so can any other host that wants shared engines.
+ * rssplane CLI turns on around each compile: registerFeatureScope). Shared memory (a
+ * SharedArrayBuffer) lets another thread fill an engine's rings; browsers allow it only on
+ * cross-origin-isolated pages, so private is the default and the shared builds are not part of
+ * this library's bundle: the Node runner registers them (host/node/shared-builds.ts), and so can
+ * any other host that wants shared engines.
  */
 import baselineWasm from '../../build/rssplane.wasm';
 import relaxedWasm from '../../build/rssplane.relaxed.wasm';

@@ -23,7 +23,8 @@ const FLAG = 'experimental-wasm-relaxed-simd';
 
 /**
  * V8's flags, set as `node --flag` would: the wasm cache addon's call, else node:v8's (which loads
- * Node's stream library, 5 ms of a start; there is no require to load it with in an ES module).
+ * Node's stream library, 5 ms of a start). Neither in an ES module without the addon (no require
+ * to load node:v8 with at once): its engines take the baseline kernel.
  */
 function flagSetter(): ((flags: string) => void) | undefined {
   const addon = loadAddon<{ setFlags(flags: string): void }>('rssplane_wasm_cache.node');
@@ -31,7 +32,7 @@ function flagSetter(): ((flags: string) => void) | undefined {
   return typeof require === 'function' ? (require('node:v8') as typeof import('node:v8')).setFlagsFromString : undefined;
 }
 
-/** Whether this Node needs the flag: it does not validate relaxed SIMD without it. */
+/** How to set the flag, where this Node needs it (it does not validate relaxed SIMD without). */
 const setFlags = process.env.RSSPLANE_KERNEL !== 'simd' && !WebAssembly.validate(RELAXED_PROBE) ? flagSetter() : undefined;
 
 if (setFlags) {
