@@ -36,6 +36,22 @@ const AHEAD_MAX = 32;
 let sink: u32 = 0;
 
 /**
+ * How far down the SYN ring a flood's eviction loads the SYN that will leave then: about as many
+ * packets as the processor's window of outstanding loads takes in (4, 8 and 16 measure alike).
+ */
+const SYN_AHEAD: u32 = 8;
+
+/**
+ * Before the ring's oldest lone SYN is evicted (a flood evicts one a packet): loads the index
+ * slot and line of the one that leaves SYN_AHEAD packets later (table.touchSynAhead). Unlike
+ * lookAhead, whose parse costs more than it saves while the table sits in cache, this costs two
+ * loads and runs whatever the table's size.
+ */
+export function synAhead(): void {
+  sink += table.touchSynAhead(SYN_AHEAD);
+}
+
+/**
  * Packets of the group just processed that went to the index (trackFlow counts them). When few
  * did (a run of one connection's packets, which find their flow as the previous packet's),
  * looking ahead costs more than it saves, and the next group goes without.

@@ -427,17 +427,9 @@ function promote(h: u32, key: u32, states: bool = true): u32 {
  * have room (shared/abi.ts SYN_CACHE_MIN).
  */
 function evictOldestSyn(): void {
-  touched += table.touchSynAhead(SYN_TOUCH_AHEAD);
+  ahead.synAhead();
   evict(<u32>table.oldestSyn());
 }
-
-/**
- * How far down the SYN ring a flood's eviction loads the SYN that will leave then
- * (table.touchSynAhead): about as many packets as the processor's window of outstanding loads
- * takes in. What it read is kept here, so that the loads are made.
- */
-const SYN_TOUCH_AHEAD: u32 = 8;
-let touched: u32 = 0;
 
 /** Flow `h` leaves to make room: evicted, or timed out when it was idle already. */
 function evict(h: u32): void {
