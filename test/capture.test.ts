@@ -3,7 +3,7 @@
  * packet against tshark on real captures in every format variant, and against damaged input.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -392,103 +392,6 @@ describe('capture reader: cut short, not a capture, damaged', () => {
       expect(() => [...capture]).toThrow(why);
       capture.free();
     }
-  });
-});
-
-describe('capture file read ahead (the next chunk on libuv\'s thread pool)', () => {
-  /** What the iterator gives for `path`, or the error it throws after the packets before it. */
-  function iterate(path: string, chunkSize: number) {
-    const capture = readCapture(engine, path, { chunkSize });
-    const packets: Packet[] = [];
-    try {
-      for (const batch of capture) packets.push(...decodeBatch(engine, batch));
-      return { packets: packets.map(essence), summary: capture.summary, progress: capture.progress };
-    } catch (e) {
-      return { packets: packets.map(essence), error: (e as Error).message };
-    } finally {
-      capture.free();
-    }
-  }
-  async function ahead(path: string, chunkSize: number) {
-    const capture = readCapture(engine, path, { chunkSize, readAhead: true });
-    const packets: Packet[] = [];
-    try {
-      for await (const batch of capture.ahead()) packets.push(...decodeBatch(engine, batch));
-      return { packets: packets.map(essence), summary: capture.summary, progress: capture.progress };
-    } catch (e) {
-      return { packets: packets.map(essence), error: (e as Error).message };
-    } finally {
-      capture.free();
-    }
-  }
-
-  it('gives what the iterator gives: packets, summary, warnings, cut records, damage, skipped blocks', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rssplane-ahead-'));
-    try {
-      const ng = fixtureBytes('ipv4.pcapng');
-      const headerEnd = 0x80;
-      const custom = pcapngBlock(0xbad, (b) => b.u32(32473).raw(new Uint8Array(CAPTURE_RECORD_MAX + 1000).fill(7)));
-      const skipping = concat(ng.subarray(0, headerEnd), custom, ng.subarray(headerEnd));
-      const pcap = fixtureBytes('ipv4-loss.pcap');
-      const files: Record<string, Uint8Array> = {
-        'multi.pcapng': fixtureBytes('multi.pcapng'),
-        'ipv4-loss.pcap': pcap,
-        'ipv4-truncated.pcap': fixtureBytes('ipv4-truncated.pcap'),
-        'skipping.pcapng': skipping,
-        'skip-cut.pcapng': skipping.subarray(0, headerEnd + 200_000),
-        // 600 whole records, then one claiming a gigabyte
-        'damaged.pcap': concat(fixtureBytes('ipv4.pcap').subarray(0, 24), ...Array<Uint8Array>(200).fill(FIRST_THREE_RECORDS), new Bytes().u32(0).u32(0).u32(1 << 30).u32(60).bytes(), FIRST_THREE_RECORDS),
-        'empty.pcap': new Uint8Array(0),
-        'header-only.pcap': pcap.subarray(0, 10),
-        'text.pcap': new TextEncoder().encode('# not a capture\n'.repeat(100)),
-      };
-      for (const [name, bytes] of Object.entries(files)) {
-        const path = join(dir, name);
-        writeFileSync(path, bytes);
-        for (const chunkSize of [64, 100, 1000, 4096, 65536, 8 << 20]) {
-          const want = iterate(path, chunkSize);
-          const got = await ahead(path, chunkSize);
-          expect(got, `${name}, chunks of ${chunkSize}`).toEqual(want);
-        }
-      }
-      // the cases above are what they say they are
-      expect(iterate(join(dir, 'ipv4-truncated.pcap'), 4096).summary?.truncated).toBeDefined();
-      expect(iterate(join(dir, 'skipping.pcapng'), 4096).summary?.skippedBlocks).toBe(1);
-      expect(iterate(join(dir, 'damaged.pcap'), 4096).error).toContain('is damaged');
-      expect(iterate(join(dir, 'damaged.pcap'), 4096).packets.length).toBe(600);
-      expect(iterate(join(dir, 'empty.pcap'), 4096).error).toContain('is empty');
-      expect(iterate(join(dir, 'text.pcap'), 4096).error).toContain('not a pcap or pcapng file');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('ends early without a read left behind, reads again from the start, and refuses what it cannot read ahead', async () => {
-    const path = fixture('ipv6.pcap');
-    const fds = () => readdirSync('/proc/self/fd').length;
-    const before = fds();
-    const capture = readCapture(engine, path, { chunkSize: 1024, readAhead: true });
-    try {
-      let n = 0;
-      for await (const batch of capture.ahead()) if ((n += batch.count) >= 10) break;
-      expect(fds()).toBe(before);
-      const packets: Packet[] = [];
-      for await (const batch of capture.ahead()) packets.push(...decodeBatch(engine, batch));
-      expect(packets.map(essence)).toEqual(readAll(engine, fixtureBytes('ipv6.pcap')).packets.map(essence));
-      expect(capture.progress).toEqual({ bytesRead: statSync(path).size, fileSize: statSync(path).size });
-      // the iterator still reads it (both areas, as one chunk)
-      expect([...capture].reduce((sum, b) => sum + b.count, 0)).toBe(281);
-    } finally {
-      capture.free();
-    }
-    expect(fds()).toBe(before);
-    const plain = readCapture(engine, path);
-    await expect(plain.ahead().next()).rejects.toThrow('ahead() needs readCapture(..., { readAhead: true })');
-    plain.free();
-    expect(() => readCapture(engine, '-', { readAhead: true })).toThrow('cannot read standard input ahead');
-    const missing = readCapture(engine, '/nonexistent/trace.pcap', { readAhead: true });
-    await expect(missing.ahead().next()).rejects.toThrow('cannot read capture "/nonexistent/trace.pcap": no such file');
-    missing.free();
   });
 });
 

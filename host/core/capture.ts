@@ -108,7 +108,7 @@ export class CaptureReader {
    * cannot hold the buffers.
    */
   static create(engine: Engine, options: CaptureOptions = {}): CaptureReader {
-    const chunkSize = options.chunkSize ?? CaptureReader.DEFAULT_CHUNK;
+    const chunkSize = options.chunkSize ?? MiB;
     const batchSize = options.batchSize ?? 4096;
     if (!Number.isInteger(chunkSize) || chunkSize < 64 || chunkSize > 1024 * MiB) invalid('chunk size', chunkSize, 'expected 64 bytes to 1 GiB');
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1 << 20) invalid('batch size', batchSize, 'expected 1 to 1048576 descriptors');
@@ -119,9 +119,6 @@ export class CaptureReader {
     reader.reset();
     return reader;
   }
-
-  /** Bytes taken in per step unless `chunkSize` says otherwise: 1 MiB. */
-  static readonly DEFAULT_CHUNK = MiB;
 
   /** Starts over, for a new input. */
   reset(): void {

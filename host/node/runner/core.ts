@@ -166,9 +166,7 @@ export class CoreRun {
       }, batchPackets);
       if (plan.cores > 1) this.shipper = new Shipper(engine, shipperShape(plan), core, batchPackets, ctx.stop);
     } else if (plan.cores === 1) {
-      // A file is read ahead: the next chunk's copy out of the page cache runs on libuv's thread
-      // pool while this one is walked and processed.
-      this.capture = readCapture(engine, source.path, { readAhead: source.path !== '-' });
+      this.capture = readCapture(engine, source.path);
     } else if (source.path !== '-') {
       // The cores walk the file in turns: each reads, walks and steers a share of it.
       const chunks = new CaptureChunks(source.path, CAPTURE_CHUNK);
@@ -288,7 +286,7 @@ export class CoreRun {
     if (this.turns) {
       await this.walkInTurns(this.turns, pause);
     } else if (this.capture) {
-      for await (const batch of this.capture.path === '-' ? this.capture : this.capture.ahead()) {
+      for (const batch of this.capture) {
         if (stop.stopped) throw new Stopped();
         if (this.shipper) {
           for (let done = 0; done < batch.count; done += STEER_BATCH) {
