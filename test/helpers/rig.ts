@@ -179,14 +179,36 @@ export class Rig {
     return c.file;
   }
 
-  /** Random loss of `percent` % in both directions of the kernel's namespace (0: none). */
+  /**
+   * Random loss of `percent` % in both directions of the kernel's namespace (0: none).
+   *
+   * One kind of frame is spared on its way out: a SYN-ACK sent again for the same peer and port
+   * (a retransmission). A drop in the sender's own netfilter is an error to the sending call,
+   * which a frame lost on a wire is not, and Linux gives up a half-open connection when its
+   * SYN-ACK retransmission fails (reqsk_timer_handler drops the request): the peer's ACK that
+   * follows is answered with a RST. Checked here with a raw-socket client: the SYN-ACK
+   * retransmission dropped by an output rule, the ACK with data 2.5 s later got a RST; let
+   * through, it completed the handshake. A connection whose SYN was lost (our RTO is then 3 s,
+   * RFC 6298 5.7) and whose request after the SYN-ACK was lost too met it one run in about forty.
+   * The first SYN-ACK is lost like any frame (Linux ignores that send's error).
+   */
   setLoss(percent: number): void {
     spawnSync('ip', ['netns', 'exec', this.kernelNs, 'nft', 'delete', 'table', 'inet', 'rssplane_loss'], { stdio: 'ignore' });
     if (!percent) return;
     const rule = percent >= 100 ? 'drop' : `numgen random mod 100 < ${percent} drop`;
+    const synAck = 'tcp flags & (syn | ack) == syn | ack';
     const script = `table inet rssplane_loss {
+  set synacks4 { type ipv4_addr . inet_service; flags dynamic, timeout; timeout 60s; }
+  set synacks6 { type ipv6_addr . inet_service; flags dynamic, timeout; timeout 60s; }
   chain input { type filter hook input priority 0; policy accept; ${rule}; }
-  chain output { type filter hook output priority 0; policy accept; ${rule}; }
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ${synAck} ip daddr . tcp dport @synacks4 accept
+    ${synAck} ip6 daddr . tcp dport @synacks6 accept
+    ${synAck} update @synacks4 { ip daddr . tcp dport }
+    ${synAck} update @synacks6 { ip6 daddr . tcp dport }
+    ${rule}
+  }
 }\n`;
     const r = spawnSync('ip', ['netns', 'exec', this.kernelNs, 'nft', '-f', '-'], { input: script, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`nft: ${r.stderr}`);
