@@ -113,6 +113,34 @@ describe('lone SYNs', () => {
     expect(small.stats.flows).toMatchObject({ created: 5, reused: 1 });
   });
 
+  it('a SYN that repeats the first one, ISN and timestamp, past the closed timeout is the connection replayed; with a later TSval, or sooner, or without timestamps, a retransmission', async () => {
+    const at = (n: number) => T0 + BigInt(n) * ms;
+    const c = '198.18.4.1', s = '198.18.0.1';
+    // LINUX_SYN with TSval 1001 instead of 1: the sender's clock a second on
+    const later = [...LINUX_SYN.slice(0, 8), 0, 0, 0x03, 0xe9, ...LINUX_SYN.slice(12)];
+    const syn = (sport: number, options: number[], ms: number) => frame(tcp4(c, s, { sport, dport: 80, seq: 7000 + sport, flags: SYN, options }), { ts: at(ms) });
+    const packets = [
+      syn(2000, LINUX_SYN, 0), syn(2000, LINUX_SYN, 60_000), // replayed a minute on: two connections
+      syn(2001, LINUX_SYN, 0), syn(2001, later, 60_000), // its clock moved on: retransmitted
+      syn(2002, LINUX_SYN, 0), syn(2002, LINUX_SYN, 5_000), // within the closed timeout (10 s): retransmitted
+      syn(2003, [], 0), syn(2003, [], 60_000), // no timestamps to tell by: retransmitted
+      // answered, then replayed whole a minute on: the replay's SYN meets a live entry, not a lone SYN
+      syn(2004, LINUX_SYN, 0), frame(tcp4(s, c, { sport: 80, dport: 2004, seq: 1, ack: 9005, flags: SYN | ACK, options: LINUX_SYN }), { ts: at(1) }),
+      syn(2004, LINUX_SYN, 60_000), frame(tcp4(s, c, { sport: 80, dport: 2004, seq: 1, ack: 9005, flags: SYN | ACK, options: LINUX_SYN }), { ts: at(60_001) }),
+    ];
+    const small = await run(packets);
+    const full = await run(packets, { reassembly: { streams: 8, window: 4096 } });
+    expect(sorted(small.records)).toEqual(sorted(full.records));
+    const by = (port: number) => small.records.filter((r) => r.client === `${c}:${port}`)
+      .map((r) => [r.close, r.reused, r.dirs[0].packets, r.dirs[0].retransmits, r.dirs[1].packets]);
+    expect(by(2000)).toEqual([['timeout', false, 1, 0, 0], ['end', false, 1, 0, 0]]);
+    expect(by(2001)).toEqual([['end', false, 2, 1, 0]]);
+    expect(by(2002)).toEqual([['end', false, 2, 1, 0]]);
+    expect(by(2003)).toEqual([['end', false, 2, 1, 0]]);
+    expect(by(2004)).toEqual([['timeout', false, 1, 0, 1], ['end', false, 1, 0, 1]]);
+    expect(small.stats.flows).toMatchObject({ created: 7, reused: 0, timedOut: 2 });
+  });
+
   it('idle past the timeout, a lone SYN leaves as timeout; the table then holds only what is live', async () => {
     const packets = [
       frame(tcp4('198.18.3.1', '198.18.0.1', { sport: 5000, dport: 80, seq: 1, flags: SYN }), { ts: T0 }),

@@ -12,12 +12,12 @@
  * room, or at flushFlows; it is then copied out as a record.
  */
 import {
-  CloseReason, DIR_BYTES, DIR_FIRST_TS, DIR_FLAGS, DIR_LAST_TS, DIR_PACKETS, DIR_PAYLOAD, DIR_UNIQUE,
+  CloseReason, DIR_BYTES, DIR_FIRST_TS, DIR_FLAGS, DIR_ISN, DIR_LAST_TS, DIR_PACKETS, DIR_PAYLOAD, DIR_UNIQUE,
   DIR_WSCALE, DirFlag, DROP_REASONS, FieldSet, FLOW_RECORD, FLOW_STATE, FLOW_TUPLE, FLOW_TUPLE_REVERSED,
   FlowEvent, FlowFlag, FlowOption, FLUSH_NOW, OUT_QUEUE_COUNTS, PacketFlag, PKT_CAPLEN, PKT_DESCRIPTOR,
   PKT_FLAGS, PKT_HASH, PKT_QUEUE, PKT_TIMESTAMP, QUEUES_MAX, REC_CLIENT_ADDR, REC_CLIENT_PORT, REC_CORE,
   REC_CORE_REVERSE, REC_FAMILY, REC_FLAGS, REC_KEY_HASH, REC_LAST_TS, REC_PROTO, REC_QUEUE, REC_QUEUE_REVERSE,
-  REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, STAT_BAD_IPV4_CHECKSUM, STAT_BAD_TCP_CHECKSUM,
+  REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, REC_SYN_TSVAL, STAT_BAD_IPV4_CHECKSUM, STAT_BAD_TCP_CHECKSUM,
   STAT_BAD_TCP_OPTIONS, STAT_BAD_UDP_CHECKSUM, STAT_BYTES, STAT_DROP, STAT_DROPPED, STAT_FLOWS_ACTIVE,
   STAT_FLOWS_CREATED, STAT_FLOWS_EVICTED, STAT_FLOWS_REUSED, STAT_FLOWS_TIMED_OUT, STAT_FRAGMENTS, STAT_IPV4,
   STAT_IPV6, STAT_NOW, STAT_OTHER_L4, STAT_PROCESSED, STAT_RECEIVED, STAT_TCP, STAT_UDP, STAT_UNHASHED,
@@ -278,7 +278,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
       promoted = true;
     }
     const e = table.flowEntry(<u32>n);
-    if (idle(e, ts)) {
+    if (idle(e, ts) || replayedSyn(e, <u32>direction, tcpFlags, ts)) {
       if (promoted) tcp.updateStates(e);
       leave(<u32>n, CloseReason.TIMEOUT);
       n = -1;
@@ -314,7 +314,7 @@ export function processBatch(descriptors: usize, n: u32): u32 {
     if (!given) hash = hashTuple(FLOW_TUPLE, fields);
     count(STAT_FLOWS_CREATED);
     if (lone) {
-      const h = table.insertSyn(key);
+      const h = table.insertSyn(key, tcpHeader.optionTsValue);
       const options = (tcpHeader.optionSackPermitted ? DirFlag.SACK_PERMITTED : 0) | (tcpHeader.optionTimestamps ? DirFlag.TIMESTAMPS : 0);
       syn.createSyn(table.entry(h), FLOW_TUPLE, family, sport, dport, hash, ts, tcpHeader.sequence(packet.transport),
         load<u32>(d + PKT_CAPLEN), tcpHeader.optionMss, tcpHeader.optionWindowScale, options, reused);
@@ -415,7 +415,7 @@ function createFlow(n: u32, key: u32, direction: u32, hash: u32, fields: i32, by
  */
 function promote(h: u32, key: u32, states: bool = true): u32 {
   const n = table.takeFlowEntry();
-  table.setReverseHash(n, syn.expand(table.entry(h), table.flowEntry(n), key, fieldSetOf(<u32>load<u8>(table.entry(h) + REC_FAMILY)), states));
+  table.setReverseHash(n, syn.expand(table.entry(h), table.flowEntry(n), key, table.synTsval(h), fieldSetOf(<u32>load<u8>(table.entry(h) + REC_FAMILY)), states));
   table.promote(h, key, n);
   flowMade(load<u64>(table.flowEntry(n) + REC_LAST_TS));
   return n;
@@ -465,7 +465,7 @@ function recordOf(h: u32): usize {
     return e;
   }
   const r = table.recordScratch();
-  recordReverseHash = syn.expand(e, r, table.synKeyHash(h), fieldSetOf(<u32>load<u8>(e + REC_FAMILY)));
+  recordReverseHash = syn.expand(e, r, table.synKeyHash(h), table.synTsval(h), fieldSetOf(<u32>load<u8>(e + REC_FAMILY)));
   return r;
 }
 
@@ -479,6 +479,28 @@ let recordReverseHash: u32 = 0;
   if (ts <= last || ts - last <= closedTimeout) return false;
   if (ts - last > idleTimeout) return true;
   return load<u8>(e + REC_PROTO) == <u8>packet.PROTOCOL_TCP && tcp.isClosed(e);
+}
+
+/**
+ * The packet (TCP flags `tcpFlags`, time `ts`) is a SYN that repeats the first SYN of direction
+ * `d` of flow entry `e` exactly, ISN and TSval, more than the closed timeout after the flow's
+ * last packet: the connection replayed (a capture looped, or copies of one put end to end), not
+ * a retransmission, which carries a later TSval (shared/abi.ts REC_SYN_TSVAL). The flow is over
+ * then, as if its close had been seen: it leaves as an idle closed flow does, and the SYN starts
+ * the next one. This is what one core does when it has seen the close; a core that sees one
+ * direction of a split flow (a refused SYN on one core, its RST on the other) sees only the SYN
+ * again, and now decides the same. A SYN without a timestamp cannot be told apart, and stays a
+ * retransmission.
+ */
+// @ts-ignore: decorator
+@inline function replayedSyn(e: usize, d: u32, tcpFlags: u32, ts: u64): bool {
+  if ((tcpFlags & (tcpHeader.SYN | tcpHeader.RST)) != tcpHeader.SYN || !tcpHeader.optionTimestamps) return false;
+  const b = tcp.dir(e, d);
+  if (!(<u32>load<u16>(b + DIR_FLAGS) & DirFlag.SYN_TSVAL)) return false;
+  const last = load<u64>(e + REC_LAST_TS);
+  return ts > last && ts - last > closedTimeout
+    && load<u32>(b + DIR_ISN) == tcpHeader.sequence(packet.transport)
+    && load<u32>(e + REC_SYN_TSVAL + (<usize>d << 2)) == tcpHeader.optionTsValue;
 }
 
 /** Entry `n` leaves the table as a record: close reason from TCP if it closed, else `how`. */

@@ -17,7 +17,7 @@ import {
   DIR_BYTES, DIR_FIRST_TS, DIR_FLAGS, DIR_ISN, DIR_LAST_TS, DIR_MSS, DIR_PACKETS, DIR_SND_MAX, DIR_SYN_TS,
   DIR_WSCALE, DirFlag, FLOW_RECORD, FLOW_TUPLE_REVERSED, FlowFlag, REC_CLIENT_ADDR, REC_CLIENT_PORT, REC_CORE,
   REC_CORE_REVERSE, REC_FAMILY, REC_FLAGS, REC_KEY_HASH, REC_LAST_TS, REC_PROTO, REC_QUEUE, REC_QUEUE_REVERSE,
-  REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, SYN_BYTES, SYN_ISN, SYN_MSS, SYN_OPTIONS, SYN_WSCALE, TcpState,
+  REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, REC_SYN_TSVAL, SYN_BYTES, SYN_ISN, SYN_MSS, SYN_OPTIONS, SYN_WSCALE, TcpState,
 } from "../shared/abi";
 import { hashTuple } from "../rss/hash";
 import { coreOf, queueOf } from "../rss/reta";
@@ -99,11 +99,12 @@ const PROTOCOL_TCP: u8 = 6;
 /**
  * Writes the full entry (or record) `f` for lone SYN `s`: the flow's state after its one SYN,
  * byte for byte what the flow path leaves in an entry after such a first packet. `key` is the
- * flow-key hash, `fields` the field set its tuples hash with. The reverse direction's RSS hash is
+ * flow-key hash, `tsval` the SYN's timestamp value (table.ts synTsval), `fields` the field set
+ * its tuples hash with. The reverse direction's RSS hash is
  * computed here (the flow path computes it when a flow starts) and returned. Without `states`,
  * both sides' states are left NONE, for a caller about to work them out anyway.
  */
-export function expand(s: usize, f: usize, key: u32, fields: i32, states: bool = true): u32 {
+export function expand(s: usize, f: usize, key: u32, tsval: u32, fields: i32, states: bool = true): u32 {
   const zero = i64x2.splat(0);
   for (let o: usize = 0; o < <usize>FLOW_RECORD; o += 64) {
     v128.store(f + o, zero);
@@ -121,7 +122,13 @@ export function expand(s: usize, f: usize, key: u32, fields: i32, states: bool =
   const b = dir(f, 0);
   store<u32>(b + DIR_PACKETS, 1);
   store<u64>(b + DIR_BYTES, <u64>load<u32>(s + SYN_BYTES));
-  store<u16>(b + DIR_FLAGS, <u16>(DirFlag.SEEN | DirFlag.SYN | DirFlag.SEQ_VALID | <u32>load<u8>(s + SYN_OPTIONS)));
+  const options = <u32>load<u8>(s + SYN_OPTIONS);
+  let flags = DirFlag.SEEN | DirFlag.SYN | DirFlag.SEQ_VALID | options;
+  if (options & DirFlag.TIMESTAMPS) {
+    flags |= DirFlag.SYN_TSVAL;
+    store<u32>(f + REC_SYN_TSVAL, tsval);
+  }
+  store<u16>(b + DIR_FLAGS, <u16>flags);
   store<u8>(b + DIR_WSCALE, load<u8>(s + SYN_WSCALE));
   store<u64>(b + DIR_FIRST_TS, ts);
   store<u64>(b + DIR_LAST_TS, ts);

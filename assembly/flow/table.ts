@@ -53,7 +53,7 @@
  */
 import {
   FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, FLOW_STATE, OUT_FLOW_INDEX_SLOTS, REC_FAMILY, REC_KEY_HASH, Status,
-  SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY, SYN_KEY_HASH,
+  SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY, SYN_SIDE, SYN_SIDE_KEY_HASH, SYN_SIDE_TSVAL,
 } from "../shared/abi";
 import { reserve, unreserve } from "../shared/reserve";
 
@@ -68,8 +68,8 @@ let poolBlock: usize = 0;
 let pool: usize = 0;
 let synBlock: usize = 0;
 let synPool: usize = 0;
-/** Each SYN ring slot's flow-key hash (shared/abi.ts SYN_KEY_HASH). */
-let synHashes: usize = 0;
+/** Beside each SYN ring slot, its flow-key hash and its SYN's TSval (shared/abi.ts SYN_SIDE). */
+let synSide: usize = 0;
 let reverseHashes: usize = 0;
 let capacity: u32 = 0;
 /** Entries of the SYN ring (synCacheSlots of capacity). */
@@ -128,9 +128,9 @@ export function configureTable(flows: u32): i32 {
   reverseHashes = reserve(<usize>flows * FLOW_REVERSE_HASH);
   if (!scratch) scratch = reserve(FLOW_RECORD);
   synBlock = reserve(<usize>synCacheSlots(flows) * SYN_ENTRY + 64);
-  synHashes = reserve(<usize>synCacheSlots(flows) * SYN_KEY_HASH);
+  synSide = reserve(<usize>synCacheSlots(flows) * SYN_SIDE);
   poolBlock = reserve(<usize>flows * FLOW_RECORD + 64);
-  if (!index || !reverseHashes || !scratch || !synBlock || !synHashes || !poolBlock) {
+  if (!index || !reverseHashes || !scratch || !synBlock || !synSide || !poolBlock) {
     // More than the engine's memory holds (shared/reserve.ts): the caller says so.
     releaseTable();
     return Status.BAD_SIZE;
@@ -149,10 +149,10 @@ export function configureTable(flows: u32): i32 {
 function releaseTable(): void {
   unreserve(poolBlock);
   unreserve(synBlock);
-  unreserve(synHashes);
+  unreserve(synSide);
   unreserve(index);
   unreserve(reverseHashes);
-  poolBlock = pool = synBlock = synPool = synHashes = index = reverseHashes = 0;
+  poolBlock = pool = synBlock = synPool = synSide = index = reverseHashes = 0;
   capacity = synCapacity = 0;
 }
 
@@ -205,7 +205,13 @@ export function recordScratch(): usize { return scratch; }
 /** Lone SYN `h`'s flow-key hash, as it was indexed (insertSyn). */
 // @ts-ignore: decorator
 @inline export function synKeyHash(h: u32): u32 {
-  return load<u32>(synHashes + (<usize>(h & ~SYN_HANDLE) << 2));
+  return load<u32>(synSide + <usize>(h & ~SYN_HANDLE) * SYN_SIDE + SYN_SIDE_KEY_HASH);
+}
+
+/** Lone SYN `h`'s TSval (valid when its SYN carried a timestamp: SYN_OPTIONS). */
+// @ts-ignore: decorator
+@inline export function synTsval(h: u32): u32 {
+  return load<u32>(synSide + <usize>(h & ~SYN_HANDLE) * SYN_SIDE + SYN_SIDE_TSVAL);
 }
 
 /**
@@ -218,7 +224,7 @@ export function recordScratch(): usize { return scratch; }
 export function touchSynAhead(k: u32): u32 {
   if (k >= synCount) return 0;
   const n = synSlot(k) & ~SYN_HANDLE;
-  const hash = load<u32>(synHashes + (<usize>n << 2));
+  const hash = load<u32>(synSide + <usize>n * SYN_SIDE + SYN_SIDE_KEY_HASH);
   return load<u32>(index + (<usize>(hash & slotMask) << 3), 4) + <u32>load<u8>(synEntry(n) + REC_FAMILY);
 }
 
@@ -423,8 +429,11 @@ export function nextSyns(out: usize, n: u32): u32 {
   return k;
 }
 
-/** Takes the ring's next slot for `hash` and indexes it (not full, not synRingFull); its handle. */
-export function insertSyn(hash: u32): u32 {
+/**
+ * Takes the ring's next slot for `hash` and indexes it (not full, not synRingFull); its handle.
+ * `tsval`: the SYN's timestamp value (anything when it had none).
+ */
+export function insertSyn(hash: u32, tsval: u32): u32 {
   // The ring may be full of slots with a hole at its tail: evictOldestSyn or moveOldestSyn has just made one there
   // (freeSyn gives back holes at the head end only). The new SYN's slot is past the settled tail.
   if (synCount == synCapacity) settleTail();
@@ -433,7 +442,9 @@ export function insertSyn(hash: u32): u32 {
   synCount++;
   synLive++;
   const h = n | SYN_HANDLE;
-  store<u32>(synHashes + (<usize>n << 2), hash);
+  const side = synSide + <usize>n * SYN_SIDE;
+  store<u32>(side + SYN_SIDE_KEY_HASH, hash);
+  store<u32>(side + SYN_SIDE_TSVAL, tsval);
   index1(hash, h);
   return h;
 }

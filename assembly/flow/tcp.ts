@@ -16,7 +16,7 @@
 import {
   CloseReason, DIR_ACK_MAX, DIR_ACK_TS, DIR_FIN_SEQ, DIR_FIN_TS, DIR_FLAGS, DIR_HOLE_COUNT, DIR_HOLES,
   DIR_ISN, DIR_MSS, DIR_OUT_OF_ORDER, DIR_RETRANSMITS, DIR_RST_TS, DIR_SND_MAX, DIR_STATE, DIR_SYN_TS,
-  DIR_UNIQUE, DIR_WSCALE, DirFlag, FLOW_DIR, HOLES_MAX, REC_DIR, STAT_HOLE_OVERFLOW, TcpState,
+  DIR_UNIQUE, DIR_WSCALE, DirFlag, FLOW_DIR, HOLES_MAX, REC_DIR, REC_SYN_TSVAL, STAT_HOLE_OVERFLOW, TcpState,
 } from "../shared/abi";
 import * as tcp from "../wire/tcp";
 import { count } from "./stats";
@@ -54,6 +54,10 @@ const JUMP_MAX: u32 = 1 << 30;
     store<u16>(b + DIR_MSS, <u16>tcp.optionMss);
     store<u8>(b + DIR_WSCALE, <u8>tcp.optionWindowScale);
     if (tcp.optionSackPermitted) f |= DirFlag.SACK_PERMITTED;
+    if (tcp.optionTimestamps) {
+      f |= DirFlag.SYN_TSVAL;
+      store<u32>(e + REC_SYN_TSVAL + (<usize>d << 2), tcp.optionTsValue);
+    }
   }
   if (tcp.optionTimestamps) f |= DirFlag.TIMESTAMPS;
   if (t & tcp.RST && !(f & DirFlag.RST)) {

@@ -478,6 +478,8 @@ export const HOLES_MAX = 2;
 export const enum DirFlag {
   SEEN = 1, SYN = 2, SYN_ACK = 4, FIN = 8, RST = 16, ACKED = 32, SACK_PERMITTED = 64,
   TIMESTAMPS = 128, SEQ_VALID = 256,
+  /** this side's first SYN carried a timestamp option: its TSval is at REC_SYN_TSVAL */
+  SYN_TSVAL = 512,
 }
 
 // ---- lone SYNs (assembly/flow/table.ts, syn.ts) ----
@@ -502,11 +504,15 @@ export const enum DirFlag {
 // ring and index, not the whole table, and displace no established flow while the table has
 // room for the established ones.
 export const SYN_ENTRY = 64;
-// Beside the ring, each slot's flow-key hash (u32): what taking the SYN out of the index needs
-// (its home slot), and its line has no room for it. A flood evicts the ring's oldest SYN per
-// packet: read in ring order, these hashes are a stream the processor fetches ahead, where
-// hashing the key again would read the SYN's line, written 65,536 SYNs before (flow/table.ts).
-export const SYN_KEY_HASH = 4;
+// Beside the ring, SYN_SIDE bytes a slot, for what its line has no room for: the flow-key hash
+// (u32), which taking the SYN out of the index needs (its home slot), and the SYN's TSval (u32,
+// valid when SYN_OPTIONS has DirFlag.TIMESTAMPS; REC_SYN_TSVAL says what it is for). A flood
+// evicts the ring's oldest SYN per packet: read in ring order, these hashes are a stream the
+// processor fetches ahead, where hashing the key again would read the SYN's line, written 65,536
+// SYNs before (flow/table.ts).
+export const SYN_SIDE = 8;
+export const SYN_SIDE_KEY_HASH = 0;
+export const SYN_SIDE_TSVAL = 4;
 export const SYN_CACHE_MIN = 65536;
 export const SYN_CACHE_SHARE = 16;
 /** u8: the SYN's window scale option (0xff: none), as DIR_WSCALE */
@@ -1032,6 +1038,15 @@ export const REC_SENT_PACKETS = 352;
 export const REC_SENT_PACKETS_REVERSE = 356;
 /** u64 ns: the end of the last record exported (0: none yet); the next record starts after it */
 export const REC_SENT_UNTIL = 360;
+/**
+ * u32 each direction (client to server first), after the export block and kept always: the TSval
+ * of that side's first SYN when it carried a timestamp (DirFlag.SYN_TSVAL). A SYN that repeats it
+ * with the same ISN long after the flow's last packet is the connection replayed (a capture
+ * looped or copied), not retransmitted: a retransmission carries the sender's timestamp clock as
+ * it is then (RFC 7323), a later TSval (flow/engine.ts replayedSyn). 8 bytes of the record's
+ * 384 are left after it.
+ */
+export const REC_SYN_TSVAL = 368;
 
 export const IPFIX_STATE = 0x14000;
 /** u32: the output buffer: whole messages back to back, IPX_USED bytes of them */

@@ -37,7 +37,7 @@ import { configureIpfix, takeIpfixBytes } from './ipfix.js';
 
 /** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
 export interface FlowEngineOptions {
-  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 384 bytes each, 16 of index, 4 of hash; SYN_ENTRY = 64 and SYN_KEY_HASH = 4 for each lone SYN
+  /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 384 bytes each, 16 of index, 4 of hash; SYN_ENTRY = 64 and SYN_SIDE = 8 for each lone SYN
    * kept: a sixteenth of the table, at least 65,536 or the whole table). */
   flows?: number;
   /** Seconds without a packet before a flow times out (by packet timestamps), default 300. */

@@ -11,7 +11,7 @@
  */
 import {
   ALLOCATOR_START, IPFIX_MESSAGE_MAX, IPFIX_OUT_MESSAGES, FLOW_EVENT, FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, GEN_CONVERSATION, GEN_STATE_HEADER,
-  MEMORY_BASE, MEMORY_MAX_PAGES, PAGE_BYTES, QUEUES_MAX, RESERVE_REGION, TALLY_COUNTERS, SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY, SYN_KEY_HASH,
+  MEMORY_BASE, MEMORY_MAX_PAGES, PAGE_BYTES, QUEUES_MAX, RESERVE_REGION, TALLY_COUNTERS, SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY, SYN_SIDE,
   BUCKET_ROW, PORTS_DELTAS, RETA_MAX, TOP_ENTRY, TOP_FLOWS,
 } from '../../assembly/shared/abi.js';
 
@@ -44,15 +44,15 @@ export function synCacheSlots(flows: number): number {
 
 /**
  * The flow table's memory for `flows` flows (assembly/flow/table.ts): index (a power of two of
- * slots), reverse hashes, the lone SYNs' pool and their key hashes, the flow entries, and a
- * record's scratch.
+ * slots), reverse hashes, the lone SYNs' pool and what sits beside it (key hashes, timestamps),
+ * the flow entries, and a record's scratch.
  */
 export function flowTableBytes(flows: number): number {
   let slots = 16;
   while (slots < flows * FLOW_INDEX_LOAD) slots *= 2;
   const syns = synCacheSlots(flows);
   return reservedBytes(slots * FLOW_INDEX_SLOT) + reservedBytes(flows * FLOW_REVERSE_HASH)
-    + reservedBytes(syns * SYN_ENTRY + 64) + reservedBytes(syns * SYN_KEY_HASH)
+    + reservedBytes(syns * SYN_ENTRY + 64) + reservedBytes(syns * SYN_SIDE)
     + reservedBytes(flows * FLOW_RECORD + 64) + reservedBytes(FLOW_RECORD);
 }
 

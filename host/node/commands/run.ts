@@ -11,7 +11,7 @@ import { presetName } from '../../core/key.js';
 import { DEFAULT_RETA_SIZE, Reta } from '../../core/reta.js';
 import { exitWhenWritten, json, out, stderrIsTerminal } from '../io.js';
 import { dpdkIdleMs, dpdkOptions, explicitIn, rssConfig, rssOptions, wholeNumber, type DpdkFlags, type RssFlags } from '../options.js';
-import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY, SYN_KEY_HASH } from '../../../assembly/shared/abi.js';
+import { FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY, SYN_SIDE } from '../../../assembly/shared/abi.js';
 import { flowBufferBytes, flowTableBytes, generatorBytes, maxConversations, maxFlowTable } from '../../core/limits.js';
 import { CORES_MAX, coreHoldings, generatorSlots, rssValues, type RunPlan, type SourcePlan } from '../runner/plan.js';
 import { printReport } from '../runner/report.js';
@@ -76,7 +76,7 @@ export function runCommand(): Command {
     .option('--retransmit <share>', 'synthetic: share of data segments sent twice', '0.01');
   dpdkOptions(cmd, 'dpdk: ')
     .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
-    .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + FLOW_REVERSE_HASH + FLOW_INDEX_LOAD * FLOW_INDEX_SLOT} bytes a flow, and ${SYN_ENTRY + SYN_KEY_HASH} for each of the ${grouped(SYN_CACHE_MIN)} or table/${SYN_CACHE_SHARE} lone SYNs it keeps; at most ${grouped(defaultMaxFlowTable())}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
+    .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + FLOW_REVERSE_HASH + FLOW_INDEX_LOAD * FLOW_INDEX_SLOT} bytes a flow, and ${SYN_ENTRY + SYN_SIDE} for each of the ${grouped(SYN_CACHE_MIN)} or table/${SYN_CACHE_SHARE} lone SYNs it keeps; at most ${grouped(defaultMaxFlowTable())}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
     .option('--idle-timeout <seconds>', `a flow with no packet for this long (packet time) ends (${IDLE_MIN} to ${IDLE_MAX})`, '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
     .option('--no-progress', 'no progress bar or live line (there is none when stderr is not a terminal)')
