@@ -4,10 +4,10 @@
  * inline, on the main thread (runner.ts), with no thread to start.
  *
  * Inputs: its share of the synthetic conversations, its DPDK receive queues, or a capture file.
- * The cores walk a capture file in turns, a chunk each (chunk j by core j % cores): each reads
- * only its own chunks, walks them, keeps the packets RSS sends to it and ships the others theirs;
- * every core takes the chunks in the file's order (its own, then what the others shipped of
- * theirs), so every flow sees its packets in order. A capture on standard input can be read
+ * The cores walk a capture file in turns, a chunk each (chunk j by core j % cores): each walks
+ * only its own chunks, keeps the packets RSS sends to it and hands the others their descriptors;
+ * every core takes the chunks in the file's order (its own, then the others' bytes read again
+ * with its share of their descriptors), so every flow sees its packets in order. A capture on standard input can be read
  * once only: core 0 reads it all and ships the other cores their packets.
  *
  * JavaScript here handles batches and slots; packets only ever move inside WASM or in bulk copies,
@@ -98,7 +98,7 @@ export interface CoreContext {
 /**
  * A capture file walked in turns: its chunks; this core's two readers (one reads ahead), each
  * with the chunk's descriptors grouped by core (out, groups); steering for a chunk; and where it
- * copies another core's chunk (bytes, and its share of the descriptors).
+ * takes another core's chunk (its bytes, read again, and its share of the descriptors).
  */
 interface Turns {
   chunks: CaptureChunks;
@@ -344,10 +344,13 @@ export class CoreRun {
    * (ahead, while it has nothing else to do), takes the walker's state from the core that walked
    * chunk j - 1 (the turn), walks it, passes the turn on, steers it (software RSS in WASM) and
    * groups its descriptors by core. Every core processes the chunks in order: its own share of
-   * its own chunks, and of the others' a copy (the chunk's bytes in one piece, its share of the
-   * descriptors rebased onto them). So the packets of every flow reach its engine in the file's
-   * order, as one reader would have delivered them; each core reads, walks and steers a share of
-   * the file; and only bulk copies cross between cores.
+   * its own chunks, and of the others' the chunk's bytes read again from the file at the offset
+   * its walker published, with its share of the descriptors copied and rebased onto them. So the
+   * packets of every flow reach its engine in the file's order, as one reader would have
+   * delivered them; each core walks and steers a share of the file; and only descriptors cross
+   * between cores. (A copy of the bytes from the walker's memory cost more than reading them
+   * again: the page cache's pages are clean, the walker's lines were just written by another
+   * core. BENCHMARKS.md, "Capture replay".)
    */
   private async walkInTurns(turns: Turns, pause: () => Promise<void>): Promise<void> {
     const { chunks, readers, steering, copy } = turns;
@@ -390,11 +393,15 @@ export class CoreRun {
       } else {
         const chunk = table.ready(cursor);
         if (!chunk) return false;
-        // The chunk's bytes in one copy, this core's descriptors after them, rebased onto the copy.
+        // The chunk's bytes read again from the file, this core's descriptors copied after them
+        // and rebased onto them. (Read, not copied from the walker's memory: the page cache's
+        // clean pages come faster than lines another core has just written.)
         const memory = this.peers[owner]!.memory;
         const [start, n] = new Uint32Array(memory, chunk.groups + 8 * me, 2);
         const bytes = this.engine.bytes;
-        bytes.set(new Uint8Array(memory, chunk.at, chunk.length), copy.bytes);
+        if (chunks.read(chunk.offset, chunk.length, bytes.subarray(copy.bytes, copy.bytes + chunk.length)) !== chunk.length) {
+          throw new RssplaneError('EINVAL', `cannot read capture "${chunks.path}": it became shorter while it was read`, 'capture');
+        }
         bytes.set(new Uint8Array(memory, chunk.out + start! * PKT_DESCRIPTOR, n! * PKT_DESCRIPTOR), copy.descriptors);
         table.take(cursor);
         bells[owner]!.ring();
@@ -427,7 +434,7 @@ export class CoreRun {
       table.pass(j, reader.position);
       steering.steer(batch);
       e.groupByCore(batch.descriptors, batch.count, steering.cores, cores, out, groups);
-      table.publish(j, at, length, out, groups);
+      table.publish(j, at, length, from, out, groups);
       ringAll();
       walked.add(j);
       next += cores;
@@ -440,7 +447,7 @@ export class CoreRun {
         await pause();
         continue;
       }
-      // Nothing to do until a peer passes the turn, publishes a chunk or copies one: each rings
+      // Nothing to do until a peer passes the turn, publishes a chunk or takes one: each rings
       // this core's doorbell.
       const seen = this.doorbell!.count;
       if (walkNext() || advance()) continue;

@@ -145,7 +145,7 @@ export function coreHoldings(plan: RunPlan): number {
       if (plan.cores > 1) bytes += shipper(STEER_BATCH);
     } else if (s.kind === 'capture') {
       // Walked in turns (core.ts): two readers (a chunk's bytes, its descriptors, them grouped by
-      // core), steering for a chunk, and a copy of another core's chunk.
+      // core), steering for a chunk, and room for another core's chunk (read again) and its descriptors.
       const chunk = reservedBytes(CAPTURE_CHUNK + CAPTURE_RECORD_MAX), descriptors = reservedBytes(TURN_DESCRIPTORS * PKT_DESCRIPTOR);
       bytes += 2 * (chunk + 2 * descriptors + reservedBytes(8 * plan.cores)) + steeringBytes(TURN_DESCRIPTORS) + chunk + descriptors;
     } else {

@@ -216,29 +216,37 @@ export class Doorbell {
 
 /**
  * A capture file walked by the cores in turns (core.ts), in a SharedArrayBuffer every core sees:
- * whose turn it is to walk, and the chunks walked so far, ready for the other cores to copy.
+ * whose turn it is to walk, and the chunks walked so far, ready for the other cores to take.
  *
  *   i32 walked            chunks walked (the next chunk's turn has come)
  *   f64 stopped           input offset where the last walk stopped: the next chunk's first record
  *   per chunk slot (chunk j in slot j % slots; 2 a core: its two readers), ENTRY i32s:
  *     ready               1 + the chunk the slot holds (0: none yet)
- *     taken               other cores that have copied it
+ *     taken               other cores that have taken it
  *     at, length          the chunk's bytes in its walker's memory
  *     out, groups         its descriptors grouped by core, and a (start, count) pair per core
+ *   per chunk slot, after them, an f64: the input offset of the chunk's bytes' first byte
  */
 export class TurnTable {
   private readonly words: Int32Array;
   private readonly stopped: Float64Array;
+  private readonly offsets: Float64Array;
   private static readonly ENTRY = 6;
   private static readonly HEADER = 4;
 
   constructor(readonly buffer: SharedArrayBuffer, readonly cores: number) {
     this.stopped = new Float64Array(buffer, 8, 1);
     this.words = new Int32Array(buffer);
+    this.offsets = new Float64Array(buffer, TurnTable.offsetsAt(cores), 2 * cores);
+  }
+
+  /** Where the offsets start: after the entries, on 8 bytes. */
+  private static offsetsAt(cores: number): number {
+    return (4 * (TurnTable.HEADER + 2 * cores * TurnTable.ENTRY) + 7) & ~7;
   }
 
   static create(cores: number): TurnTable {
-    return new TurnTable(new SharedArrayBuffer(4 * (TurnTable.HEADER + 2 * cores * TurnTable.ENTRY)), cores);
+    return new TurnTable(new SharedArrayBuffer(TurnTable.offsetsAt(cores) + 8 * 2 * cores), cores);
   }
 
   private at(chunk: number, field: number): number {
@@ -261,9 +269,13 @@ export class TurnTable {
     return Atomics.load(this.words, this.at(chunk, 0)) === 0 || Atomics.load(this.words, this.at(chunk, 1)) === this.cores - 1;
   }
 
-  /** Chunk `chunk` is ready to copy: its bytes (`at`, `length`) and grouped descriptors (`out`, `groups`). */
-  publish(chunk: number, at: number, length: number, out: number, groups: number): void {
+  /**
+   * Chunk `chunk` is ready to take: its bytes (`at`, `length`, from input offset `offset`) and
+   * grouped descriptors (`out`, `groups`).
+   */
+  publish(chunk: number, at: number, length: number, offset: number, out: number, groups: number): void {
     const w = this.words;
+    this.offsets[chunk % (2 * this.cores)] = offset;
     w[this.at(chunk, 1)] = 0;
     w[this.at(chunk, 2)] = at | 0;
     w[this.at(chunk, 3)] = length | 0;
@@ -273,13 +285,16 @@ export class TurnTable {
   }
 
   /** Chunk `chunk` as published, or undefined while it is not yet. */
-  ready(chunk: number): { at: number; length: number; out: number; groups: number } | undefined {
+  ready(chunk: number): { at: number; length: number; offset: number; out: number; groups: number } | undefined {
     if (Atomics.load(this.words, this.at(chunk, 0)) !== chunk + 1) return undefined;
     const w = this.words;
-    return { at: w[this.at(chunk, 2)]! >>> 0, length: w[this.at(chunk, 3)]! >>> 0, out: w[this.at(chunk, 4)]! >>> 0, groups: w[this.at(chunk, 5)]! >>> 0 };
+    return {
+      at: w[this.at(chunk, 2)]! >>> 0, length: w[this.at(chunk, 3)]! >>> 0, offset: this.offsets[chunk % (2 * this.cores)]!,
+      out: w[this.at(chunk, 4)]! >>> 0, groups: w[this.at(chunk, 5)]! >>> 0,
+    };
   }
 
-  /** This core has copied chunk `chunk`. */
+  /** This core has taken chunk `chunk` (its descriptors copied). */
   take(chunk: number): void {
     Atomics.add(this.words, this.at(chunk, 1), 1);
   }
