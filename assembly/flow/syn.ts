@@ -17,7 +17,8 @@ import {
   DIR_BYTES, DIR_FIRST_TS, DIR_FLAGS, DIR_ISN, DIR_LAST_TS, DIR_MSS, DIR_PACKETS, DIR_SND_MAX, DIR_SYN_TS,
   DIR_WSCALE, DirFlag, FLOW_RECORD, FLOW_TUPLE_REVERSED, FlowFlag, REC_CLIENT_ADDR, REC_CLIENT_PORT, REC_CORE,
   REC_CORE_REVERSE, REC_FAMILY, REC_FLAGS, REC_KEY_HASH, REC_LAST_TS, REC_PROTO, REC_QUEUE, REC_QUEUE_REVERSE,
-  REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, REC_SYN_TSVAL, SYN_BYTES, SYN_ISN, SYN_MSS, SYN_OPTIONS, SYN_WSCALE, TcpState,
+  REC_RSS_HASH, REC_SERVER_ADDR, REC_SERVER_PORT, REC_SYN_TSVAL, SYN_BYTES, SYN_ISN, SYN_MSS, SYN_OPTIONS,
+  SYN_WSCALE, TcpState,
 } from "../shared/abi";
 import { hashTuple } from "../rss/hash";
 import { coreOf, queueOf } from "../rss/reta";
@@ -100,9 +101,9 @@ const PROTOCOL_TCP: u8 = 6;
  * Writes the full entry (or record) `f` for lone SYN `s`: the flow's state after its one SYN,
  * byte for byte what the flow path leaves in an entry after such a first packet. `key` is the
  * flow-key hash, `tsval` the SYN's timestamp value (table.ts synTsval), `fields` the field set
- * its tuples hash with. The reverse direction's RSS hash is
- * computed here (the flow path computes it when a flow starts) and returned. Without `states`,
- * both sides' states are left NONE, for a caller about to work them out anyway.
+ * its tuples hash with. The reverse direction's RSS hash is computed here (the flow path computes
+ * it when a flow starts) and returned. Without `states`, both sides' states are left NONE, for a
+ * caller about to work them out anyway.
  */
 export function expand(s: usize, f: usize, key: u32, tsval: u32, fields: i32, states: bool = true): u32 {
   const zero = i64x2.splat(0);

@@ -7,8 +7,9 @@
  * The cores walk a capture file in turns, a chunk each (chunk j by core j % cores): each walks
  * only its own chunks, keeps the packets RSS sends to it and hands the others their descriptors;
  * every core takes the chunks in the file's order (its own, then the others' bytes read again
- * with its share of their descriptors), so every flow sees its packets in order. A capture on standard input can be read
- * once only: core 0 reads it all and ships the other cores their packets.
+ * with its share of their descriptors), so every flow sees its packets in order. A capture on
+ * standard input can be read once only: core 0 reads it all and ships the other cores their
+ * packets.
  *
  * JavaScript here handles batches and slots; packets only ever move inside WASM or in bulk copies,
  * and flows reach JavaScript only when the plan asks for records.
