@@ -60,6 +60,35 @@ describe('TCP observer', () => {
     }
   });
 
+  it('one direction only (a core\'s half of a split flow, a one-way capture): states along the way', async () => {
+    // The engine works out the states of such a flow only when a segment can move them (the
+    // first segment of an entry, a SYN, FIN or RST, or the first ACK of the peer's SYN; a lone SYN
+    // becomes an entry on the segment after it): these are what working them out after every
+    // segment gives.
+    const steps = clean(1000);
+    const cases: Array<[string, Packet[], string[][]]> = [
+      ['client', steps.filter((_, i) => [0, 2, 3, 5, 7].includes(i)), [
+        ['SYN_SENT', 'SYN_RECEIVED'], ['ESTABLISHED', 'ESTABLISHED'], ['ESTABLISHED', 'ESTABLISHED'],
+        ['FIN_WAIT_1', 'CLOSE_WAIT'], ['FIN_WAIT_1', 'CLOSE_WAIT'],
+      ]],
+      ['client, its SYN retransmitted before the ACK', [steps[0]!, steps[0]!, steps[2]!, steps[3]!], [
+        ['SYN_SENT', 'SYN_RECEIVED'], ['SYN_SENT', 'SYN_RECEIVED'], ['ESTABLISHED', 'ESTABLISHED'], ['ESTABLISHED', 'ESTABLISHED'],
+      ]],
+      ['client, a segment without ACK after its SYN', [steps[0]!, ...talk(1000, [[true, PSH, 101, 0, 10, 1]]), steps[2]!], [
+        ['SYN_SENT', 'SYN_RECEIVED'], ['SYN_SENT', 'SYN_RECEIVED'], ['ESTABLISHED', 'ESTABLISHED'],
+      ]],
+      ['server', steps.filter((_, i) => [1, 4, 6].includes(i)), [
+        ['ESTABLISHED', 'SYN_RECEIVED'], ['ESTABLISHED', 'SYN_RECEIVED'], ['CLOSE_WAIT', 'FIN_WAIT_1'],
+      ]],
+    ];
+    for (const [name, packets, expected] of cases) {
+      for (let n = 1; n <= packets.length; n++) {
+        const { records } = await run(packets.slice(0, n));
+        expect(records[0]!.dirs.map((d) => d.state), `${name}, after segment ${n}`).toEqual(expected[n - 1]);
+      }
+    }
+  });
+
   it('a refused connection (SYN, RST-ACK) closes rst; a SYN-ACK first makes its sender the server', async () => {
     const refused = await run(talk(2000, [[true, SYN, 100, 0, 0, 0], [false, RST | ACK, 0, 101, 0, 1]]));
     expect(refused.records[0]).toMatchObject({ close: 'rst', client: '10.1.0.1:2000' });

@@ -12,7 +12,7 @@
  * room, or at flushFlows; it is then copied out as a record.
  */
 import {
-  CloseReason, DIR_BYTES, DIR_FIRST_TS, DIR_FLAGS, DIR_ISN, DIR_LAST_TS, DIR_PACKETS, DIR_PAYLOAD, DIR_UNIQUE,
+  CloseReason, DIR_ACK_TS, DIR_BYTES, DIR_FIRST_TS, DIR_FLAGS, DIR_ISN, DIR_LAST_TS, DIR_PACKETS, DIR_PAYLOAD, DIR_UNIQUE,
   DIR_WSCALE, DirFlag, DROP_REASONS, FieldSet, FLOW_RECORD, FLOW_STATE, FLOW_TUPLE, FLOW_TUPLE_REVERSED,
   FlowEvent, FlowFlag, FlowOption, FLUSH_NOW, OUT_QUEUE_COUNTS, PacketFlag, PKT_CAPLEN, PKT_DESCRIPTOR,
   PKT_FLAGS, PKT_HASH, PKT_QUEUE, PKT_TIMESTAMP, QUEUES_MAX, REC_CLIENT_ADDR, REC_CLIENT_PORT, REC_CORE,
@@ -350,9 +350,11 @@ export function processBatch(descriptors: usize, n: u32): u32 {
   }
   const before = tcp.states(e);
   const flagsBefore = <u32>load<u16>(b + DIR_FLAGS);
+  const ackedBefore = before != tcp.BOTH_ESTABLISHED && load<u64>(b + DIR_ACK_TS) != 0; // (read only where it may be wanted)
   tcp.packetTransport = packet.transport;
   tcp.trackSegment(e, <u32>direction, ts, payload);
-  if (tcpFlags & (tcpHeader.SYN | tcpHeader.FIN | tcpHeader.RST) || before != tcp.BOTH_ESTABLISHED) tcp.updateStates(e);
+  if (tcpFlags & (tcpHeader.SYN | tcpHeader.FIN | tcpHeader.RST)
+    || (before != tcp.BOTH_ESTABLISHED && tcp.statesMayMove(e, <u32>direction, before, ackedBefore))) tcp.updateStates(e);
   if (reassembling()) {
     const flagsAfter = <u32>load<u16>(b + DIR_FLAGS);
     if (before != tcp.BOTH_ESTABLISHED && tcp.states(e) == tcp.BOTH_ESTABLISHED) {

@@ -260,6 +260,22 @@ export function updateStates(e: usize): void {
   store<u8>(s + DIR_STATE, <u8>sideState(s, c, false));
 }
 
+/**
+ * Whether a segment without SYN, FIN or RST, in direction `d` of entry `e`, may have moved either
+ * side's state: `before` the states before it (states()), `ackedBefore` whether that direction
+ * had acknowledged the peer's SYN before it. While the peer's direction has not been seen (one
+ * core's half of a split flow, or a one-way capture) the states read only this direction's SYN
+ * and FIN flags, which such a segment leaves alone, and whether it has acknowledged the peer's
+ * SYN: once the states are worked out (a new entry, or a lone SYN promoted without them, has
+ * NONE), nothing but that acknowledgement's arrival can move them.
+ */
+// @ts-ignore: decorator
+@inline export function statesMayMove(e: usize, d: u32, before: u32, ackedBefore: bool): bool {
+  if (before == 0) return true;
+  if (<u32>load<u16>(dir(e, d ^ 1) + DIR_FLAGS) & DirFlag.SEEN) return true;
+  return !ackedBefore && load<u64>(dir(e, d) + DIR_ACK_TS) != 0;
+}
+
 /** Both states, client's in the low byte (for quick tests of "anything left to do"). */
 // @ts-ignore: decorator
 @inline export function states(e: usize): u32 {
