@@ -16,6 +16,7 @@
  */
 import { CAPTURE_RECORD_MAX, CAPTURE_STATE, PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
 import { CaptureReader, type CaptureSummary } from '../../core/capture.js';
+import { RssplaneError } from '../../core/errors.js';
 import type { Engine, PacketBatch } from '../../core/engine.js';
 import { FIELD_SETS } from '../../core/fields.js';
 import { FlowEngine, FlowTally, type FlowRecord, type FlowStats } from '../../core/flows.js';
@@ -105,7 +106,8 @@ interface Turns {
   chunks: CaptureChunks;
   readers: Array<{ reader: CaptureReader; out: number; groups: number }>;
   steering: Steering;
-  copy: { bytes: number; descriptors: number };
+  /** where another core's chunk is taken: its bytes read again, this core's descriptors copied */
+  others: { bytes: number; descriptors: number };
   /** own chunks whose bytes are read: chunk -> bytes */
   read: Map<number, number>;
   /** bytes this core read */
@@ -177,7 +179,7 @@ export class CoreRun {
       });
       this.turns = {
         chunks, readers: [reader(), reader()], steering: new Steering(engine, plan, TURN_DESCRIPTORS),
-        copy: { bytes: engine.allocate(CAPTURE_CHUNK + CAPTURE_RECORD_MAX), descriptors: engine.allocate(TURN_DESCRIPTORS * PKT_DESCRIPTOR) },
+        others: { bytes: engine.allocate(CAPTURE_CHUNK + CAPTURE_RECORD_MAX), descriptors: engine.allocate(TURN_DESCRIPTORS * PKT_DESCRIPTOR) },
         read: new Map(), bytes: 0,
       };
     } else if (core === 0) {
@@ -354,7 +356,7 @@ export class CoreRun {
    * core. BENCHMARKS.md, "Capture replay".)
    */
   private async walkInTurns(turns: Turns, pause: () => Promise<void>): Promise<void> {
-    const { chunks, readers, steering, copy } = turns;
+    const { chunks, readers, steering, others } = turns;
     const cores = this.plan.cores, me = this.core, stop = this.ctx.stop, table = this.ctx.turns!;
     const e = this.engine.exports;
     const count = chunks.count;
@@ -400,14 +402,14 @@ export class CoreRun {
         const memory = this.peers[owner]!.memory;
         const [start, n] = new Uint32Array(memory, chunk.groups + 8 * me, 2);
         const bytes = this.engine.bytes;
-        if (chunks.read(chunk.offset, chunk.length, bytes.subarray(copy.bytes, copy.bytes + chunk.length)) !== chunk.length) {
+        if (chunks.read(chunk.offset, chunk.length, bytes.subarray(others.bytes, others.bytes + chunk.length)) !== chunk.length) {
           throw new RssplaneError('EINVAL', `cannot read capture "${chunks.path}": it became shorter while it was read`, 'capture');
         }
-        bytes.set(new Uint8Array(memory, chunk.out + start! * PKT_DESCRIPTOR, n! * PKT_DESCRIPTOR), copy.descriptors);
+        bytes.set(new Uint8Array(memory, chunk.out + start! * PKT_DESCRIPTOR, n! * PKT_DESCRIPTOR), others.descriptors);
         table.take(cursor);
         bells[owner]!.ring();
-        e.rebaseDescriptors(copy.descriptors, n!, (copy.bytes - chunk.at) >>> 0);
-        this.process({ descriptors: copy.descriptors, count: n! });
+        e.rebaseDescriptors(others.descriptors, n!, (others.bytes - chunk.at) >>> 0);
+        this.process({ descriptors: others.descriptors, count: n! });
       }
       cursor++;
       return true;
