@@ -173,6 +173,19 @@ describe('a capture file of several chunks, walked by the cores in turns', () =>
     return { summary: JSON.parse(r.stdout), records: flowRecords(out), warnings: r.stderr };
   }
 
+  it('a capture cut short while the cores read it: exit 2, one line naming the file and why, no hang', () => {
+    // 24 chunks; core 1 cuts the file to its first chunk after its 16th (RSSPLANE_FAULT "shrink"),
+    // so a core's next read of its own chunk, or of another core's again, comes up short.
+    const path = repeated('ipv4-loss.pcap', 125, 1000);
+    expect(readFileSync(path).length).toBeGreaterThan(23 << 20);
+    const t0 = Date.now();
+    const r = rssplane(['run', '--input', path, '--cores', '2', '--json', '--no-progress'], { env: { RSSPLANE_FAULT: 'core 1 shrink 1' } });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`rssplane: cannot read capture "${path}": it became shorter while it was read\n`);
+    expect(r.status).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
   // The pcapng copies keep their times, so each 4-tuple is reused at once: a core that sees one
   // direction of it cannot tell the uses apart (split flows need a symmetric key there). Copies 60 s
   // apart reuse each 4-tuple within the idle timeout, ISNs and all: a core that sees one direction

@@ -14,9 +14,9 @@
  * JavaScript here handles batches and slots; packets only ever move inside WASM or in bulk copies,
  * and flows reach JavaScript only when the plan asks for records.
  */
+import { truncateSync } from 'node:fs';
 import { CAPTURE_RECORD_MAX, CAPTURE_STATE, PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
 import { CaptureReader, type CaptureSummary } from '../../core/capture.js';
-import { RssplaneError } from '../../core/errors.js';
 import type { Engine, PacketBatch } from '../../core/engine.js';
 import { FIELD_SETS } from '../../core/fields.js';
 import { FlowEngine, FlowTally, type FlowRecord, type FlowStats } from '../../core/flows.js';
@@ -49,12 +49,18 @@ const HALVES_HANDOFF_MS = 250;
 /**
  * Fault injection for tests of the runner's failure handling: RSSPLANE_FAULT="core 1 throw 5000"
  * (or "exit") makes core 1 throw an error (or end its thread with status 3) once it has taken
- * 5000 packets.
+ * 5000 packets; "shrink" makes it cut the capture file being read to its first chunk, once.
  */
-const fault = /^core (\d+) (throw|exit) (\d+)$/.exec(process.env.RSSPLANE_FAULT ?? '');
-function injectFault(core: number, received: number): void {
+const fault = /^core (\d+) (throw|exit|shrink) (\d+)$/.exec(process.env.RSSPLANE_FAULT ?? '');
+let shrunk = false;
+function injectFault(core: number, received: number, capture: string | undefined): void {
   if (!fault || Number(fault[1]) !== core || received < Number(fault[3])) return;
   if (fault[2] === 'exit') process.exit(3);
+  if (fault[2] === 'shrink') {
+    if (!shrunk && capture) truncateSync(capture, CAPTURE_CHUNK);
+    shrunk = true;
+    return;
+  }
   throw new Error('injected fault (RSSPLANE_FAULT)');
 }
 
@@ -240,7 +246,7 @@ export class CoreRun {
     const { control, row } = this.ctx;
     // (Not stats(): it reads every bucket's row too, and this runs every 16 batches.)
     const s = this.flows.counts();
-    injectFault(this.core, s.received);
+    injectFault(this.core, s.received, this.plan.source.kind === 'capture' ? this.plan.source.path : undefined);
     control.set(row, Counter.RECEIVED, s.received);
     control.set(row, Counter.PROCESSED, s.processed);
     control.set(row, Counter.DROPPED, s.dropped);
@@ -378,7 +384,8 @@ export class CoreRun {
     const readAhead = (j: number): boolean => {
       if (j >= count || turns.read.has(j) || !readerFree(j)) return false;
       const { reader } = own(j);
-      const n = chunks.read(chunks.start(j), chunks.length(j), this.engine.bytes.subarray(reader.buffer + CAPTURE_RECORD_MAX, reader.buffer + reader.capacity));
+      const n = chunks.length(j);
+      chunks.readExactly(chunks.start(j), n, this.engine.bytes.subarray(reader.buffer + CAPTURE_RECORD_MAX, reader.buffer + reader.capacity));
       turns.read.set(j, n);
       turns.bytes += n;
       return true;
@@ -402,9 +409,7 @@ export class CoreRun {
         const memory = this.peers[owner]!.memory;
         const [start, n] = new Uint32Array(memory, chunk.groups + 8 * me, 2);
         const bytes = this.engine.bytes;
-        if (chunks.read(chunk.offset, chunk.length, bytes.subarray(others.bytes, others.bytes + chunk.length)) !== chunk.length) {
-          throw new RssplaneError('EINVAL', `cannot read capture "${chunks.path}": it became shorter while it was read`, 'capture');
-        }
+        chunks.readExactly(chunk.offset, chunk.length, bytes.subarray(others.bytes, others.bytes + chunk.length));
         bytes.set(new Uint8Array(memory, chunk.out + start! * PKT_DESCRIPTOR, n! * PKT_DESCRIPTOR), others.descriptors);
         table.take(cursor);
         bells[owner]!.ring();
@@ -427,7 +432,10 @@ export class CoreRun {
       const cut = chunks.start(j) - from;
       if (cut < 0 || cut > CAPTURE_RECORD_MAX) throw new Error(`the walk of chunk ${j - 1} stopped at byte ${from}, outside the record it could have cut`);
       const at = reader.buffer + CAPTURE_RECORD_MAX - cut;
-      if (cut) turns.bytes += chunks.read(from, cut, this.engine.bytes.subarray(at, at + cut));
+      if (cut) {
+        chunks.readExactly(from, cut, this.engine.bytes.subarray(at, at + cut));
+        turns.bytes += cut;
+      }
       const length = cut + turns.read.get(j)!;
       turns.read.delete(j);
       // The reader's descriptors hold a whole chunk's packets: one batch.

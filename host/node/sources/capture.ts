@@ -173,6 +173,17 @@ export class CaptureChunks {
     return done;
   }
 
+  /**
+   * Reads exactly `length` bytes from input offset `from` into `into`. The chunks were cut by the
+   * size the file had when it was opened: fewer bytes mean it was cut short since (rewritten or
+   * truncated while the cores read it), and the run cannot go on.
+   */
+  readExactly(from: number, length: number, into: Uint8Array): void {
+    if (this.read(from, length, into) !== length) {
+      throw new RssplaneError('EINVAL', `cannot read capture "${this.path}": it became shorter while it was read`, 'capture');
+    }
+  }
+
   close(): void {
     closeSync(this.fd);
   }
