@@ -1,10 +1,8 @@
 /**
  * The flow table's index grows with the live flows (assembly/flow/table.ts): it starts at 2^16
  * slots of its region and doubles, indexing every live flow again from the pools, when the live
- * flows pass half of it (at 2^16 slots) or a quarter (beyond: from 2^16 it doubles on two inserts
- * in a row, so 2^17 is not seen between batches). Here tables are fed 200,000 distinct flows
- * (lone SYNs, connections closed by FIN and by RST and swept out, connections left open, UDP),
- * crossing four doublings:
+ * flows pass half of it. Here tables are fed 200,000 distinct flows (lone SYNs, connections
+ * closed by FIN and by RST and swept out, connections left open, UDP), crossing three doublings:
  * the index names exactly the live flows all along, every later packet finds its flow (one record
  * per flow, with every packet the flow sent), and a full table that evicts keeps all of that.
  * Then flows picked by their flow-key hash crowd the top of the index, so that at each doubling
@@ -167,20 +165,18 @@ function flowKeyHash(a: number[], aport: number, b: number[], bport: number, pro
 }
 
 /**
- * 140,000 lone SYNs whose flow-key hashes put them in the top 5/16 of every 2^16 slots (homes
- * 45056-65535 of each block), then the server's SYN-ACK to each (a lookup after every doubling,
+ * 140,000 lone SYNs whose flow-key hashes put them in the top 5/8 of every 2^16 slots (homes
+ * 24576-65535 of each block), then the server's SYN-ACK to each (a lookup after every doubling,
  * promoting the lone SYN), then a reset from every third client (removal by backward shift in
- * crowded runs; swept out a second later). Just before each doubling past 2^16 slots (at a
- * quarter full) the home ranges are at 80% load, and before the first (at half full) they hold
- * 1.6 times their slots: runs are long, and the last block's run wraps round the index's end at
- * every doubling.
+ * crowded runs; swept out a second later). Just before each doubling the home ranges are at 80%
+ * load, so runs are long and the last block's run wraps round the index's end at every doubling.
  */
 function crowded(): { packets: Packet[]; clients: string[]; reset: Set<string> } {
   const syns: Packet[] = [], answers: Packet[] = [], resets: Packet[] = [], clients: string[] = [];
   const reset = new Set<string>();
   for (let k = 0; clients.length < CROWDED; k++) {
     const c = [198, 18 + ((k >> 16) & 1), (k >> 8) & 0xff, k & 0xff], port = 30_000 + (k >> 17);
-    if ((flowKeyHash(c, port, SERVER, 80, 6) & 0xffff) < 45_056) continue;
+    if ((flowKeyHash(c, port, SERVER, 80, 6) & 0xffff) < 24_576) continue;
     const i = clients.length;
     clients.push(name(c, port));
     const isn = (i * 2654435761) >>> 0;
@@ -199,12 +195,12 @@ const CROWDED = 140_000;
 const flowOf = (r: FlowRecord) => (r.client < r.server ? `${r.client} ${r.server}` : `${r.server} ${r.client}`);
 
 describe('the flow index grows with the live flows', () => {
-  it('200,000 flows into a 4,194,304-flow table (its SYN cache holds 262,144): four doublings, the index names the live flows throughout, one record per flow with all its packets; the same table again starts small and gives the same records', async () => {
+  it('200,000 flows into a 4,194,304-flow table (its SYN cache holds 262,144): three doublings, the index names the live flows throughout, one record per flow with all its packets; the same table again starts small and gives the same records', async () => {
     const engine = await Engine.create();
     const first = run(engine, { flows: 1 << 22 });
     // 100,000 lone SYNs, 20,000 open connections and 20,000 UDP flows stay; most closed ones
     // are swept out a second after their close (about 10,000 at a time linger).
-    expect(first.sizes).toEqual([1 << 16, 1 << 18, 1 << 19, 1 << 20]);
+    expect(first.sizes).toEqual([1 << 16, 1 << 17, 1 << 18, 1 << 19]);
     expect(first.checks).toBeGreaterThan(100);
     expect(first.liveAtEnd).toBeGreaterThanOrEqual(140_000);
     expect(first.stats.flows).toMatchObject({ created: FLOWS, reused: 0, evicted: 0, active: 0 });
@@ -230,7 +226,7 @@ describe('the flow index grows with the live flows', () => {
   it('the same flows into a 100,000-flow table (two doublings, lone SYNs past its 65,536-entry SYN cache evicted): evictions, and still the index names the live flows and each flow\'s packets are all in its records', async () => {
     const engine = await Engine.create();
     const small = run(engine, { flows: 100_000 });
-    expect(small.sizes).toEqual([1 << 16, 1 << 18]);
+    expect(small.sizes).toEqual([1 << 16, 1 << 17, 1 << 18]);
     // At most 65,536 lone SYNs and the 40,000 open flows stay (those closed are swept out).
     expect(small.liveAtEnd).toBeGreaterThan(75_000);
     expect(small.liveAtEnd).toBeLessThanOrEqual(65_536 + 40_000);
@@ -275,7 +271,7 @@ describe('the flow index grows with the live flows', () => {
     // 140,000 lone SYNs at once: a table whose SYN cache holds them all (a sixteenth of it).
     const engine = await Engine.create();
     const r = run(engine, { flows: 1 << 22 }, packets);
-    expect(r.sizes).toEqual([1 << 16, 1 << 18, 1 << 19, 1 << 20]);
+    expect(r.sizes).toEqual([1 << 16, 1 << 17, 1 << 18, 1 << 19]);
     expect(r.stats.flows).toMatchObject({ created: CROWDED, reused: 0, evicted: 0, active: 0 });
     expect(r.records).toHaveLength(CROWDED);
     const byClient = new Map(r.records.map((x) => [x.client, x]));

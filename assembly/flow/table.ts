@@ -26,8 +26,7 @@
  * (moveOldestSyn). Either way the ring goes on.
  *
  * The index has a power-of-two number of 8-byte slots, at least twice the live flows, so linear
- * probing stays short (four times once it outgrows its first 512 KiB and while it may still
- * grow: below): a slot holds the flow-key hash and the handle + 1 (0: empty). Removal
+ * probing stays short: a slot holds the flow-key hash and the handle + 1 (0: empty). Removal
  * shifts the following run back (no tombstones), so lookups never slow down as flows come and
  * go. Entries come from a free list, then from never-used pool memory: pools sized for a million
  * flows cost only the pages their flows have touched.
@@ -36,15 +35,9 @@
  * table (FLOW_INDEX_LOAD slots a flow, rounded up to a power of two: 16 MiB for a million flows),
  * but only its first `slotMask + 1` slots are in use: INDEX_START of them at first (or the whole
  * region when that is smaller), doubled when an insert would make the live flows more than one
- * in FLOW_INDEX_LOAD of them, or, past INDEX_START slots, one in FLOW_INDEX_SPARSE. Past
- * INDEX_START slots (512 KiB) the index no longer stays in a core's L2 cache, and every probe
- * line is a load from L3: there a sparser index means shorter probe runs and backward shifts
- * that cross into the next line less often (a flood's 65,536 lone SYNs in 4 MiB rather than 2:
- * the flood's engine 1.07-1.18x faster; kept half full below, where 20,000 interleaved flows
- * lost 5-10% in 1 MiB; BENCHMARKS.md, "A sparser index"). New flows land at random slots, so
- * an index used at full size has every page touched within a few batches, and a page's first
- * touch is what costs (tens of us a 4 KiB page on a VM, sometimes a millisecond or far more for
- * a fresh huge page); a table that
+ * in FLOW_INDEX_LOAD of them. New flows land at random slots, so an index used at full size has
+ * every page touched within a few batches, and a page's first touch is what costs (tens of us a
+ * 4 KiB page on a VM, sometimes a millisecond or far more for a fresh huge page); a table that
  * never holds more than a few ten thousand flows now touches half a MiB of index, not 16.
  * Slots past the ones in use are always zero (never written, or cleared when configureTable
  * takes the table again), so a doubling moves each flow of the old slots to its home under the
@@ -59,7 +52,7 @@
  * takes its hash from there instead of hashing its tuple again, and records keep their layout.
  */
 import {
-  FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_INDEX_SPARSE, FLOW_RECORD, FLOW_REVERSE_HASH, FLOW_STATE, OUT_FLOW_INDEX_SLOTS, REC_FAMILY, REC_KEY_HASH, Status,
+  FLOW_INDEX_LOAD, FLOW_INDEX_SLOT, FLOW_RECORD, FLOW_REVERSE_HASH, FLOW_STATE, OUT_FLOW_INDEX_SLOTS, REC_FAMILY, REC_KEY_HASH, Status,
   SYN_CACHE_MIN, SYN_CACHE_SHARE, SYN_ENTRY, SYN_SIDE, SYN_SIDE_KEY_HASH, SYN_SIDE_TSVAL,
 } from "../shared/abi";
 import { reserve, unreserve } from "../shared/reserve";
@@ -333,7 +326,7 @@ export function insert(hash: u32): u32 {
 /** Uses the index's first `slots` slots (a power of two, at most the region's). */
 function useSlots(slots: u32): void {
   slotMask = slots - 1;
-  growAt = slots - 1 == fullMask ? U32.MAX_VALUE : slots / (slots <= INDEX_START ? FLOW_INDEX_LOAD : FLOW_INDEX_SPARSE);
+  growAt = slots - 1 == fullMask ? U32.MAX_VALUE : slots / FLOW_INDEX_LOAD;
   store<u32>(FLOW_STATE + OUT_FLOW_INDEX_SLOTS, slots);
 }
 
@@ -348,13 +341,13 @@ function useSlots(slots: u32): void {
  *   those before it landed before `q + S`; so no probe wraps round, and none passes a slot that
  *   still holds a flow not yet walked.
  * Then the slots before `t` (the end of a run that wrapped round the old end, if any), in order.
- * There are at most S / FLOW_INDEX_SPARSE flows, fewer than S / 2 (the index doubles before it
- * holds more), so no probe that starts in the old half, nor one that starts at `a + S` for a
- * home `a` < `t`, can fill the rest of the index and wrap round; a flow whose home is near the
- * old end and that moves to the new half's end may wrap round to slot 0, and meets only slots
- * already walked up to its own (just emptied). So no probe ever passes a flow not yet walked,
- * every probe run is unbroken at the end, reads and writes go through the index in two
- * sequential streams, and the pools are not read.
+ * There are at most S / 2 flows (the index doubles before it holds more), so no probe that
+ * starts in the old half, nor one that starts at `a + S` for a home `a` < `t`, can fill the rest
+ * of the index and wrap round; a flow whose home is near the old end and that moves to the new
+ * half's end may wrap round to slot 0, and meets only slots already walked up to its own (just
+ * emptied). So no probe ever passes a flow not yet walked, every probe run is unbroken at the
+ * end, reads and writes go through the index in two sequential streams, and the pools are not
+ * read.
  */
 function grow(): void {
   const half = slotMask + 1;

@@ -998,13 +998,10 @@ export const ALLOCATOR_START = 4 << 20;
 // The flow table's memory per flow, as table.ts lays it out (keep in step with it): the entry
 // (FLOW_RECORD), the RSS hash of its server-to-client direction, and index slots, a power of two
 // and at least FLOW_INDEX_LOAD slots a flow. The index's region is reserved at that size, but
-// only as many of its slots are used as keep FLOW_INDEX_LOAD slots a live flow at its first 2^16
-// slots (512 KiB, within a core's L2 cache), FLOW_INDEX_SPARSE beyond: it starts at 2^16 slots
-// and doubles as the live flows grow (its pages are touched as it grows), until it fills its
-// region, where it holds up to one live flow in FLOW_INDEX_LOAD slots.
+// only as many of its slots are used as keep FLOW_INDEX_LOAD slots a live flow: it starts at
+// 2^16 slots and doubles as the live flows grow (its pages are touched as it grows).
 export const FLOW_INDEX_SLOT = 8;
 export const FLOW_INDEX_LOAD = 2;
-export const FLOW_INDEX_SPARSE = 4;
 export const FLOW_REVERSE_HASH = 4;
 
 // The synthetic generator's memory (assembly/gen/synthetic.ts): a header, then one slot per
