@@ -39,22 +39,40 @@ function run(args: string[]) {
 }
 
 describe('floods through `run`: each packet a flow, the table full, evictions counted', () => {
-  it('300,000 SYNs from random sources into a 262,144-flow table: its SYN cache keeps the newest 65,536, 234,464 evicted, resident memory within the bound', () => {
+  it('300,000 SYNs from random sources into a 262,144-flow table: its SYN cache keeps the newest 16,384, 283,616 evicted, resident memory within the bound', () => {
     const s = run(['--input', flood('syn', 300_000), '--cores', '1', '--flow-table', '262144']);
     expect(s.packets).toBe(300_000);
     expect(s.dropped).toBe(0);
     expect(s.flows).toBe(300_000);
     expect(s.flows_by_state).toEqual({ 'SYN_SENT/SYN_RECEIVED': 300_000 });
-    expect(s.flow_table).toEqual({ created: 300_000, timed_out: 0, evicted: 300_000 - 65_536, reused: 0 });
-    expect(s.flows_by_close).toEqual({ evicted: 300_000 - 65_536, end: 65_536 });
+    expect(s.flow_table).toEqual({ created: 300_000, timed_out: 0, evicted: 300_000 - 16_384, reused: 0 });
+    expect(s.flows_by_close).toEqual({ evicted: 300_000 - 16_384, end: 16_384 });
     // Nothing grows with the flows outside the table.
     expect(s.memory.resident_peak).toBeLessThanOrEqual(1.2 * s.memory.flow_tables + 100e6);
   });
 
-  it('the same flood into a table of 65,536 (its SYN cache the whole table): the table full, 234,464 evicted all the same', () => {
-    const s = run(['--input', flood('syn', 300_000), '--cores', '1', '--flow-table', '65536']);
-    expect(s.flow_table).toEqual({ created: 300_000, timed_out: 0, evicted: 300_000 - 65_536, reused: 0 });
-    expect(s.flows_by_close).toEqual({ evicted: 300_000 - 65_536, end: 65_536 });
+  it('--syn-cache 65536 keeps the newest 65,536 of the same flood, in a larger table and as the whole of a table of 65,536 (the table full)', () => {
+    for (const table of ['262144', '65536']) {
+      const args = ['--flow-table', table, '--syn-cache', '65536'];
+      const s = run(['--input', flood('syn', 300_000), '--cores', '1', ...args]);
+      expect(s.flow_table).toEqual({ created: 300_000, timed_out: 0, evicted: 300_000 - 65_536, reused: 0 });
+      expect(s.flows_by_close).toEqual({ evicted: 300_000 - 65_536, end: 65_536 });
+    }
+  });
+
+  it('--syn-cache from 1 to the flow table: one past it, 0 and a fraction exit 2 with one line', () => {
+    const s = run(['--input', flood('syn', 1_000), '--cores', '1', '--flow-table', '64', '--syn-cache', '1']);
+    expect(s.flow_table).toEqual({ created: 1_000, timed_out: 0, evicted: 999, reused: 0 });
+    expect(run(['--input', flood('syn', 1_000), '--cores', '1', '--flow-table', '64', '--syn-cache', '64']).flow_table.evicted).toBe(1_000 - 64);
+    for (const [bad, why] of [['65', 'at most 64, the flow table (--flow-table)'], ['0', 'expected a whole number >= 1'], ['1.5', 'expected a whole number >= 1']] as const) {
+      const r = rssplane(['run', '--input', flood('syn', 1_000), '--cores', '1', '--flow-table', '64', '--syn-cache', bad, '--no-progress']);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(`rssplane: bad --syn-cache "${bad}": ${why}\n`);
+    }
+    // A SYN cache as large as the table takes 72 bytes a flow more: the table's maximum says so.
+    const r = rssplane(['run', '--input', flood('syn', 1_000), '--cores', '1', '--flow-table', '10000000', '--syn-cache', '10000000', '--no-progress']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^rssplane: bad --flow-table "10000000": at most [0-9,]+ flows a core with --syn-cache 10000000 \(the engine's 4 GiB memory\)\n$/);
   });
 
   it('an RST flood: every flow closed by its reset, evicted from a full table all the same', () => {
@@ -77,8 +95,9 @@ describe('floods through `run`: each packet a flow, the table full, evictions co
     const f = flood('syn', 60_000, ['--ipv6', '0.3']);
     // SYN caches (65,536 lone SYNs) that hold every flow: where evictions fall depends on each
     // core's share.
-    const one = run(['--input', f, '--cores', '1', '--reta', 'equal:2', '--flow-table', '131072']);
-    const two = run(['--input', f, '--cores', '2', '--reta', 'equal:2', '--flow-table', '131072']);
+    const cache = ['--flow-table', '131072', '--syn-cache', '65536'];
+    const one = run(['--input', f, '--cores', '1', '--reta', 'equal:2', ...cache]);
+    const two = run(['--input', f, '--cores', '2', '--reta', 'equal:2', ...cache]);
     expect(two.packets).toBe(60_000);
     expect(two.flows).toBe(60_000);
     expect(two.split_flows).toBeGreaterThan(24_000);

@@ -195,9 +195,9 @@ const CROWDED = 140_000;
 const flowOf = (r: FlowRecord) => (r.client < r.server ? `${r.client} ${r.server}` : `${r.server} ${r.client}`);
 
 describe('the flow index grows with the live flows', () => {
-  it('200,000 flows into a 4,194,304-flow table (its SYN cache holds 262,144): three doublings, the index names the live flows throughout, one record per flow with all its packets; the same table again starts small and gives the same records', async () => {
+  it('200,000 flows into a 4,194,304-flow table whose SYN cache holds 262,144 (synCache): three doublings, the index names the live flows throughout, one record per flow with all its packets; the same table again starts small and gives the same records', async () => {
     const engine = await Engine.create();
-    const first = run(engine, { flows: 1 << 22 });
+    const first = run(engine, { flows: 1 << 22, synCache: 1 << 18 });
     // 100,000 lone SYNs, 20,000 open connections and 20,000 UDP flows stay; most closed ones
     // are swept out a second after their close (about 10,000 at a time linger).
     expect(first.sizes).toEqual([1 << 16, 1 << 17, 1 << 18, 1 << 19]);
@@ -217,7 +217,7 @@ describe('the flow index grows with the live flows', () => {
       if (JSON.stringify(got) !== JSON.stringify(want)) expect({ i, kind, ...got }).toEqual({ i, kind, ...want });
     }
     // configureTable's same-size path: the index cleared where it was used, back to 2^16 slots.
-    const again = run(engine, { flows: 1 << 22 });
+    const again = run(engine, { flows: 1 << 22, synCache: 1 << 18 });
     expect(again.sizes).toEqual(first.sizes);
     const sorted = (records: FlowRecord[]) => [...records].sort((a, b) => (a.client < b.client ? -1 : 1));
     expect(sorted(again.records)).toEqual(sorted(first.records));
@@ -225,7 +225,7 @@ describe('the flow index grows with the live flows', () => {
 
   it('the same flows into a 100,000-flow table (two doublings, lone SYNs past its 65,536-entry SYN cache evicted): evictions, and still the index names the live flows and each flow\'s packets are all in its records', async () => {
     const engine = await Engine.create();
-    const small = run(engine, { flows: 100_000 });
+    const small = run(engine, { flows: 100_000, synCache: 65_536 });
     expect(small.sizes).toEqual([1 << 16, 1 << 17, 1 << 18]);
     // At most 65,536 lone SYNs and the 40,000 open flows stay (those closed are swept out).
     expect(small.liveAtEnd).toBeGreaterThan(75_000);
@@ -268,9 +268,9 @@ describe('the flow index grows with the live flows', () => {
     const dv = new DataView(one.memory.buffer);
     const [c, port] = clients[0]!.split(':');
     expect(dv.getUint32(dv.getUint32(FLOW_STATE + OUT_RECORDS, true) + REC_KEY_HASH, true)).toBe(flowKeyHash(c!.split('.').map(Number), Number(port), SERVER, 80, 6));
-    // 140,000 lone SYNs at once: a table whose SYN cache holds them all (a sixteenth of it).
+    // 140,000 lone SYNs at once: a table whose SYN cache holds them all.
     const engine = await Engine.create();
-    const r = run(engine, { flows: 1 << 22 }, packets);
+    const r = run(engine, { flows: 1 << 22, synCache: 1 << 18 }, packets);
     expect(r.sizes).toEqual([1 << 16, 1 << 17, 1 << 18, 1 << 19]);
     expect(r.stats.flows).toMatchObject({ created: CROWDED, reused: 0, evicted: 0, active: 0 });
     expect(r.records).toHaveLength(CROWDED);

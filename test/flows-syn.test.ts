@@ -234,7 +234,7 @@ describe('SYN floods', () => {
     expect(sorted(small.records)).toEqual(sorted(full.records));
   });
 
-  describe('the SYN cache: a sixteenth of a large table, at least 65,536 lone SYNs', () => {
+  describe('the SYN cache: a sixty-fourth of a large table, at least 16,384 lone SYNs, or synCache', () => {
     /** SYN i from its own client in 198.18.0.0/15 to 198.18.0.1, 1 us apart from `t`. */
     const syn = (i: number, t = T0) => frame(tcp4(`198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, '198.18.0.1', { sport: 1024 + (i % 60000), dport: 80, seq: i * 2654435761 >>> 0, flags: SYN }),
       { ts: t + BigInt(i) * 1000n });
@@ -251,7 +251,7 @@ describe('SYN floods', () => {
       return { records: table.takeRecords(), stats: table.stats(), slots };
     }
 
-    it('70,000 SYNs: the oldest 4,464 leave though the table has room, established flows keep their place, and the index stays at 2^18 slots', async () => {
+    it('70,000 SYNs: the oldest 53,616 leave though the table has room, established flows keep their place, and the index stays at its first 2^16 slots', async () => {
       const c = '198.18.4.1', s = '198.18.0.2';
       // 100 established connections (no handshake seen), each sending a segment every 10,000 SYNs
       const round = (r: number) => Array.from({ length: 100 }, (_, i) => frame(tcp4(c, s, { sport: 2000 + i, dport: 80, seq: 10 + r, ack: 1, flags: ACK, payload: new Uint8Array(1) }),
@@ -261,23 +261,23 @@ describe('SYN floods', () => {
       for (let r = 0; r < 7; r++) packets.push(...round(r), ...syns.slice(r * 10_000, r * 10_000 + 10_000));
       const { records, stats, slots } = await cached(packets);
       expect(stats).toMatchObject({ received: 70_700, processed: 70_700, dropped: 0 });
-      expect(stats.flows).toMatchObject({ created: 70_100, evicted: 70_000 - 65_536, timedOut: 0, active: 0 });
+      expect(stats.flows).toMatchObject({ created: 70_100, evicted: 70_000 - 16_384, timedOut: 0, active: 0 });
       expect(records).toHaveLength(70_100);
       // first in, first out: the SYNs evicted are exactly the oldest
       const evicted = new Set(records.filter((r) => r.close === 'evicted').map((r) => r.client));
-      expect(evicted.size).toBe(70_000 - 65_536);
-      expect(syns.slice(0, 70_000 - 65_536).every((p) => evicted.has(clientOf(p)))).toBe(true);
+      expect(evicted.size).toBe(70_000 - 16_384);
+      expect(syns.slice(0, 70_000 - 16_384).every((p) => evicted.has(clientOf(p)))).toBe(true);
       const kept = records.filter((r) => r.server === `${s}:80`);
       expect(kept).toHaveLength(100);
       expect(kept.every((r) => r.client.startsWith(`${c}:`) && r.close === 'end' && r.dirs[0].packets === 7)).toBe(true);
-      // 65,636 live flows at most: one slot in two of 2^18 (a table holding them all as full
-      // entries would have doubled to 2^21 by the end)
-      expect(slots).toBe(1 << 18);
+      // 16,484 live flows at most: fewer than one slot in two of the index's first 2^16 (a table
+      // holding them all as full entries would have doubled to 2^18 by the end)
+      expect(slots).toBe(1 << 16);
     });
 
     it('a lone SYN at the tail of a ring full of holes (70,000 answered SYNs after it) moves to a flow entry: nothing evicted, its record unchanged', async () => {
       // Each connection is answered after the next one's SYN: its hole is inside the ring, not at
-      // its head, so the ring fills (65,536 slots) with two lone SYNs live.
+      // its head, so the ring fills (16,384 slots) with two lone SYNs live.
       const packets: Packet[] = [frame(tcp4('198.18.255.1', '198.18.0.1', { sport: 7000, dport: 80, seq: 77, flags: SYN }), { ts: T0 - 1n })];
       let before: Packet | undefined;
       for (let i = 0; i < 70_000; i++) {
@@ -296,6 +296,23 @@ describe('SYN floods', () => {
       expect(first.dirs[0]).toMatchObject({ packets: 1, state: 'SYN_SENT', synTs: T0 - 1n });
       const full = await cached(packets, { reassembly: { streams: 4, window: 4096 } });
       expect(sorted(small.records)).toEqual(sorted(full.records));
+    });
+
+    it('synCache sizes the ring: 65,536 keeps the newest 65,536 of 70,000 SYNs (the index at 2^17 slots, half full), 1 keeps one; 0, past the table and a fraction are refused', async () => {
+      const syns = Array.from({ length: 70_000 }, (_, i) => syn(i));
+      const large = await cached(syns, { synCache: 65_536 });
+      expect(large.stats.flows).toMatchObject({ created: 70_000, evicted: 70_000 - 65_536, timedOut: 0, active: 0 });
+      const evicted = new Set(large.records.filter((r) => r.close === 'evicted').map((r) => r.client));
+      expect(syns.slice(0, 70_000 - 65_536).every((p) => evicted.has(clientOf(p)))).toBe(true);
+      expect(large.slots).toBe(1 << 17);
+      const one = await cached(syns.slice(0, 100), { synCache: 1 });
+      expect(one.stats.flows).toMatchObject({ created: 100, evicted: 99, active: 0 });
+      expect(one.records.filter((r) => r.close !== 'evicted').map((r) => r.client)).toEqual([clientOf(syns[99]!)]);
+      const engine = await Engine.create();
+      for (const bad of [0, (1 << 20) + 1, 1.5]) {
+        expect(() => FlowEngine.create(engine, RssConfig.from({ reta: 'equal:4' }), { flows: 1 << 20, synCache: bad }))
+          .toThrow(`bad SYN cache size "${bad}": expected 1 to 1048576 lone SYNs (at most the flow table)`);
+      }
     });
   });
 

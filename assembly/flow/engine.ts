@@ -71,11 +71,12 @@ let unsplit = false;
  * QUEUE_CORE, which it reads): a table of `flows` entries, idle timeouts in milliseconds
  * (`closedMs` for connections already closed by FIN or RST, so stray segments after the close
  * still find them), FlowOption bits, the largest batch (records and events are sized from it),
- * and `streams` reassembly buffers of `window` bytes each (used with FlowOption.REASSEMBLY).
- * Clears every counter. Returns a Status.
+ * `streams` reassembly buffers of `window` bytes each (used with FlowOption.REASSEMBLY), and a
+ * SYN cache of `synSlots` lone SYNs (0: the table's default, table.synCacheSlots; at most
+ * `flows`). Clears every counter. Returns a Status.
  */
-export function configureFlows(flows: u32, idleMs: u32, closedMs: u32, flowOptions: u32, batchMax: u32, streams: u32, window: u32): i32 {
-  const status = table.configureTable(flows);
+export function configureFlows(flows: u32, idleMs: u32, closedMs: u32, flowOptions: u32, batchMax: u32, streams: u32, window: u32, synSlots: u32): i32 {
+  const status = table.configureTable(flows, synSlots);
   if (status != Status.OK) return status;
   flushingAll = false;
   resetSweep();

@@ -13,7 +13,7 @@
  * A flow is named by a handle: its entry number in the flow pool, or SYN_HANDLE | its number in
  * the SYN pool. The flow pool holds `capacity` entries, so that it can hold every live flow, and
  * the table is full when `capacity` flows of both kinds live. The SYN pool holds `synCapacity`
- * (synCacheSlots: at most `capacity`, a sixteenth of it for large tables; shared/abi.ts says why).
+ * (synCacheSlots: at most `capacity`, a sixty-fourth of it for large tables; shared/abi.ts says why).
  *
  * The SYN pool is a ring, filled in the order SYNs come: the oldest lone SYN is always the first
  * live entry from the tail (a lone SYN's activity is its one packet), so eviction and the idle
@@ -93,27 +93,29 @@ let growAt: u32 = 0;
 /** Where a lone SYN's record is written out before it is copied (FLOW_RECORD bytes). */
 let scratch: usize = 0;
 
-/** The SYN ring's entries for a table of `flows` (host/core/limits.ts synCacheSlots says the same). */
+/** The SYN ring's entries for a table of `flows` by default (host/core/limits.ts synCacheSlots says the same). */
 export function synCacheSlots(flows: u32): u32 {
   return min(flows, max(SYN_CACHE_MIN, flows / SYN_CACHE_SHARE));
 }
 
 /**
- * Sizes the table for `flows` entries (freeing a previous one). Returns Status.OK or BAD_SIZE
- * when the memory cannot be had.
+ * Sizes the table for `flows` entries and a SYN ring of `syns` (0: synCacheSlots of `flows`; at
+ * most `flows`), freeing a previous one. Returns Status.OK, or BAD_SIZE for a size out of range
+ * or memory that cannot be had.
  */
-export function configureTable(flows: u32): i32 {
-  // The same size again (a benchmark's fresh table each round, a test's second run): the same
+export function configureTable(flows: u32, syns: u32 = 0): i32 {
+  const ring = syns != 0 ? syns : synCacheSlots(flows);
+  // The same sizes again (a benchmark's fresh table each round, a test's second run): the same
   // memory, its pages touched already, and only the index slots in use to clear (past them the
   // index is zero). Entries are written before they are read (nothing reads past the pools'
   // high-water marks, reset here). The index starts small again.
-  if (flows == capacity && poolBlock) {
+  if (flows == capacity && ring == synCapacity && poolBlock) {
     clearIndex();
     reset();
     return Status.OK;
   }
   releaseTable();
-  if (flows < 1 || flows > (1 << 24)) return Status.BAD_SIZE;
+  if (flows < 1 || flows > (1 << 24) || ring > flows) return Status.BAD_SIZE;
   // wasm32 sizes are 32-bit: a table past 4 GiB would wrap around, so it is refused here.
   if (<u64>flows * <u64>FLOW_RECORD + 64 > <u64>U32.MAX_VALUE) return Status.BAD_SIZE;
   let slots: u32 = 16;
@@ -127,8 +129,8 @@ export function configureTable(flows: u32): i32 {
   index = reserve(indexBytes);
   reverseHashes = reserve(<usize>flows * FLOW_REVERSE_HASH);
   if (!scratch) scratch = reserve(FLOW_RECORD);
-  synBlock = reserve(<usize>synCacheSlots(flows) * SYN_ENTRY + 64);
-  synSide = reserve(<usize>synCacheSlots(flows) * SYN_SIDE);
+  synBlock = reserve(<usize>ring * SYN_ENTRY + 64);
+  synSide = reserve(<usize>ring * SYN_SIDE);
   poolBlock = reserve(<usize>flows * FLOW_RECORD + 64);
   if (!index || !reverseHashes || !scratch || !synBlock || !synSide || !poolBlock) {
     // More than the engine's memory holds (shared/reserve.ts): the caller says so.
@@ -139,7 +141,7 @@ export function configureTable(flows: u32): i32 {
   synPool = (synBlock + 63) & ~<usize>63;
   pool = (poolBlock + 63) & ~<usize>63;
   capacity = flows;
-  synCapacity = synCacheSlots(flows);
+  synCapacity = ring;
   fullMask = slots - 1;
   reset();
   return Status.OK;
@@ -217,9 +219,10 @@ export function recordScratch(): usize { return scratch; }
 /**
  * Loads what taking out the lone SYN `k` places from the ring's tail will read: its index slot
  * and its line. Under a flood the oldest SYN leaves at every packet, so the SYN a few places on
- * is one a few packets from leaving; both loads miss the cache (the SYN was indexed and written
- * 65,536 SYNs ago) and overlap with this packet's work instead of stalling that one's. Returns
- * what it read, for the caller to keep (a load whose value goes nowhere may be dropped).
+ * is one a few packets from leaving; both loads may miss the cache (the SYN was indexed and
+ * written 16,384 SYNs ago, by default) and overlap with this packet's work instead of stalling
+ * that one's. Returns what it read, for the caller to keep (a load whose value goes nowhere may
+ * be dropped).
  */
 export function touchSynAhead(k: u32): u32 {
   if (k >= synCount) return 0;

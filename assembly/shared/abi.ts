@@ -496,25 +496,31 @@ export const enum DirFlag {
 // from this line alone (flow/engine.ts leaveSyn).
 //
 // Lone SYNs wait in a ring of their own, smaller than the table as a SYN cache is: a table of
-// F flows keeps min(F, max(SYN_CACHE_MIN, F / SYN_CACHE_SHARE)) of them (65,536 for the default
-// table of 1,048,576). When the ring is full and at least half of it is live lone SYNs, its
-// oldest lone SYN leaves (evicted, or timed out when idle) even while the table has room; when
-// it is mostly holes, the oldest moves to a flow entry. A SYN is answered within a round trip,
-// long before that many more come; a flood's SYNs never are, and they then touch a few MiB of
-// ring and index, not the whole table, and displace no established flow while the table has
-// room for the established ones.
+// F flows keeps min(F, max(SYN_CACHE_MIN, F / SYN_CACHE_SHARE)) of them (16,384 for the default
+// table of 1,048,576, about FreeBSD's syncache default of 15,360). When the ring is full and at
+// least half of it is live lone SYNs, its oldest lone SYN leaves (evicted, or timed out when
+// idle) even while the table has room; when it is mostly holes, the oldest moves to a flow entry.
+// A SYN is answered within a round trip, long before that many more come (8,192 unanswered at
+// once on one core: 82,000 new connections a second on that core at a 100 ms round trip); a
+// flood's SYNs never are, and they then touch about 1.6 MiB of ring, hashes and index, not the
+// whole table, and displace no established flow while the table has room for the established
+// ones. The size is what a flood's speed depends on: each SYN writes one ring line and takes one
+// out of the index, so the ring and the index are the flood's working set. At 16,384 they sit
+// mostly in a core's L2 (1 MiB of ring read and written in order, 512 KiB of index at random);
+// at 65,536 (4 MiB of ring, 1 MiB of index) every eviction was a load from L3, and a flood's
+// engine ran 1.24-1.34x slower (BENCHMARKS.md, "A SYN cache sized for L2").
 export const SYN_ENTRY = 64;
 // Beside the ring, SYN_SIDE bytes a slot, for what its line has no room for: the flow-key hash
 // (u32), which taking the SYN out of the index needs (its home slot), and the SYN's TSval (u32,
 // valid when SYN_OPTIONS has DirFlag.TIMESTAMPS; REC_SYN_TSVAL says what it is for). A flood
 // evicts the ring's oldest SYN per packet: read in ring order, these hashes are a stream the
-// processor fetches ahead, where hashing the key again would read the SYN's line, written 65,536
+// processor fetches ahead, where hashing the key again would read the SYN's line, written 16,384
 // SYNs before (flow/table.ts).
 export const SYN_SIDE = 8;
 export const SYN_SIDE_KEY_HASH = 0;
 export const SYN_SIDE_TSVAL = 4;
-export const SYN_CACHE_MIN = 65536;
-export const SYN_CACHE_SHARE = 16;
+export const SYN_CACHE_MIN = 16384;
+export const SYN_CACHE_SHARE = 64;
 /** u8: the SYN's window scale option (0xff: none), as DIR_WSCALE */
 export const SYN_WSCALE = 39;
 /** u16: the SYN's MSS option (0: none), as DIR_MSS */

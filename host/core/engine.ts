@@ -55,7 +55,7 @@ export interface EngineExports {
   linkResolve(family: number, txSlot: number, now: bigint): number;
   linkConfirm(family: number, now: bigint): number;
   // flow engine (assembly/flow/engine.ts)
-  configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number): number;
+  configureFlows(flows: number, idleMs: number, closedMs: number, options: number, batchMax: number, streams: number, window: number, synSlots: number): number;
   processBatch(descriptors: number, count: number): number;
   flushFlows(): number;
   activeFlows(): number;

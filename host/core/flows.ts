@@ -38,8 +38,15 @@ import { configureIpfix, takeIpfixBytes } from './ipfix.js';
 /** Packets in engine memory: `count` descriptors (assembly/shared/abi.ts PKT_*) at `descriptors`. */
 export interface FlowEngineOptions {
   /** Flow table capacity, default 1,048,576 (FLOW_RECORD = 384 bytes each, 16 of index, 4 of hash; SYN_ENTRY = 64 and SYN_SIDE = 8 for each lone SYN
-   * kept: a sixteenth of the table, at least 65,536 or the whole table). */
+   * kept: a sixty-fourth of the table, at least 16,384 or the whole table). */
   flows?: number;
+  /**
+   * Lone SYNs kept (the SYN cache: connections that have sent only their SYN), 1 to `flows`;
+   * default a sixty-fourth of the table, at least 16,384 or the whole table. When it is full
+   * (at least half of it lone SYNs), the oldest leaves, evicted, though the table has room: a
+   * flood stays in it. Larger keeps more unanswered SYNs at once; smaller keeps a flood faster.
+   */
+  synCache?: number;
   /** Seconds without a packet before a flow times out (by packet timestamps), default 300. */
   idleTimeout?: number;
   /** Seconds a connection closed by FIN or RST lingers for stray segments, default 10. */
@@ -302,9 +309,13 @@ export class FlowEngine {
       if (!Number.isInteger(streams) || streams < 1 || streams > most) invalid('reassembly stream count', streams, `expected 1 to ${Math.max(most, 0)} with ${window}-byte windows (the engine's memory)`);
     }
     const buffers = flowBufferBytes({ batchMax, reassembly: r });
-    const most = maxFlowTable(buffers);
+    const synCache = options.synCache;
+    const most = maxFlowTable(buffers, synCache);
     if (most < 1) invalid('batch size', batchMax, 'its record and stream buffers leave the engine no memory for a flow table');
     if (!Number.isInteger(flows) || flows < 1 || flows > most) invalid('flow table size', flows, `expected 1 to ${most} flows (the engine's memory)`);
+    if (synCache !== undefined && (!Number.isInteger(synCache) || synCache < 1 || synCache > flows)) {
+      invalid('SYN cache size', synCache, `expected 1 to ${flows} lone SYNs (at most the flow table)`);
+    }
     // The engine keeps timeouts in whole milliseconds, in 32 bits.
     const ms = (s: number | undefined, fallback: number, what: string) => {
       const v = s ?? fallback;
@@ -322,12 +333,12 @@ export class FlowEngine {
     if (options.splitHalves) bits |= FlowOption.SPLIT_HALVES;
     const status = engine.exports.configureFlows(
       flows, ms(options.idleTimeout, 300, 'idle timeout'), ms(options.closedTimeout, 10, 'closed timeout'), bits,
-      batchMax, r?.streams ?? 0, r?.window ?? 65536,
+      batchMax, r?.streams ?? 0, r?.window ?? 65536, synCache ?? 0,
     );
     if (status === Status.BAD_SIZE) {
       // Within the limits above, only what the host put in the engine before can be in the way.
       const held = engine.memory.buffer.byteLength;
-      throw new RssplaneError('ENOMEM', `a flow table of ${flows} flows (${grouped(flowTableBytes(flows))} bytes) and its buffers do not fit beside the ${grouped(held)} bytes the engine holds already`);
+      throw new RssplaneError('ENOMEM', `a flow table of ${flows} flows (${grouped(flowTableBytes(flows, synCache))} bytes) and its buffers do not fit beside the ${grouped(held)} bytes the engine holds already`);
     }
     if (status !== Status.OK) throw new RssplaneError('EFAULT', `engine refused the flow configuration (status ${status})`);
     if (engine.exports.configureBuckets(FIELD_SETS[fields].ports ? 1 : 0) !== Status.OK) throw new RssplaneError('EFAULT', 'engine refused to count buckets: no table');

@@ -37,9 +37,12 @@ export function reservedBytes(bytes: number): number {
   return Math.ceil((bytes + bytes / 16 + 64) / PAGE_BYTES) * PAGE_BYTES;
 }
 
-/** Lone SYNs a table of `flows` keeps (assembly/flow/table.ts synCacheSlots; shared/abi.ts says why). */
-export function synCacheSlots(flows: number): number {
-  return Math.min(flows, Math.max(SYN_CACHE_MIN, Math.floor(flows / SYN_CACHE_SHARE)));
+/**
+ * Lone SYNs a table of `flows` keeps: `asked` when given (a SYN cache size), else the default
+ * (assembly/flow/table.ts synCacheSlots; shared/abi.ts says why).
+ */
+export function synCacheSlots(flows: number, asked?: number): number {
+  return asked || Math.min(flows, Math.max(SYN_CACHE_MIN, Math.floor(flows / SYN_CACHE_SHARE)));
 }
 
 /**
@@ -47,10 +50,10 @@ export function synCacheSlots(flows: number): number {
  * slots), reverse hashes, the lone SYNs' pool and what sits beside it (key hashes, timestamps),
  * the flow entries, and a record's scratch.
  */
-export function flowTableBytes(flows: number): number {
+export function flowTableBytes(flows: number, synCache?: number): number {
   let slots = 16;
   while (slots < flows * FLOW_INDEX_LOAD) slots *= 2;
-  const syns = synCacheSlots(flows);
+  const syns = synCacheSlots(flows, synCache);
   return reservedBytes(slots * FLOW_INDEX_SLOT) + reservedBytes(flows * FLOW_REVERSE_HASH)
     + reservedBytes(syns * SYN_ENTRY + 64) + reservedBytes(syns * SYN_SIDE)
     + reservedBytes(flows * FLOW_RECORD + 64) + reservedBytes(FLOW_RECORD);
@@ -91,11 +94,12 @@ export function flowBufferBytes(o: FlowBuffers): number {
 
 /**
  * The largest flow table that fits beside `other` bytes of other buffers (0 when not even one
- * flow does). Found by bisection: the table's bytes grow with its size.
+ * flow does), with a SYN cache of `synCache` lone SYNs (else the default). Found by bisection:
+ * the table's bytes grow with its size.
  */
-export function maxFlowTable(other: number): number {
+export function maxFlowTable(other: number, synCache?: number): number {
   const room = ENGINE_BYTES - other;
-  const fits = (n: number) => n * FLOW_RECORD + 64 < 2 ** 32 && flowTableBytes(n) <= room;
+  const fits = (n: number) => n * FLOW_RECORD + 64 < 2 ** 32 && flowTableBytes(n, synCache) <= room;
   if (!fits(1)) return 0;
   let lo = 1, hi = FLOW_TABLE_LIMIT;
   if (fits(hi)) return hi;

@@ -231,7 +231,7 @@ function configure(engine: Engine, config: RssConfig, flows: number, records = t
   const ports = FIELD_SETS[config.fields].ports;
   // RECORDS: records copied out as every build before it did (a build that does not know the
   // bit ignores it, and always copies them).
-  const status = engine.exports.configureFlows(flows, 300_000, 10_000, (ports ? FlowOption.HASH_PORTS : 0) | (records ? FlowOption.RECORDS : 0), BATCH, 0, 65536);
+  const status = engine.exports.configureFlows(flows, 300_000, 10_000, (ports ? FlowOption.HASH_PORTS : 0) | (records ? FlowOption.RECORDS : 0), BATCH, 0, 65536, 0);
   if (status !== Status.OK) throw new RssplaneError('ENOMEM', `cannot size a flow table of ${flows} flows (status ${status})`);
   const exports = engine.exports as EngineExports & { configureBuckets?: (ports: number) => number };
   if (exports.configureBuckets) exports.configureBuckets(ports ? 1 : 0);

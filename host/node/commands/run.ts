@@ -35,6 +35,7 @@ interface RunFlags extends RssFlags, DpdkFlags, IpfixFlags, LiveFlags {
   flowsOut?: string;
   json?: boolean;
   flowTable: string;
+  synCache?: string;
   idleTimeout: string;
   checksums: 'verify' | 'drop' | 'off';
   progress: boolean;
@@ -77,6 +78,7 @@ export function runCommand(): Command {
   dpdkOptions(cmd, 'dpdk: ')
     .option('--flows-out <file>', 'write one JSON line per flow (- for stdout)')
     .option('--flow-table <n>', `flow table capacity per core (about ${FLOW_RECORD + FLOW_REVERSE_HASH + FLOW_INDEX_LOAD * FLOW_INDEX_SLOT} bytes a flow, and ${SYN_ENTRY + SYN_SIDE} for each of the ${grouped(SYN_CACHE_MIN)} or table/${SYN_CACHE_SHARE} lone SYNs it keeps; at most ${grouped(defaultMaxFlowTable())}, a little less with many cores: the engine's 4 GiB memory)`, String(1 << 20))
+    .option('--syn-cache <n>', `lone SYNs kept per core, the SYN cache (connections that have sent only their SYN; default table/${SYN_CACHE_SHARE}, at least ${grouped(SYN_CACHE_MIN)} or the whole table; at most --flow-table): when it is full, its oldest leaves, evicted, though the table has room, so a flood stays in it. Larger keeps more unanswered SYNs at once; the default keeps a flood's working set in a core's L2`)
     .option('--idle-timeout <seconds>', `a flow with no packet for this long (packet time) ends (${IDLE_MIN} to ${IDLE_MAX})`, '300')
     .addOption(new Option('--checksums <mode>', 'verify (count bad), drop (count and drop), off').choices(['verify', 'drop', 'off']).default('verify'))
     .option('--no-progress', 'no progress bar or live line (there is none when stderr is not a terminal)')
@@ -158,12 +160,18 @@ export function runCommand(): Command {
         flows: { capacity: wholeNumber(flags.flowTable, '--flow-table', 1 << 20), idleTimeout: idle, checksums: flags.checksums },
         source, ring: DEFAULT_RING, records: flags.flowsOut !== undefined,
       };
+      if (flags.synCache !== undefined) {
+        const syns = wholeNumber(flags.synCache, '--syn-cache', 0);
+        if (syns > plan.flows.capacity) invalid('--syn-cache', flags.synCache, `at most ${grouped(plan.flows.capacity)}, the flow table (--flow-table)`);
+        plan.flows.synCache = syns;
+      }
       const ipfix = await ipfixSettings(flags, explicit);
       if (ipfix) plan.ipfix = { domain: ipfix.domain, activeTimeout: ipfix.activeTimeout };
       checkMemory(plan, flags, explicit);
       // A capture file cannot hold more flows than packets, nor more packets than its size
       // allows: a table that large already never evicts, and a smaller reservation starts faster.
       if (inputBytes !== undefined) plan.flows.capacity = Math.max(1, Math.min(plan.flows.capacity, Math.ceil(inputBytes / SMALLEST_FLOW_RECORD)));
+      if (plan.flows.synCache !== undefined) plan.flows.synCache = Math.min(plan.flows.synCache, plan.flows.capacity);
       const sink = flags.flowsOut !== undefined ? new FlowLines(flags.flowsOut) : undefined;
       const exporter = ipfix ? await startIpfix(ipfix) : undefined;
       // Core threads send to UDP collectors themselves (the main thread would fall behind).
@@ -224,7 +232,7 @@ export function runCommand(): Command {
         : source.path;
       // What the run held: the process's peak resident memory, and what its flow tables reserve
       // (pages of a table are only resident once its flows have touched them).
-      const memory = { resident_peak: process.resourceUsage().maxRSS * 1024, flow_tables: plan.cores * flowTableBytes(plan.flows.capacity) };
+      const memory = { resident_peak: process.resourceUsage().maxRSS * 1024, flow_tables: plan.cores * flowTableBytes(plan.flows.capacity, plan.flows.synCache) };
       if (flags.json) {
         json({
           ...result.report, input: flags.input, key: presetName(config.key) ?? 'custom', fields: config.fields, hfunc: config.hfunc, xfrm: config.xfrm,
@@ -278,17 +286,18 @@ function defaultMaxFlowTable(): number {
  */
 function checkMemory(plan: RunPlan, flags: RunFlags, explicit: (name: string) => boolean): void {
   const held = flowBufferBytes({}) + coreHoldings(plan);
-  const tableMax = maxFlowTable(held);
+  const tableMax = maxFlowTable(held, plan.flows.synCache);
   if (plan.flows.capacity <= tableMax) return;
   const s = plan.source;
   if (s.kind === 'synthetic' && !explicit('flowTable')) {
     // The conversations in progress are what left no room for the default table.
-    const others = held - generatorBytes(generatorSlots(s, plan.cores)) + flowTableBytes(plan.flows.capacity);
+    const others = held - generatorBytes(generatorSlots(s, plan.cores)) + flowTableBytes(plan.flows.capacity, plan.flows.synCache);
     const most = Math.min(CONCURRENT_LIMIT, maxConversations(others) * plan.cores);
     invalid('--concurrent', flags.concurrent, `at most ${grouped(most)} on ${plan.cores} core${plan.cores > 1 ? 's' : ''} with --flow-table ${plan.flows.capacity} (the engine's 4 GiB memory)`);
   }
   const why = s.kind === 'synthetic' ? ` with --concurrent ${flags.concurrent} on ${plan.cores} core${plan.cores > 1 ? 's' : ''}` : plan.cores > 1 ? ` with ${plan.cores} cores` : '';
-  invalid('--flow-table', flags.flowTable, `at most ${grouped(tableMax)} flows a core${why} (the engine's 4 GiB memory)`);
+  const syns = plan.flows.synCache === undefined ? '' : `${why ? ' and' : ' with'} --syn-cache ${plan.flows.synCache}`;
+  invalid('--flow-table', flags.flowTable, `at most ${grouped(tableMax)} flows a core${why}${syns} (the engine's 4 GiB memory)`);
 }
 
 /** The port's counters, then the port and EAL closed: the run is over. */

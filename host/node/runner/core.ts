@@ -149,7 +149,7 @@ export class CoreRun {
     this.core = core;
     this.engine = engine;
     this.flows = FlowEngine.create(engine, rssConfigOf(plan.rss), {
-      cores: plan.cores, core, queueCores: plan.queueCores, flows: plan.flows.capacity,
+      cores: plan.cores, core, queueCores: plan.queueCores, flows: plan.flows.capacity, synCache: plan.flows.synCache,
       idleTimeout: plan.flows.idleTimeout, checksums: plan.flows.checksums, splitHalves: plan.cores > 1, records: plan.records,
       ...(plan.ipfix ? { ipfix: plan.ipfix } : {}),
     });

@@ -64,7 +64,8 @@ export interface RunPlan {
   rss: RssValues;
   /** core serving each queue */
   queueCores: number[];
-  flows: { capacity: number; idleTimeout: number; checksums: 'verify' | 'drop' | 'off' };
+  /** the flow table: its flows, its SYN cache (lone SYNs; undefined: the default), timeouts, checksums */
+  flows: { capacity: number; synCache?: number; idleTimeout: number; checksums: 'verify' | 'drop' | 'off' };
   source: SourcePlan;
   ring: RingShape;
   /** collect flow records (for --flows-out); split halves are always collected, to merge them */
