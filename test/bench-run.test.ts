@@ -85,4 +85,14 @@ describe('rssplane bench flows --input: the engine on a capture\'s packets, in m
     expect(result.baseline.counts_sha256).toBe(result.counts_sha256);
     expectUsageError(rssplane(['bench', 'flows', '--counts-only', '--decode-records']), '--counts-only');
   });
+
+  it('--syn-cache: 20,000 connections opened at once overflow the default cache of 16,384 (3,616 SYNs evicted), not one of 32,768', () => {
+    const bench = (...args: string[]) => {
+      const r = rssplane(['bench', 'flows', '--flows', '20000', '--rounds', '1', '--counts-only', ...args, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    expect(bench()).toMatchObject({ flows: 20_000, evicted: 20_000 - 16_384, flows_tracked: 20_000 + 20_000 - 16_384 });
+    expect(bench('--syn-cache', '32768')).toMatchObject({ flows: 20_000, evicted: 0, flows_tracked: 20_000 });
+  });
 });

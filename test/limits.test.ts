@@ -114,6 +114,12 @@ describe('bench options', () => {
     expect(refused(['bench', 'toeplitz', '--tuples', String(tuples + 1)], '--tuples')).toBe(tuples);
     expect(refused(['bench', 'pipeline', '--cores', '257'], '--cores')).toBe(256);
     expect(refused(['bench', 'ports', '--pairs', '4294967296'], '--pairs')).toBe(4294967295);
+    // --syn-cache up to the bench's table: twice --flows, at least 65,536
+    expect(refused(['bench', 'flows', '--flows', '20000', '--syn-cache', '65537'], '--syn-cache')).toBe(65_536);
+    expect(refused(['bench', 'flows', '--flows', '40000', '--syn-cache', '80001'], '--syn-cache')).toBe(80_000);
+    // a SYN cache as large as the table takes room from the conversations: fewer --flows fit
+    const most = refused(['bench', 'flows', '--flows', '100000000', '--syn-cache', '1'], '--flows');
+    expect(refused(['bench', 'flows', '--flows', String(most), '--syn-cache', String(2 * most)], '--flows')).toBeLessThan(most);
   });
 
   it('bench flows at its maximum: the engine holds the conversations\' frames and a table for twice as many', async () => {

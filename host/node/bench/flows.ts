@@ -54,6 +54,8 @@ export interface FlowsBenchOptions {
   decode?: boolean;
   /** flows that leave are counted, not copied out, as `run` without --flows-out does */
   countsOnly?: boolean;
+  /** the SYN cache's size (`run --syn-cache`); an older baseline build keeps its own */
+  synCache?: number;
 }
 
 const BATCH = 8192;
@@ -96,10 +98,10 @@ export function conversationBuffers(engine: Engine, flows: number): { data: numb
 /** The flow table `bench flows` sizes for `flows` connections. */
 export const benchTable = (flows: number) => tableFor(flows);
 
-/** Most --flows one engine holds: their frames and descriptors, and a table of twice as many. */
-export function maxBenchFlows(): number {
+/** Most --flows one engine holds: their frames and descriptors, and a table of twice as many (with a SYN cache of `synCache`). */
+export function maxBenchFlows(synCache?: number): number {
   const fits = (n: number) => reservedBytes(n * FLOW_FRAME_BYTES + 64) + reservedBytes(n * SCRIPT.length * PKT_DESCRIPTOR + 64)
-    + flowTableBytes(tableFor(n)) + flowBufferBytes({ batchMax: BATCH }) <= ENGINE_BYTES;
+    + flowTableBytes(tableFor(n), synCache) + flowBufferBytes({ batchMax: BATCH }) <= ENGINE_BYTES;
   let lo = 1, hi = 1 << 24;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
@@ -115,14 +117,14 @@ export async function benchFlows(o: FlowsBenchOptions) {
   const baselineModule = o.baseline ? loadBaseline(o.baseline) : undefined;
   const setUp = (engine: Engine): Side => {
     const packets = o.input ? loadCapture(engine, o.input) : buildConversations(engine, o.flows);
-    configure(engine, config, capacity);
+    configure(engine, config, capacity, true, o.synCache);
     return { engine, ...packets, seconds: [], faults: [], recordsPerRound: 0 };
   };
   const ours = setUp(await Engine.create());
   const base = baselineModule ? setUp(await Engine.instantiate(baselineModule.module, baselineModule.kernel)) : undefined;
   const sides = base ? [ours, base] : [ours];
   const timed = (s: Side) => {
-    configure(s.engine, config, capacity, !o.countsOnly);
+    configure(s.engine, config, capacity, !o.countsOnly, o.synCache);
     const faults = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
     const records = replay(s, o.decode ? 'records' : undefined);
@@ -156,7 +158,7 @@ export async function benchFlows(o: FlowsBenchOptions) {
   };
   // One more round, untimed, with every record decoded: what the packets made of the table.
   const outcome = (s: Side) => {
-    configure(s.engine, config, capacity);
+    configure(s.engine, config, capacity, true, o.synCache);
     const lines: string[] = [];
     replay(s, 'lines', lines);
     while (s.engine.exports.flushFlows() > 0) drain(s.engine, 'lines', lines);
@@ -172,7 +174,7 @@ export async function benchFlows(o: FlowsBenchOptions) {
   };
   // And one more of the timed kind, flushed: what the run's summary and `advise` read.
   const counted = (s: Side) => {
-    configure(s.engine, config, capacity, !o.countsOnly);
+    configure(s.engine, config, capacity, !o.countsOnly, o.synCache);
     replay(s);
     while (s.engine.exports.flushFlows() > 0) s.engine.u32(FLOW_STATE + OUT_RECORD_COUNT, 1)[0] = 0;
     return countsDigest(s.engine);
@@ -224,14 +226,14 @@ export async function benchFlows(o: FlowsBenchOptions) {
  * is driven the same way: RSS programmed, queue i on core 0, checksums verified, idle timeouts
  * of 300 s and 10 s, and bucket counts where the build keeps them.
  */
-function configure(engine: Engine, config: RssConfig, flows: number, records = true): void {
+function configure(engine: Engine, config: RssConfig, flows: number, records = true, synCache = 0): void {
   programEngine(engine, config);
   const queues = config.reta!.queues;
   engine.u16(QUEUE_CORE, queues).fill(0);
   const ports = FIELD_SETS[config.fields].ports;
   // RECORDS: records copied out as every build before it did (a build that does not know the
   // bit ignores it, and always copies them).
-  const status = engine.exports.configureFlows(flows, 300_000, 10_000, (ports ? FlowOption.HASH_PORTS : 0) | (records ? FlowOption.RECORDS : 0), BATCH, 0, 65536, 0);
+  const status = engine.exports.configureFlows(flows, 300_000, 10_000, (ports ? FlowOption.HASH_PORTS : 0) | (records ? FlowOption.RECORDS : 0), BATCH, 0, 65536, synCache);
   if (status !== Status.OK) throw new RssplaneError('ENOMEM', `cannot size a flow table of ${flows} flows (status ${status})`);
   const exports = engine.exports as EngineExports & { configureBuckets?: (ports: number) => number };
   if (exports.configureBuckets) exports.configureBuckets(ports ? 1 : 0);

@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import type { Kernel } from '../../core/engine.js';
 import { benchAdvise } from '../bench/advise.js';
-import { benchFlows, maxBenchFlows } from '../bench/flows.js';
+import { benchFlows, benchTable, maxBenchFlows } from '../bench/flows.js';
 import { benchCapture } from '../bench/capture.js';
 import { benchConnect } from '../bench/connect.js';
 import { benchRun, PEERS } from '../bench/run.js';
@@ -53,13 +53,18 @@ export function benchCommand(): Command {
     .option('--baseline-wasm <file>', 'also run another engine build (an older commit\'s build/rssplane.relaxed.wasm)\non the same packets, rounds interleaved, and report the ratio and whether the records match')
     .option('--decode-records', 'decode the records of flows that leave the table, as run --flows-out does\n(default: taken as bytes, the engine alone)')
     .option('--counts-only', 'flows that leave are counted, not copied out, as run without --flows-out\ndoes (and the baseline\'s tallies and bucket counts are compared with ours)')
+    .option('--syn-cache <n>', 'lone SYNs kept, as run --syn-cache (default as run: table/64, at least 16,384;\nthe table is twice --flows, at least 65,536, or 1,048,576 with --input); an\nolder --baseline-wasm build keeps its own (65,536 before 530656f)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  rssplane bench flows --json\n  rssplane bench flows --flows 100000 --rounds 11 --json\n  rssplane bench flows --input /tmp/bench.pcap --json\n  rssplane bench flows --input /tmp/syn500k.pcap --baseline-wasm /tmp/old/rssplane.relaxed.wasm --json')
-    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; baselineWasm?: string; decodeRecords?: boolean; countsOnly?: boolean; json?: boolean }) => {
+    .action(async (flags: { flows: string; rounds: string; key: string; input?: string; baselineWasm?: string; decodeRecords?: boolean; countsOnly?: boolean; synCache?: string; json?: boolean }) => {
       if (flags.decodeRecords && flags.countsOnly) invalid('--counts-only', true, 'not with --decode-records: a round either copies records out or does not');
+      const synCache = flags.synCache === undefined ? undefined : wholeNumber(flags.synCache, '--syn-cache', 0);
+      const flows = wholeNumber(flags.flows, '--flows', 20000, 1, maxBenchFlows(synCache));
+      const table = flags.input ? 1 << 20 : benchTable(flows);
+      if (synCache !== undefined && synCache > table) invalid('--syn-cache', flags.synCache, `at most ${grouped(table)}, the flow table (${flags.input ? 'with --input' : 'twice --flows, at least 65,536'})`);
       const result = await benchFlows({
-        flows: wholeNumber(flags.flows, '--flows', 20000, 1, maxBenchFlows()), rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input,
-        baseline: flags.baselineWasm, decode: flags.decodeRecords, countsOnly: flags.countsOnly,
+        flows, rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input,
+        baseline: flags.baselineWasm, decode: flags.decodeRecords, countsOnly: flags.countsOnly, synCache,
       });
       if (flags.json) return json(result);
       out(`flows  ${result.mpps} Mpps (${result.gbit_per_s} Gbit/s, ${result.packets} packets, ${result.flows} connections, one core, median of ${flags.rounds})`);
