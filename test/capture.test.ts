@@ -11,7 +11,8 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CAPTURE_RECORD_MAX, LinkType } from '../assembly/shared/abi.js';
-import { CaptureReader, Engine, RssplaneError } from '../host/core/index.js';
+import { CaptureReader, Engine, RssplaneError, type PacketBatch } from '../host/core/index.js';
+import '../host/node/shared-builds.js';
 import { readCapture } from '../host/node/sources/capture.js';
 import {
   Bytes, concat, decodeBatch, epb, essence, fixture, fixtureBytes, idb, pcapHeader, pcapngBlock, pcapRecord,
@@ -383,6 +384,67 @@ describe('capture reader: cut short, not a capture, damaged', () => {
     } finally {
       a.free();
       b.free();
+    }
+  });
+
+  it('reads ahead on another thread into slots of a shared memory: the same packets, progress and warnings; a walk left early stops the thread', async () => {
+    const shared = await Engine.create({ shared: true });
+    // each batch decoded as it comes: it is valid until the next is asked for
+    const walked = (capture: Iterable<PacketBatch>) => {
+      const packets: ReturnType<typeof essence>[] = [];
+      for (const batch of capture) packets.push(...decodeBatch(shared, batch).map(essence));
+      return packets;
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'rssplane-ahead-'));
+    try {
+      // a large block the walker streams past, a file cut short mid-record, and plain captures,
+      // in chunks from 64 bytes (the slots come round thousands of times) to 1 MiB
+      const ng = fixtureBytes('ipv4.pcapng');
+      const custom = pcapngBlock(0xbad, (b) => b.u32(32473).raw(new Uint8Array(CAPTURE_RECORD_MAX + 1000).fill(7)));
+      const files: Record<string, Uint8Array> = {
+        'ipv6.pcap': fixtureBytes('ipv6.pcap'), 'multi.pcapng': fixtureBytes('multi.pcapng'),
+        'block.pcapng': concat(ng.subarray(0, 0x80), custom, ng.subarray(0x80)), 'cut.pcap': fixtureBytes('ipv6.pcap').subarray(0, 20_000),
+      };
+      for (const [name, bytes] of Object.entries(files)) {
+        const path = join(dir, name);
+        writeFileSync(path, bytes);
+        for (const chunkSize of [64, 4096, 1 << 20]) {
+          const plain = readCapture(shared, path, { chunkSize });
+          const want = walked(plain);
+          const wantSummary = plain.summary;
+          plain.free();
+          const ahead = readCapture(shared, path, { chunkSize, readAhead: true });
+          expect(ahead.readsAhead).toBe(true);
+          try {
+            for (let round = 0; round < 2; round++) {
+              const got = walked(ahead);
+              expect(got, `${name} chunk ${chunkSize}`).toEqual(want);
+              expect(ahead.summary).toEqual(wantSummary);
+              expect(ahead.progress).toEqual({ bytesRead: bytes.length, fileSize: bytes.length });
+            }
+            // left after the first batch (the loop's return stops the thread), or left suspended
+            // (the next walk stops it): each new walk starts over and gives the same packets
+            for (const batch of ahead) if (batch.count) break;
+            expect(ahead[Symbol.iterator]().next().done).toBe(false);
+            expect(walked(ahead)).toEqual(want);
+          } finally {
+            ahead.free();
+          }
+        }
+      }
+      const cut = readCapture(shared, join(dir, 'cut.pcap'), { chunkSize: 4096, readAhead: true });
+      expect(cut.readsAhead).toBe(true);
+      walked(cut);
+      expect(cut.summary?.warnings[0]).toMatch(/is cut short: its last record \(at byte \d+\) needs \d+ bytes/);
+      cut.free();
+      // a private memory may move as it grows, and standard input is read as it comes
+      for (const [e, path] of [[engine, join(dir, 'cut.pcap')], [shared, '-']] as const) {
+        const other = readCapture(e, path, { readAhead: true });
+        expect(other.readsAhead).toBe(false);
+        other.free();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

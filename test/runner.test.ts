@@ -166,9 +166,9 @@ describe('a capture file of several chunks, walked by the cores in turns', () =>
   }
 
   /** `run` that also takes the warnings (stderr) a capture gives. */
-  function runWarned(args: string[], name: string) {
+  function runWarned(args: string[], name: string, env: NodeJS.ProcessEnv = {}) {
     const out = join(dir, `${name}.jsonl`);
-    const r = rssplane(['run', ...args, '--flows-out', out, '--json', '--no-progress']);
+    const r = rssplane(['run', ...args, '--flows-out', out, '--json', '--no-progress'], { env });
     expect(r.status).toBe(0);
     return { summary: JSON.parse(r.stdout), records: flowRecords(out), warnings: r.stderr };
   }
@@ -195,11 +195,15 @@ describe('a capture file of several chunks, walked by the cores in turns', () =>
   it.each([
     { name: 'ipv4-loss.pcap', copies: 25, key: 'microsoft', shift: 1000 }, { name: 'ipv4-loss.pcap', copies: 25, key: 'microsoft', shift: 60 },
     { name: 'ipv6.pcap', copies: 30, key: 'symmetric', shift: 1000 }, { name: 'multi.pcapng', copies: 70, key: 'symmetric', shift: 0 },
-  ])('$name repeated to several MiB, $shift s apart (chunk boundaries inside records; pcapng: 210 sections), $key key: cores 1, 2 and 3 give the same records', ({ name, copies, key, shift }) => {
+  ])('$name repeated to several MiB, $shift s apart (chunk boundaries inside records; pcapng: 210 sections), $key key: cores 1 (the file read ahead or not), 2 and 3 give the same records', ({ name, copies, key, shift }) => {
     const path = repeated(name, copies, shift);
     const args = ['--input', path, '--reta', 'equal:6', '--key', key];
     const one = runWarned([...args, '--cores', '1'], `turns-${name}-1`);
     expect(one.summary.packets).toBeGreaterThan(5000);
+    const inTurn = runWarned([...args, '--cores', '1'], `turns-${name}-1-in-turn`, { RSSPLANE_READ_AHEAD: 'off' });
+    expect(inTurn.warnings).toBe(one.warnings);
+    expect(inTurn.records).toEqual(one.records);
+    for (const k of ['packets', 'queues', 'flows_by_state', 'flows_by_close', 'flow_table']) expect(inTurn.summary[k]).toEqual(one.summary[k]);
     for (const cores of [2, 3]) {
       const many = runWarned([...args, '--cores', String(cores)], `turns-${name}-${cores}`);
       expect(many.warnings).toBe(one.warnings);

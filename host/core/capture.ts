@@ -158,6 +158,26 @@ export class CaptureReader {
     yield* this.walk();
   }
 
+  /**
+   * Takes the input's next `n` bytes, already at engine address `at` (a chunk read ahead into a
+   * slot of its own, outside this reader's buffer), and yields the batches of packets now whole,
+   * as `feed` does. The unconsumed end of the last chunk (part of one record, at most
+   * CAPTURE_RECORD_MAX bytes) is copied in front of them first: the slot must have that much room
+   * before `at`. Run it to its end before the next call; the bytes it leaves unconsumed stay
+   * where they are until then.
+   */
+  *feedAt(at: number, n: number): Generator<PacketBatch, void, undefined> {
+    const tail = this.end - this.start;
+    if (!Number.isInteger(n) || n < 0 || !Number.isInteger(at) || at - tail < 0 || at + n > this.engine.bytes.length) invalid('chunk', `${n} bytes at ${at}`, 'outside the engine\'s memory');
+    if (tail > CAPTURE_RECORD_MAX) throw new RssplaneError('EINVAL', `${this.label}: ${tail} bytes left over, more than a record`, 'capture');
+    this.engine.bytes.copyWithin(at - tail, this.start, this.end);
+    this.start = at - tail;
+    this.end = at + n;
+    this.taken += n;
+    if (this.format === CaptureFormat.NONE && !this.begin(false)) return;
+    yield* this.walk();
+  }
+
   // ---- one input walked by several engines, a piece each, in turn ----
   //
   // The walker's state (byte order, pcapng interfaces, counters, a block being skipped) lives in

@@ -12,6 +12,15 @@ export interface MemoryAddon {
   adviseHugePages(view: Uint8Array): number;
   /** _exit(status): the process ends here, without atexit handlers or Node's teardown. */
   exitNow(status: number): never;
+  /**
+   * Starts a thread that reads file `fd` from offset `from` into `slots` chunk slots of a shared
+   * memory (`memory`: a view of all of it; `data` + s * `stride`, `chunk` bytes each), in turn,
+   * each when its state word (Int32 at `control` + 8s) is 0; it then stores the bytes read (0 at
+   * the end, or -errno) at `control` + 8s + 4 and sets the state to 1. Returns a handle.
+   */
+  readAheadStart?(fd: number, memory: Uint8Array, control: number, data: number, slots: number, stride: number, chunk: number, from: number): number;
+  /** Stops the thread and waits for it: it writes nothing after. */
+  readAheadStop?(handle: number): void;
 }
 
 let addon: MemoryAddon | null | undefined;

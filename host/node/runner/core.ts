@@ -14,6 +14,7 @@
  * JavaScript here handles batches and slots; packets only ever move inside WASM or in bulk copies,
  * and flows reach JavaScript only when the plan asks for records.
  */
+import { availableParallelism } from 'node:os';
 import { truncateSync } from 'node:fs';
 import { CAPTURE_RECORD_MAX, CAPTURE_STATE, PKT_DESCRIPTOR, SLOT_DESCRIPTORS } from '../../../assembly/shared/abi.js';
 import { CaptureReader, type CaptureSummary } from '../../core/capture.js';
@@ -175,7 +176,9 @@ export class CoreRun {
       }, batchPackets);
       if (plan.cores > 1) this.shipper = new Shipper(engine, shipperShape(plan), core, batchPackets, ctx.stop);
     } else if (plan.cores === 1) {
-      this.capture = readCapture(engine, source.path);
+      // One core: the machine's other core, if it has one, reads the file ahead
+      // (RSSPLANE_READ_AHEAD=off: not).
+      this.capture = readCapture(engine, source.path, { readAhead: availableParallelism() > 1 && process.env.RSSPLANE_READ_AHEAD !== 'off' });
     } else if (source.path !== '-') {
       // The cores walk the file in turns: each reads, walks and steers a share of it.
       const chunks = new CaptureChunks(source.path, CAPTURE_CHUNK);
