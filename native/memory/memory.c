@@ -34,6 +34,19 @@ static napi_value throw_error(napi_env env, const char *code, const char *messag
   return NULL;
 }
 
+/* True, with its first byte and length, when `v` is a Uint8Array. */
+static bool bytes_of(napi_env env, napi_value v, uint8_t **data, size_t *length) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
+  napi_typedarray_type type;
+  size_t offset = 0;
+  napi_value buffer;
+  void *first = NULL;
+  if (napi_get_typedarray_info(env, v, &type, length, &first, &buffer, &offset) != napi_ok || type != napi_uint8_array) return false;
+  *data = first;
+  return true;
+}
+
 /*
  * adviseHugePages(view: Uint8Array): number. `view` covers the memory to advise (a WebAssembly
  * memory's buffer, private or shared). The range is trimmed to whole pages; the kernel then backs
@@ -46,16 +59,11 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  bool is_typed = false;
-  if (argc < 1 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed) {
+  uint8_t *data = NULL;
+  size_t length = 0;
+  if (argc < 1 || !bytes_of(env, argv[0], &data, &length)) {
     return throw_error(env, "EINVAL", "adviseHugePages: expected a Uint8Array over the memory");
   }
-  napi_typedarray_type type;
-  size_t length = 0, offset = 0;
-  void *data = NULL;
-  napi_value buffer;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &buffer, &offset) != napi_ok) return NULL;
-  if (type != napi_uint8_array) return throw_error(env, "EINVAL", "adviseHugePages: expected a Uint8Array over the memory");
   const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
   uintptr_t start = ((uintptr_t)data + page - 1) & ~(page - 1);
   uintptr_t end = ((uintptr_t)data + length) & ~(page - 1);
@@ -146,18 +154,14 @@ static napi_value read_ahead_start(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   uint32_t fd, control, data, slots, stride, chunk;
   int64_t from;
-  bool is_typed = false;
-  if (argc < 8 || !get_u32(env, argv[0], &fd) || napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed
+  uint8_t *base = NULL;
+  size_t length = 0;
+  if (argc < 8 || !get_u32(env, argv[0], &fd) || !bytes_of(env, argv[1], &base, &length)
       || !get_u32(env, argv[2], &control) || !get_u32(env, argv[3], &data) || !get_u32(env, argv[4], &slots)
       || !get_u32(env, argv[5], &stride) || !get_u32(env, argv[6], &chunk) || napi_get_value_int64(env, argv[7], &from) != napi_ok) {
     return throw_error(env, "EINVAL", "readAheadStart: expected fd, memory, control, data, slots, stride, chunk, from");
   }
-  napi_typedarray_type type;
-  size_t length = 0, offset = 0;
-  void *base = NULL;
-  napi_value buffer;
-  if (napi_get_typedarray_info(env, argv[1], &type, &length, &base, &buffer, &offset) != napi_ok) return NULL;
-  if (type != napi_uint8_array || slots < 1 || chunk < 1 || stride < chunk || control % 8 != 0 || from < 0
+  if (slots < 1 || chunk < 1 || stride < chunk || control % 8 != 0 || from < 0
       || (uint64_t)control + 8ull * slots > length || (uint64_t)data + (uint64_t)stride * (slots - 1) + chunk > length) {
     return throw_error(env, "EINVAL", "readAheadStart: the slots do not fit the memory");
   }
@@ -174,8 +178,8 @@ static napi_value read_ahead_start(napi_env env, napi_callback_info info) {
   pthread_mutex_unlock(&read_aheads_lock);
   if (!r) return throw_error(env, "EBUSY", "readAheadStart: too many read-ahead threads");
   r->fd = (int)fd;
-  r->data = (uint8_t *)base + data;
-  r->control = (_Atomic int32_t *)((uint8_t *)base + control);
+  r->data = base + data;
+  r->control = (_Atomic int32_t *)(base + control);
   r->slots = slots;
   r->chunk = chunk;
   r->stride = stride;
