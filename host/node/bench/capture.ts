@@ -3,9 +3,9 @@
  * run. Two figures from one file, rounds interleaved:
  * - in memory: the whole file already in engine memory as one chunk, walked into descriptor
  *   batches (the engine's work alone, and the JavaScript loop over batches);
- * - from the file: readCapture reading in turn with the walk, as `run --input` does on several
- *   cores (one core reads ahead on another thread: README), fs.readSync into engine memory in
- *   1 MiB chunks, from the page cache (the first, untimed round warms it).
+ * - from the file: readCapture reading in turn with the walk (a one-core `run --input` reads
+ *   ahead on another thread instead: README), fs.readSync into engine memory in 1 MiB chunks,
+ *   from the page cache (the first, untimed round warms it).
  * With --anchor, libpcap's reader (scripts/pcap_walk.c: pcap_next_ex over the file) runs between
  * our rounds too, so the ratio comes from one run on one machine state.
  */
