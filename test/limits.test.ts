@@ -53,8 +53,8 @@ describe('run --flow-table: every size the engine holds, and one past it refused
   ])('%s', (_, args, reserved) => {
     const max = refused(['run', ...args, '--flow-table', '16777216'], '--flow-table');
     // 4 GiB at about 424 bytes a flow: a 384-byte entry (with the IPFIX export's 64), its
-    // reverse hash's 4, a power-of-two index (32 bytes a flow past 8,388,608) and a sixteenth of
-    // a lone SYN's 64 (the SYN cache)
+    // reverse hash's 4, a power-of-two index (32 bytes a flow past 8,388,608) and a sixty-fourth
+    // of a lone SYN's 72 (the SYN cache)
     expect(max).toBeGreaterThan(10_000_000);
     expect(max).toBeLessThan(10_300_000);
     const s = works(['run', ...args, '--flow-table', String(max)]);

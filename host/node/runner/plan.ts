@@ -9,6 +9,7 @@ import { generatorBytes, reservedBytes } from '../../core/limits.js';
 import type { FieldSetName, HashFunctionName, TransformName } from '../../core/fields.js';
 import { Reta } from '../../core/reta.js';
 import { RssConfig } from '../../core/rss.js';
+import { readAheadBytes } from '../sources/capture.js';
 import { DOORBELL_BYTES, ringBytes, type RingShape } from './ring.js';
 
 export interface RssValues {
@@ -144,6 +145,7 @@ export function coreHoldings(plan: RunPlan): number {
     } else if (s.kind === 'capture' && (plan.cores === 1 || s.path === '-')) {
       bytes += reservedBytes(CAPTURE_CHUNK + CAPTURE_RECORD_MAX) + reservedBytes(CAPTURE_BATCH * PKT_DESCRIPTOR);
       if (plan.cores > 1) bytes += shipper(STEER_BATCH);
+      else if (s.path !== '-') bytes += readAheadBytes(CAPTURE_CHUNK); // core.ts: a file is read ahead (when it can be)
     } else if (s.kind === 'capture') {
       // Walked in turns (core.ts): two readers (a chunk's bytes, its descriptors, them grouped by
       // core), steering for a chunk, and room for another core's chunk (read again) and its descriptors.

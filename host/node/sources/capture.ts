@@ -14,6 +14,7 @@ import { CaptureReader, type CaptureOptions, type CaptureSummary } from '../../c
 import type { PacketBatch } from '../../core/engine.js';
 import type { Engine } from '../../core/engine.js';
 import { RssplaneError } from '../../core/errors.js';
+import { reservedBytes } from '../../core/limits.js';
 import { sleepSync } from '../io.js';
 import { memoryAddon, type MemoryAddon } from '../memory-addon.js';
 
@@ -36,6 +37,11 @@ export interface CaptureFileOptions extends CaptureOptions {
 
 /** Chunks read ahead at once: the one walked, the one before it (its last record's start), two in flight. */
 const AHEAD_SLOTS = 4;
+
+/** What reading ahead allocates in the engine beside the reader's own buffers, for chunks of `chunkSize`. */
+export function readAheadBytes(chunkSize: number): number {
+  return reservedBytes(8 * AHEAD_SLOTS) + reservedBytes(AHEAD_SLOTS * (CAPTURE_RECORD_MAX + chunkSize));
+}
 
 /** The slots of a read-ahead in engine memory: their state words, then chunk + CAPTURE_RECORD_MAX each. */
 interface AheadSlots {
