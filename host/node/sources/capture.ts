@@ -1,7 +1,8 @@
 /**
  * A capture file as a packet source for Node: read in large chunks with fs.readSync straight
  * into the engine's memory (the read's target is a view of the chunk buffer, so no byte is copied
- * on the way), walked there by the engine, delivered as descriptor batches.
+ * on the way), or read ahead by a native thread into slots of a shared memory (readAhead),
+ * walked there by the engine, delivered as descriptor batches.
  *
  *   const capture = readCapture(engine, 'trace.pcap');
  *   for (const batch of capture) flows.process(batch);
