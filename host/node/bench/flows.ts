@@ -95,8 +95,8 @@ export function conversationBuffers(engine: Engine, flows: number): { data: numb
   return { data: engine.allocate(flows * FLOW_FRAME_BYTES), descriptors: engine.allocate(flows * SCRIPT.length * PKT_DESCRIPTOR) };
 }
 
-/** The flow table `bench flows` sizes for `flows` connections. */
-export const benchTable = (flows: number) => tableFor(flows);
+/** The flow table `bench flows` sizes for `flows` connections, or for a capture (`input`). */
+export const benchTable = (flows: number, input?: string) => (input ? 1 << 20 : tableFor(flows));
 
 /** Most --flows one engine holds: their frames and descriptors, and a table of twice as many (with a SYN cache of `synCache`). */
 export function maxBenchFlows(synCache?: number): number {
@@ -113,7 +113,7 @@ export function maxBenchFlows(synCache?: number): number {
 
 export async function benchFlows(o: FlowsBenchOptions) {
   const config = RssConfig.from({ key: o.key ?? 'symmetric', reta: 'equal:4' });
-  const capacity = o.input ? 1 << 20 : tableFor(o.flows);
+  const capacity = benchTable(o.flows, o.input);
   const baselineModule = o.baseline ? loadBaseline(o.baseline) : undefined;
   const setUp = (engine: Engine): Side => {
     const packets = o.input ? loadCapture(engine, o.input) : buildConversations(engine, o.flows);

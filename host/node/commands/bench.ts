@@ -60,7 +60,7 @@ export function benchCommand(): Command {
       if (flags.decodeRecords && flags.countsOnly) invalid('--counts-only', true, 'not with --decode-records: a round either copies records out or does not');
       const synCache = flags.synCache === undefined ? undefined : wholeNumber(flags.synCache, '--syn-cache', 0);
       const flows = wholeNumber(flags.flows, '--flows', 20000, 1, maxBenchFlows(synCache));
-      const table = flags.input ? 1 << 20 : benchTable(flows);
+      const table = benchTable(flows, flags.input);
       if (synCache !== undefined && synCache > table) invalid('--syn-cache', flags.synCache, `at most ${grouped(table)}, the flow table (${flags.input ? 'with --input' : 'twice --flows, at least 65,536'})`);
       const result = await benchFlows({
         flows, rounds: wholeNumber(flags.rounds, '--rounds', 7), key: flags.key, input: flags.input,
